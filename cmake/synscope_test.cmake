@@ -1,0 +1,17 @@
+# synscope_add_test(NAME name LABEL unit|integration|slow SOURCES ... DEPS ...)
+# One place that registers every GoogleTest binary with CTest and labels each test it holds.
+include(GoogleTest)
+find_package(GTest REQUIRED)
+
+function(synscope_add_test)
+  cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
+                        synscope_warnings)
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_compile_definitions(${T_NAME} PRIVATE
+    SYNSCOPE_BINARY="$<TARGET_FILE:synscope>"
+    SYNSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(${T_NAME} synscope)
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package synscope's build, tests and test oracles need.
+# Idempotent and non-interactive; run as root. Usage: scripts/setup.sh
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "setup.sh: must run as root (it calls apt-get install)" >&2
+  exit 2
+fi
+
+build_packages=(
+  cmake ninja-build g++ pkg-config git
+  clang libclang-rt-14-dev          # fuzz targets (libFuzzer) and sanitizer runtime
+  libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev                # tests read --json output with a real parser
+)
+oracle_packages=(
+  iproute2 procps                   # ip netns, ss, sysctl
+  tcpdump tshark                    # packet capture and initial-RTT oracle
+  nftables iptables                 # drop rules inside test namespaces
+)
+
+export DEBIAN_FRONTEND=noninteractive
+# tshark asks whether non-root users may capture; answer it up front.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+
+missing=()
+for pkg in "${build_packages[@]}" "${oracle_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if ((${#missing[@]})); then
+  echo "setup.sh: installing ${missing[*]}"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup.sh: all packages present"
+fi

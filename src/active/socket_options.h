@@ -1,0 +1,27 @@
+#pragma once
+// Options a client socket gets before connect(): the seed's TCP_NODELAY and TCP_QUICKACK, plus
+// a local address, a TOS/traffic class and a firewall mark.
+#include <cstdint>
+#include <optional>
+
+#include "core/endpoint.h"
+#include "core/error.h"
+
+namespace synscope::active {
+
+struct client_socket_options {
+  bool nodelay = false;                      ///< TCP_NODELAY
+  bool quickack = false;                     ///< TCP_QUICKACK
+  std::optional<uint8_t> tos;                ///< IP_TOS, or IPV6_TCLASS on IPv6
+  std::optional<uint32_t> mark;              ///< SO_MARK (needs CAP_NET_ADMIN)
+  std::optional<core::socket_address> bind;  ///< local address; port 0 = any
+  bool reset_on_close = false;               ///< SO_LINGER {1, 0}: close with RST, no TIME_WAIT
+};
+
+/// Applies `options` to a fresh socket of `family`. Errors name the option and the errno.
+core::result<void> apply_client_options(int fd, int family, const client_socket_options& options);
+
+/// Makes close() abort the connection with a RST (SO_LINGER with a zero timeout).
+void set_linger_zero(int fd) noexcept;
+
+}  // namespace synscope::active

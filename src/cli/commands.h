@@ -1,0 +1,14 @@
+#pragma once
+// Each subcommand registers its options on the CLI11 app and returns what runs it.
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace synscope::cli {
+
+/// Runs a parsed subcommand and returns the process exit code (docs/exit-codes.md).
+using command_runner = std::function<int()>;
+
+command_runner add_probe_command(CLI::App& app);
+
+}  // namespace synscope::cli

@@ -1,0 +1,51 @@
+// synscope: one binary, one thin subcommand per file. Parsing and rendering only; the work is
+// done by the library modules (docs/architecture.md).
+#include <cstdio>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  using namespace synscope;
+  CLI::App app{"synscope: measure, capture and tune TCP connection establishment on Linux."};
+  app.name("synscope");
+  app.set_version_flag("--version", std::string("synscope ") + SYNSCOPE_VERSION);
+  app.require_subcommand(0, 1);
+  app.footer(
+      "Examples:\n"
+      "  synscope probe                      # the local kernel's handshake baseline\n"
+      "  synscope probe example.org:443 -c 5\n"
+      "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
+
+  std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
+  auto probe = cli::add_probe_command(app);
+  commands.emplace_back(app.get_subcommand("probe"), std::move(probe));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    // Help for the innermost subcommand that was named, as `git CMD --help` does.
+    const CLI::App* target = &app;
+    for (const auto& [sub, runner] : commands) {
+      if (sub->parsed()) target = sub;
+    }
+    fmt::print("{}", target->help());
+    return 0;
+  } catch (const CLI::Success& e) {
+    return app.exit(e);  // --version
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "synscope: {}\nRun 'synscope --help' for usage.\n", e.what());
+    return static_cast<int>(core::exit_code::usage);
+  }
+  for (auto& [sub, runner] : commands) {
+    if (sub->parsed()) {
+      return runner();
+    }
+  }
+  fmt::print(stderr, "{}", app.help());
+  return static_cast<int>(core::exit_code::usage);
+}

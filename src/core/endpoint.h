@@ -1,0 +1,72 @@
+#pragma once
+// Endpoints: parsing what people type ("db1:5432", "[::1]:80", "10.0.0.1:https") and resolving
+// it to socket addresses.
+//
+//   auto spec = core::parse_endpoint("localhost:8080", {});
+//   auto addrs = core::resolve(*spec, core::address_family::any);   // 127.0.0.1:8080, [::1]:8080
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace synscope::core {
+
+/// A parsed, unresolved endpoint.
+struct endpoint_spec {
+  std::string host;   ///< a name, an IPv4 literal or an IPv6 literal (without brackets)
+  uint16_t port = 0;  ///< 0 only when parse_options::allow_port_zero allowed it
+};
+
+struct parse_options {
+  std::optional<uint16_t> default_port;  ///< used when the text names no port
+  bool allow_port_zero = false;          ///< for local bind addresses ("any port")
+};
+
+/// Parses "host:port", "[v6]:port", "[v6]", "v6" (more than one colon, no brackets: an IPv6
+/// literal with no port) or "host" (needs a default port). The port is a number 1-65535 or a
+/// service name from /etc/services. Errors are usage errors naming the text and the problem.
+result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options& options);
+
+/// Parses a port number or service name; `what` names the argument in the error.
+result<uint16_t> parse_port(std::string_view text, std::string_view what, bool allow_zero);
+
+enum class address_family { any, ipv4, ipv6 };
+
+/// A socket address (IPv4 or IPv6) with value semantics.
+class socket_address {
+ public:
+  socket_address() = default;
+  /// Copies `len` bytes of `addr`; `len` must not exceed sizeof(sockaddr_storage).
+  socket_address(const sockaddr* addr, socklen_t len);
+
+  [[nodiscard]] int family() const { return storage_.ss_family; }
+  [[nodiscard]] const sockaddr* data() const { return reinterpret_cast<const sockaddr*>(&storage_); }  // NOLINT
+  [[nodiscard]] socklen_t size() const { return len_; }
+  [[nodiscard]] uint16_t port() const;
+  void set_port(uint16_t port);
+  /// "127.0.0.1:80", "[::1]:80", "[fe80::1%eth0]:80".
+  [[nodiscard]] std::string to_string() const;
+  /// The address alone: "127.0.0.1", "::1".
+  [[nodiscard]] std::string host_string() const;
+  [[nodiscard]] bool is_loopback() const;
+
+  friend bool operator==(const socket_address& a, const socket_address& b);
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t len_ = 0;
+};
+
+/// Resolves with getaddrinfo. Duplicates are removed, getaddrinfo's order is kept.
+/// An unknown name or one with no address of the asked family is a usage error.
+result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_family family);
+
+/// Parses a numeric local address "ADDR", "ADDR:PORT" or "[v6]:PORT" (port 0 or absent: any).
+result<socket_address> parse_local_address(std::string_view text, std::string_view what);
+
+}  // namespace synscope::core

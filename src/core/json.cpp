@@ -1,0 +1,86 @@
+#include "core/json.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace synscope::core {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          out += fmt::format("\\u{:04x}", u);
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void json_object::key_(std::string_view key) {
+  if (out_.size() > 1) {
+    out_ += ',';
+  }
+  append_json_string(out_, key);
+  out_ += ':';
+}
+
+json_object& json_object::field(std::string_view key, std::string_view value) {
+  key_(key);
+  append_json_string(out_, value);
+  return *this;
+}
+
+json_object& json_object::field(std::string_view key, bool value) {
+  key_(key);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+json_object& json_object::field(std::string_view key, double value) {
+  key_(key);
+  if (!std::isfinite(value)) {
+    out_ += "null";
+  } else {
+    // Shortest text that reads back as the same double.
+    out_ += fmt::format("{}", value);
+  }
+  return *this;
+}
+
+json_object& json_object::field(std::string_view key, const std::vector<std::string>& values) {
+  key_(key);
+  out_ += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out_ += ',';
+    }
+    append_json_string(out_, values[i]);
+  }
+  out_ += ']';
+  return *this;
+}
+
+json_object& json_object::field(std::string_view key, const json_object& nested) {
+  key_(key);
+  out_ += nested.str();
+  return *this;
+}
+
+json_object& json_object::null_field(std::string_view key) {
+  key_(key);
+  out_ += "null";
+  return *this;
+}
+
+}  // namespace synscope::core

@@ -1,0 +1,43 @@
+#pragma once
+// A JSON object writer for synscope's --json output: fields appear in the order written, so
+// output is stable and diffable. One object per line (JSON lines).
+//
+//   std::string line = core::json_object().field("type", "attempt").field("seq", 3).str();
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace synscope::core {
+
+/// Appends `s` to `out` as a JSON string literal (quotes included), escaping as RFC 8259 asks.
+void append_json_string(std::string& out, std::string_view s);
+
+class json_object {
+ public:
+  json_object& field(std::string_view key, std::string_view value);
+  json_object& field(std::string_view key, const char* value) { return field(key, std::string_view(value)); }
+  json_object& field(std::string_view key, const std::string& value) { return field(key, std::string_view(value)); }
+  json_object& field(std::string_view key, bool value);
+  json_object& field(std::string_view key, double value);  ///< NaN and infinities become null
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  json_object& field(std::string_view key, T value) {
+    key_(key);
+    out_ += std::to_string(value);
+    return *this;
+  }
+  json_object& field(std::string_view key, const std::vector<std::string>& values);
+  json_object& field(std::string_view key, const json_object& nested);
+  json_object& null_field(std::string_view key);
+
+  /// The finished object, "{...}".
+  [[nodiscard]] std::string str() const { return out_ + "}"; }
+
+ private:
+  void key_(std::string_view key);
+  std::string out_ = "{";
+};
+
+}  // namespace synscope::core

@@ -1,0 +1,142 @@
+#include "core/endpoint.h"
+
+#include <netinet/in.h>
+
+#include <gtest/gtest.h>
+
+namespace synscope::core {
+namespace {
+
+endpoint_spec parse_ok(std::string_view text, std::optional<uint16_t> default_port = {}) {
+  auto r = parse_endpoint(text, {.default_port = default_port});
+  EXPECT_TRUE(r.ok()) << text << ": " << (r.ok() ? "" : r.error().message);
+  return r.ok() ? *r : endpoint_spec{};
+}
+
+std::string parse_error(std::string_view text) {
+  auto r = parse_endpoint(text, {});
+  EXPECT_FALSE(r.ok()) << text;
+  if (r.ok()) return "";
+  EXPECT_EQ(r.error().code, exit_code::usage);
+  EXPECT_EQ(r.error().message.find('\n'), std::string::npos) << "one line";
+  return r.error().message;
+}
+
+TEST(ParseEndpoint, HostAndPort) {
+  auto s = parse_ok("example.org:443");
+  EXPECT_EQ(s.host, "example.org");
+  EXPECT_EQ(s.port, 443);
+}
+
+TEST(ParseEndpoint, Ipv4Literal) {
+  auto s = parse_ok("127.0.0.1:8080");
+  EXPECT_EQ(s.host, "127.0.0.1");
+  EXPECT_EQ(s.port, 8080);
+}
+
+TEST(ParseEndpoint, BracketedIpv6) {
+  auto s = parse_ok("[::1]:80");
+  EXPECT_EQ(s.host, "::1");
+  EXPECT_EQ(s.port, 80);
+  auto z = parse_ok("[fe80::1%lo]:22");
+  EXPECT_EQ(z.host, "fe80::1%lo");
+}
+
+TEST(ParseEndpoint, BareIpv6TakesDefaultPort) {
+  auto s = parse_ok("2001:db8::5", 9000);
+  EXPECT_EQ(s.host, "2001:db8::5");
+  EXPECT_EQ(s.port, 9000);
+}
+
+TEST(ParseEndpoint, ServiceName) { EXPECT_EQ(parse_ok("localhost:ssh").port, 22); }
+
+TEST(ParseEndpoint, DefaultPortOnlyWhenNoneWritten) {
+  EXPECT_EQ(parse_ok("db1", 5432).port, 5432);
+  EXPECT_EQ(parse_ok("db1:6432", 5432).port, 6432);
+}
+
+TEST(ParseEndpoint, Errors) {
+  EXPECT_NE(parse_error("").find("empty target"), std::string::npos);
+  EXPECT_NE(parse_error("host").find("no port"), std::string::npos);
+  EXPECT_NE(parse_error("host:0").find("port 0"), std::string::npos);
+  EXPECT_NE(parse_error("host:65536").find("out of range"), std::string::npos);
+  EXPECT_NE(parse_error("host:99999999999999999999").find("out of range"), std::string::npos);
+  EXPECT_NE(parse_error("host:").find("empty port"), std::string::npos);
+  EXPECT_NE(parse_error(":80").find("empty host"), std::string::npos);
+  EXPECT_NE(parse_error("[::1").find("missing ']'"), std::string::npos);
+  EXPECT_NE(parse_error("[::zz]:80").find("not a valid IPv6"), std::string::npos);
+  EXPECT_NE(parse_error("[127.0.0.1]:80").find("not a valid IPv6"), std::string::npos);
+  EXPECT_NE(parse_error("[::1]x80").find("expected ':port'"), std::string::npos);
+  EXPECT_NE(parse_error("::1:zz:80").find("not a valid IPv6"), std::string::npos);
+  EXPECT_NE(parse_error("bad host:80").find("not a valid host"), std::string::npos);
+  EXPECT_NE(parse_error("host:nosuchservice").find("unknown service"), std::string::npos);
+}
+
+TEST(ParseEndpoint, PortZeroAllowedForLocalAddresses) {
+  auto r = parse_endpoint("127.0.0.1:0", {.allow_port_zero = true});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->port, 0);
+}
+
+TEST(Resolve, NumericIpv4AndIpv6) {
+  auto v4 = resolve({"127.0.0.1", 80}, address_family::any);
+  ASSERT_TRUE(v4.ok());
+  ASSERT_EQ(v4->size(), 1u);
+  EXPECT_EQ(v4->front().to_string(), "127.0.0.1:80");
+  EXPECT_TRUE(v4->front().is_loopback());
+  auto v6 = resolve({"::1", 443}, address_family::any);
+  ASSERT_TRUE(v6.ok());
+  EXPECT_EQ(v6->front().to_string(), "[::1]:443");
+  EXPECT_EQ(v6->front().family(), AF_INET6);
+  EXPECT_EQ(v6->front().port(), 443);
+}
+
+TEST(Resolve, FamilyFilterSaysWhatIsMissing) {
+  auto r = resolve({"::1", 80}, address_family::ipv4);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, exit_code::usage);
+  EXPECT_NE(r.error().message.find("no IPv4 address"), std::string::npos) << r.error().message;
+}
+
+TEST(Resolve, UnknownHostIsUsageError) {
+  auto r = resolve({"no-such-host.invalid", 80}, address_family::any);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, exit_code::usage);
+  EXPECT_NE(r.error().message.find("no-such-host.invalid"), std::string::npos);
+}
+
+TEST(LocalAddress, NumericOnly) {
+  auto a = parse_local_address("127.0.0.2", "--bind");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->to_string(), "127.0.0.2:0");
+  auto b = parse_local_address("[::1]:4000", "--bind");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->port(), 4000);
+  auto c = parse_local_address("localhost", "--bind");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.error().message.find("--bind"), std::string::npos);
+}
+
+TEST(SocketAddress, Ipv4MappedLoopback) {
+  auto r = resolve({"::ffff:127.0.0.1", 1}, address_family::ipv6);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->front().is_loopback());
+  auto other = resolve({"192.0.2.1", 1}, address_family::any);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->front().is_loopback());
+}
+
+}  // namespace
+}  // namespace synscope::core
+
+namespace synscope::core {
+namespace {
+
+TEST(ParseEndpoint, NulBytesAreRejected) {
+  using namespace std::string_view_literals;
+  EXPECT_FALSE(parse_endpoint("[::1\0junk]:80"sv, {}).ok());
+  EXPECT_FALSE(parse_endpoint("host\0x:80"sv, {}).ok());
+}
+
+}  // namespace
+}  // namespace synscope::core

@@ -1,0 +1,61 @@
+#include "core/json.h"
+
+#include <cmath>
+#include <limits>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace synscope::core {
+namespace {
+
+TEST(Json, FieldsInOrderAndParsable) {
+  json_object nested;
+  nested.field("x", 1);
+  std::string s = json_object()
+                      .field("type", "attempt")
+                      .field("n", uint64_t{18446744073709551615u})
+                      .field("neg", int64_t{-5})
+                      .field("ok", true)
+                      .field("rtt", 52.25)
+                      .field("list", std::vector<std::string>{"a", "b"})
+                      .field("nested", nested)
+                      .null_field("none")
+                      .str();
+  EXPECT_EQ(s.find("{\"type\":\"attempt\",\"n\":"), 0u);
+  auto j = nlohmann::json::parse(s);
+  EXPECT_EQ(j["type"], "attempt");
+  EXPECT_EQ(j["n"].get<uint64_t>(), 18446744073709551615u);
+  EXPECT_EQ(j["neg"], -5);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_DOUBLE_EQ(j["rtt"].get<double>(), 52.25);
+  EXPECT_EQ(j["list"][1], "b");
+  EXPECT_EQ(j["nested"]["x"], 1);
+  EXPECT_TRUE(j["none"].is_null());
+}
+
+TEST(Json, EscapesControlAndQuoteCharacters) {
+  std::string raw = std::string("a\"b\\c\nd\te") + '\x01' + "\xc2\xb5";
+  std::string s = json_object().field("s", raw).str();
+  EXPECT_EQ(nlohmann::json::parse(s)["s"], raw);
+  EXPECT_NE(s.find("\\u0001"), std::string::npos);
+}
+
+TEST(Json, NonFiniteNumbersAreNull) {
+  std::string s = json_object()
+                      .field("nan", std::nan(""))
+                      .field("inf", std::numeric_limits<double>::infinity())
+                      .str();
+  auto j = nlohmann::json::parse(s);
+  EXPECT_TRUE(j["nan"].is_null());
+  EXPECT_TRUE(j["inf"].is_null());
+}
+
+TEST(Json, DoublesRoundTrip) {
+  double v = 0.1 + 0.2;
+  auto j = nlohmann::json::parse(json_object().field("v", v).str());
+  EXPECT_EQ(j["v"].get<double>(), v);
+}
+
+}  // namespace
+}  // namespace synscope::core

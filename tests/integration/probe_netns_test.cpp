@@ -1,0 +1,165 @@
+// `synscope probe` inside network namespaces the test creates: drop rules, TFO sysctls and
+// packet captures stay there and vanish with the namespace.
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  for (const auto& l : lines) {
+    if (l.at("type") == type) out.push_back(l);
+  }
+  return out;
+}
+
+class ProbeNetns : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    ns_ = netns::create(why);
+    if (!ns_) GTEST_SKIP() << why;
+  }
+
+  // Adds an nftables input rule inside the namespace.
+  void add_rule(const std::string& rule) {
+    if (!have_tool("nft")) GTEST_SKIP() << "nft is not installed";
+    if (!table_) {
+      ASSERT_EQ(ns_->run({"nft", "add", "table", "inet", "synscope_test"}).exit_code, 0);
+      auto chain = ns_->run({"nft", "add chain inet synscope_test input { type filter hook input priority 0; policy accept; }"});
+      ASSERT_EQ(chain.exit_code, 0) << chain.err;
+      table_ = true;
+    }
+    auto r = ns_->run({"nft", "add rule inet synscope_test input " + rule});
+    ASSERT_EQ(r.exit_code, 0) << rule << ": " << r.err;
+  }
+
+  command_result probe(std::vector<std::string> args, int64_t timeout_ms = 60'000) {
+    args.insert(args.begin(), {synscope_binary(), "probe"});
+    return ns_->run(args, timeout_ms);
+  }
+
+  std::optional<netns> ns_;
+  bool table_ = false;
+};
+
+TEST_F(ProbeNetns, DroppedSynsTimeOutWithinTheTimeout) {
+  add_rule("tcp dport 9 tcp flags & (syn | ack) == syn drop");
+  auto r = probe({"127.0.0.1:9", "-c", "2", "--concurrency", "2", "-i", "0", "-W", "1500ms", "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto lines = parse_json_lines(r.out);
+  auto attempts = of_type(lines, "attempt");
+  ASSERT_EQ(attempts.size(), 2u);
+  for (const auto& a : attempts) {
+    EXPECT_EQ(a.at("outcome"), "timeout");
+    double ms = a.at("elapsed_us").get<double>() / 1000.0;
+    EXPECT_GE(ms, 1500.0);
+    EXPECT_LT(ms, 2500.0) << "the attempt must end at its timeout, not hang";
+    // Linux retransmits an unanswered SYN after 1 s: the kernel's count shows it.
+    EXPECT_GE(a.at("syn_retransmits").get<int>(), 1);
+  }
+  auto s = of_type(lines, "summary").at(0);
+  EXPECT_EQ(s.at("timed_out"), 2);
+  EXPECT_EQ(s.at("loss_pct"), 100.0);
+}
+
+TEST_F(ProbeNetns, LostFirstSynShowsAsSynRetransmission) {
+  // Drop every other bare SYN: each attempt's first SYN is lost, its retransmission passes.
+  add_rule("tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop");
+  auto r = probe({"-c", "2", "-i", "0", "-W", "5", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto lines = parse_json_lines(r.out);
+  for (const auto& a : of_type(lines, "attempt")) {
+    EXPECT_EQ(a.at("outcome"), "connected");
+    EXPECT_EQ(a.at("syn_retransmits"), 1);
+    EXPECT_GE(a.at("elapsed_us").get<double>(), 900'000.0) << "the retransmission waits about 1 s";
+  }
+  auto s = of_type(lines, "summary").at(0);
+  EXPECT_EQ(s.at("syn_retransmitted_us").at("count"), 2);
+  EXPECT_EQ(s.at("no_syn_retransmit_us").at("count"), 0);
+}
+
+TEST_F(ProbeNetns, FastOpenCarriesDataOnTheSecondSyn) {
+  auto set = ns_->run({"sysctl", "-qw", "net.ipv4.tcp_fastopen=3"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  auto r = probe({"--fastopen", "--data", "hello over TFO\n", "-c", "3", "-i", "50ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto attempts = of_type(parse_json_lines(r.out), "attempt");
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[0].at("tfo"), "cookie_requested");
+  EXPECT_EQ(attempts[0].at("syn_data_bytes"), 0);
+  for (size_t i = 1; i < attempts.size(); ++i) {
+    EXPECT_EQ(attempts[i].at("tfo"), "data_in_syn") << i;
+    EXPECT_EQ(attempts[i].at("syn_data_bytes"), 15) << i;
+    EXPECT_EQ(attempts[i].at("syn_data_acked"), true) << i;
+    auto opts = attempts[i].at("options").get<std::vector<std::string>>();
+    EXPECT_NE(std::find(opts.begin(), opts.end(), "syn_data"), opts.end());
+  }
+}
+
+TEST_F(ProbeNetns, FastOpenWithoutServerSupportNeverCarriesData) {
+  // The namespace default (1) enables TFO for clients only: no cookie is ever granted.
+  auto r = probe({"--fastopen", "-c", "3", "-i", "20ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& a : of_type(parse_json_lines(r.out), "attempt")) {
+    EXPECT_EQ(a.at("tfo"), "cookie_requested");
+    EXPECT_EQ(a.at("syn_data_acked"), false);
+  }
+  auto human = probe({"--fastopen", "-c", "2", "-i", "0"});
+  EXPECT_NE(human.out.find("no cookie was granted"), std::string::npos) << human.out;
+}
+
+// The probe's handshake time against tshark's tcp.analysis.initial_rtt on the same handshakes,
+// captured by tcpdump on the namespace's loopback.
+TEST_F(ProbeNetns, HandshakeTimeAgreesWithTshark) {
+  if (!have_tool("tcpdump") || !have_tool("tshark")) GTEST_SKIP() << "tcpdump and tshark are needed";
+  temp_dir dir;
+  std::string pcap = dir.path("probe.pcap");
+  // Not --immediate-mode: waking tcpdump for every packet would put its wake-ups inside the
+  // connect() being timed (on loopback the whole handshake runs within that call).
+  background_process capture(ns_->exec({"tcpdump", "-i", "lo", "-nn", "-U", "-Z", "root", "-w", pcap, "tcp"}),
+                             dir.path("tcpdump.log"));
+  ASSERT_TRUE(capture.started());
+  ASSERT_TRUE(capture.wait_for_log("listening on", 20'000)) << capture.log();
+
+  const int n = 41;
+  auto r = probe({"-c", std::to_string(n), "-i", "5ms", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // libpcap hands tcpdump a buffer block after at most 1 s; SIGINT before that loses it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  EXPECT_EQ(capture.interrupt(), 0) << capture.log();
+
+  std::vector<double> probe_us;
+  for (const auto& a : of_type(parse_json_lines(r.out), "attempt")) {
+    probe_us.push_back(a.at("elapsed_us").get<double>());
+  }
+  ASSERT_EQ(probe_us.size(), static_cast<size_t>(n));
+
+  auto t = run_command({"tshark", "-r", pcap, "-Y", "tcp.analysis.initial_rtt", "-T", "fields", "-e", "tcp.stream",
+                        "-e", "tcp.analysis.initial_rtt"});
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  std::map<int, double> irtt_by_stream;  // every packet after the handshake repeats the stream's iRTT
+  std::istringstream in(t.out);
+  int stream = 0;
+  double seconds = 0;
+  while (in >> stream >> seconds) irtt_by_stream.emplace(stream, seconds * 1e6);
+  ASSERT_EQ(irtt_by_stream.size(), static_cast<size_t>(n)) << t.out;
+  std::vector<double> tshark_us;
+  for (const auto& [s, us] : irtt_by_stream) tshark_us.push_back(us);
+
+  double ours = median(probe_us);
+  double theirs = median(tshark_us);
+  double allowed = std::max(50.0, 0.2 * theirs);
+  EXPECT_LT(std::abs(ours - theirs), allowed)
+      << "probe median " << ours << " us, tshark initial_rtt median " << theirs << " us";
+  std::printf("probe median %.1f us, tshark initial_rtt median %.1f us\n", ours, theirs);
+}
+
+}  // namespace
+}  // namespace synscope::testing

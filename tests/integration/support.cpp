@@ -1,0 +1,256 @@
+#include "integration/support.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+
+extern char** environ;
+
+namespace synscope::testing {
+namespace {
+
+std::vector<char*> c_argv(const std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  out.reserve(argv.size() + 1);
+  for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execvp's signature
+  out.push_back(nullptr);
+  return out;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// Waits for `pid` up to `timeout_ms`; SIGKILLs it after that. Returns the decoded status.
+int wait_or_kill(pid_t pid, int64_t timeout_ms, bool* killed) {
+  int64_t deadline = core::monotonic_ns() + timeout_ms * core::ns_per_ms;
+  int status = 0;
+  for (;;) {
+    pid_t r = waitpid(pid, &status, WNOHANG);
+    if (r == pid) return decode_status(status);
+    if (r < 0 && errno != EINTR) return -1;
+    if (core::monotonic_ns() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      if (killed) *killed = true;
+      return decode_status(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+}  // namespace
+
+command_result run_command(const std::vector<std::string>& argv, int64_t timeout_ms) {
+  command_result result;
+  int out_pipe[2];
+  int err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ADD_FAILURE() << "pipe2 failed";
+    return result;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  auto args = c_argv(argv);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  if (rc != 0) {
+    close(out_pipe[0]);
+    close(err_pipe[0]);
+    ADD_FAILURE() << "cannot start " << argv[0] << ": " << strerror(rc);
+    return result;
+  }
+  std::array<pollfd, 2> fds{{{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}}};
+  std::array<std::string*, 2> sinks{&result.out, &result.err};
+  int64_t deadline = core::monotonic_ns() + timeout_ms * core::ns_per_ms;
+  int open_pipes = 2;
+  std::array<char, 65536> buf{};
+  while (open_pipes > 0) {
+    int64_t left_ms = (deadline - core::monotonic_ns()) / core::ns_per_ms;
+    if (left_ms <= 0) {
+      result.timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    int n = poll(fds.data(), fds.size(), static_cast<int>(std::min<int64_t>(left_ms, 1000)));
+    if (n < 0 && errno != EINTR) break;
+    for (size_t i = 0; i < fds.size(); ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t got = read(fds[i].fd, buf.data(), buf.size());
+      if (got > 0) {
+        sinks[i]->append(buf.data(), static_cast<size_t>(got));
+      } else {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) close(f.fd);
+  }
+  bool killed = false;
+  result.exit_code = wait_or_kill(pid, result.timed_out ? 5'000 : timeout_ms, &killed);
+  result.timed_out = result.timed_out || killed;
+  return result;
+}
+
+std::string synscope_binary() { return SYNSCOPE_BINARY; }
+
+std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    try {
+      out.push_back(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+      ADD_FAILURE() << "not a JSON line: " << line << " (" << e.what() << ")";
+    }
+  }
+  return out;
+}
+
+bool have_tool(const std::string& tool) {
+  return run_command({"sh", "-c", "command -v " + tool}, 10'000).exit_code == 0;
+}
+
+background_process::background_process(const std::vector<std::string>& argv, const std::string& log_path)
+    : log_path_(log_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  auto args = c_argv(argv);
+  if (posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) {
+    pid_ = -1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+background_process::~background_process() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+}
+
+std::string background_process::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool background_process::wait_for_log(const std::string& text, int64_t timeout_ms) {
+  int64_t deadline = core::monotonic_ns() + timeout_ms * core::ns_per_ms;
+  while (core::monotonic_ns() < deadline) {
+    if (log().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int background_process::interrupt(int64_t timeout_ms) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGINT);
+  int code = wait_or_kill(pid_, timeout_ms, nullptr);
+  pid_ = -1;
+  return code;
+}
+
+std::optional<netns> netns::create(std::string& why) {
+  static std::atomic<int> counter{0};
+  std::string name = fmt::format("synscope-t{}-{}", getpid(), counter++);
+  auto add = run_command({"ip", "netns", "add", name}, 20'000);
+  if (add.exit_code != 0) {
+    why = "cannot create a network namespace (needs root and iproute2): " + add.err;
+    return std::nullopt;
+  }
+  netns ns(name);
+  auto up = ns.run({"ip", "link", "set", "lo", "up"}, 20'000);
+  if (up.exit_code != 0) {
+    why = "cannot bring up lo in the namespace: " + up.err;
+    return std::nullopt;
+  }
+  return ns;
+}
+
+netns::netns(netns&& other) noexcept : name_(std::move(other.name_)) { other.name_.clear(); }
+
+netns& netns::operator=(netns&& other) noexcept {
+  if (this != &other) {
+    remove();
+    name_ = std::move(other.name_);
+    other.name_.clear();
+  }
+  return *this;
+}
+
+netns::~netns() { remove(); }
+
+void netns::remove() noexcept {
+  if (!name_.empty()) {
+    (void)run_command({"ip", "netns", "del", name_}, 20'000);
+    name_.clear();
+  }
+}
+
+std::vector<std::string> netns::exec(std::vector<std::string> argv) const {
+  argv.insert(argv.begin(), {"ip", "netns", "exec", name_});
+  return argv;
+}
+
+command_result netns::run(const std::vector<std::string>& argv, int64_t timeout_ms) const {
+  return run_command(exec(argv), timeout_ms);
+}
+
+temp_dir::temp_dir() {
+  std::string tmpl = (std::filesystem::temp_directory_path() / "synscope-test-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    ADD_FAILURE() << "mkdtemp failed";
+  }
+  dir_ = tmpl;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
+}
+
+}  // namespace synscope::testing

@@ -1,0 +1,96 @@
+#pragma once
+// Helpers for integration tests: run synscope and the oracles (tcpdump, tshark, ss, nft) as
+// real processes, in network namespaces the test creates and deletes itself.
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace synscope::testing {
+
+struct command_result {
+  int exit_code = -1;  ///< the exit status, or 128 + signal
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+/// Runs argv (PATH lookup) with stdin from /dev/null, collecting stdout and stderr. After
+/// `timeout_ms` the process (and only it, by PID) gets SIGKILL and timed_out is set.
+command_result run_command(const std::vector<std::string>& argv, int64_t timeout_ms = 60'000);
+
+/// The synscope binary under test.
+std::string synscope_binary();
+
+/// Parses JSON lines; a line that is not JSON fails the calling test.
+std::vector<nlohmann::json> parse_json_lines(const std::string& text);
+
+/// True when `tool` is on PATH.
+bool have_tool(const std::string& tool);
+
+/// A process that runs in the background until interrupt(): used for tcpdump.
+class background_process {
+ public:
+  /// Starts argv with stdout and stderr sent to `log_path`.
+  background_process(const std::vector<std::string>& argv, const std::string& log_path);
+  background_process(const background_process&) = delete;
+  background_process& operator=(const background_process&) = delete;
+  ~background_process();  ///< SIGKILLs the process if it is still running
+
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+  /// Waits until the log contains `text`; false after `timeout_ms`.
+  bool wait_for_log(const std::string& text, int64_t timeout_ms);
+  /// Sends SIGINT and waits for the exit (SIGKILL after `timeout_ms`); returns the exit code.
+  int interrupt(int64_t timeout_ms = 10'000);
+  [[nodiscard]] std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+/// A network namespace with its loopback up, deleted on destruction. Changes made inside it
+/// (sysctls, nftables rules) vanish with it; the host's settings are never touched.
+class netns {
+ public:
+  /// Creates the namespace; nullopt (with the reason in `why`) when this host cannot.
+  static std::optional<netns> create(std::string& why);
+  netns(netns&& other) noexcept;
+  netns(const netns&) = delete;
+  netns& operator=(const netns&) = delete;
+  netns& operator=(netns&& other) noexcept;
+  ~netns();
+
+  [[nodiscard]] const std::string& name() const { return name_; }
+  /// argv prefixed with `ip netns exec NAME`.
+  [[nodiscard]] std::vector<std::string> exec(std::vector<std::string> argv) const;
+  /// Runs argv inside the namespace.
+  command_result run(const std::vector<std::string>& argv, int64_t timeout_ms = 60'000) const;
+
+ private:
+  explicit netns(std::string name) : name_(std::move(name)) {}
+  void remove() noexcept;
+  std::string name_;
+};
+
+/// A temporary directory removed (with its files) on destruction.
+class temp_dir {
+ public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] std::string path(const std::string& file) const { return dir_ + "/" + file; }
+
+ private:
+  std::string dir_;
+};
+
+/// The median of `values` (the mean of the middle two for an even count); values must not be empty.
+double median(std::vector<double> values);
+
+}  // namespace synscope::testing
