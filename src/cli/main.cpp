@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --version
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "synscope: {}\nRun 'synscope --help' for usage.\n", e.what());
+    fmt::print(stderr, "synscope: {}\nRun 'synscope --help' for usage.\n", core::printable(e.what(), 500));
     return static_cast<int>(core::exit_code::usage);
   }
   for (auto& [sub, runner] : commands) {

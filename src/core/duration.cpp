@@ -11,7 +11,7 @@ namespace synscope::core {
 
 result<int64_t> parse_duration(std::string_view text, std::string_view what) {
   auto bad = [&](std::string_view why) {
-    return error{exit_code::usage, fmt::format("{} '{}': {}", what, text, why)};
+    return error{exit_code::usage, fmt::format("{} '{}': {}", what, printable(text), why)};
   };
   double number = 0;
   const char* begin = text.data();

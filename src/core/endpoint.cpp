@@ -53,7 +53,7 @@ result<uint16_t> parse_port(std::string_view text, std::string_view what, bool a
     unsigned value = 0;
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || ptr != text.data() + text.size() || value > 65535) {
-      return usage_error(fmt::format("{}: port '{}' is out of range (1-65535)", what, text));
+      return usage_error(fmt::format("{}: port '{}' is out of range (1-65535)", what, printable(text)));
     }
     if (value == 0 && !allow_zero) {
       return usage_error(fmt::format("{}: port 0 cannot be connected to (use 1-65535)", what));
@@ -62,14 +62,14 @@ result<uint16_t> parse_port(std::string_view text, std::string_view what, bool a
   }
   // A service name ("https"), looked up in /etc/services like nc and getaddrinfo do.
   if (text.size() > 64 || !is_printable_host(text)) {
-    return usage_error(fmt::format("{}: '{}' is not a port number or service name", what, text));
+    return usage_error(fmt::format("{}: '{}' is not a port number or service name", what, printable(text)));
   }
   std::string name(text);
   servent entry{};
   servent* found = nullptr;
   std::array<char, 1024> buf{};
   if (getservbyname_r(name.c_str(), "tcp", &entry, buf.data(), buf.size(), &found) != 0 || found == nullptr) {
-    return usage_error(fmt::format("{}: unknown service '{}' (not in /etc/services)", what, text));
+    return usage_error(fmt::format("{}: unknown service '{}' (not in /etc/services)", what, printable(text)));
   }
   return ntohs(static_cast<uint16_t>(found->s_port));
 }
@@ -78,7 +78,7 @@ result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options&
   auto with_port = [&](std::string_view host, std::optional<std::string_view> port_text) -> result<endpoint_spec> {
     endpoint_spec spec{std::string(host), 0};
     if (port_text) {
-      auto port = parse_port(*port_text, fmt::format("target '{}'", text), options.allow_port_zero);
+      auto port = parse_port(*port_text, fmt::format("target '{}'", printable(text)), options.allow_port_zero);
       if (!port) {
         return port.error();
       }
@@ -86,7 +86,7 @@ result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options&
     } else if (options.default_port) {
       spec.port = *options.default_port;
     } else {
-      return usage_error(fmt::format("target '{}': no port (write host:port or [ipv6]:port)", text));
+      return usage_error(fmt::format("target '{}': no port (write host:port or [ipv6]:port)", printable(text)));
     }
     return spec;
   };
@@ -97,18 +97,18 @@ result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options&
   if (text.front() == '[') {
     size_t close = text.find(']');
     if (close == std::string_view::npos) {
-      return usage_error(fmt::format("target '{}': missing ']' after the IPv6 address", text));
+      return usage_error(fmt::format("target '{}': missing ']' after the IPv6 address", printable(text)));
     }
     std::string_view host = text.substr(1, close - 1);
     if (!is_ipv6_literal(host)) {
-      return usage_error(fmt::format("target '{}': '{}' is not a valid IPv6 address", text, host));
+      return usage_error(fmt::format("target '{}': '{}' is not a valid IPv6 address", printable(text), printable(host)));
     }
     std::string_view rest = text.substr(close + 1);
     if (rest.empty()) {
       return with_port(host, std::nullopt);
     }
     if (rest.front() != ':') {
-      return usage_error(fmt::format("target '{}': expected ':port' after ']'", text));
+      return usage_error(fmt::format("target '{}': expected ':port' after ']'", printable(text)));
     }
     return with_port(host, rest.substr(1));
   }
@@ -116,8 +116,7 @@ result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options&
   if (colons > 1) {
     // Several colons without brackets: the whole text must be an IPv6 address.
     if (!is_ipv6_literal(text)) {
-      return usage_error(fmt::format(
-          "target '{}': not a valid IPv6 address (with a port, write [address]:port)", text));
+      return usage_error(fmt::format("target '{}': not a valid IPv6 address (with a port, write [address]:port)", printable(text)));
     }
     return with_port(text, std::nullopt);
   }
@@ -129,10 +128,10 @@ result<endpoint_spec> parse_endpoint(std::string_view text, const parse_options&
     port = text.substr(colon + 1);
   }
   if (host.empty()) {
-    return usage_error(fmt::format("target '{}': empty host", text));
+    return usage_error(fmt::format("target '{}': empty host", printable(text)));
   }
   if (host.size() > 253 || !is_printable_host(host)) {
-    return usage_error(fmt::format("target '{}': '{}' is not a valid host name or address", text, host));
+    return usage_error(fmt::format("target '{}': '{}' is not a valid host name or address", printable(text), printable(host)));
   }
   return with_port(host, port);
 }
@@ -211,7 +210,7 @@ result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_f
   int rc = getaddrinfo(spec.host.c_str(), nullptr, &hints, &list);
   if (rc != 0) {
     if (rc == EAI_SYSTEM) {
-      return system_error(fmt::format("resolving '{}'", spec.host), "getaddrinfo", errno);
+      return system_error(fmt::format("resolving '{}'", printable(spec.host)), "getaddrinfo", errno);
     }
     const char* wanted = family == address_family::ipv4 ? " IPv4" : family == address_family::ipv6 ? " IPv6" : "";
     if (rc == EAI_ADDRFAMILY || (rc == EAI_NONAME && family != address_family::any)) {
@@ -221,10 +220,10 @@ result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_f
       addrinfo* any_list = nullptr;
       if (getaddrinfo(spec.host.c_str(), nullptr, &any_hints, &any_list) == 0) {
         freeaddrinfo(any_list);
-        return usage_error(fmt::format("host '{}' has no{} address", spec.host, wanted));
+        return usage_error(fmt::format("host '{}' has no{} address", printable(spec.host), wanted));
       }
     }
-    return usage_error(fmt::format("cannot resolve host '{}': {}", spec.host, gai_strerror(rc)));
+    return usage_error(fmt::format("cannot resolve host '{}': {}", printable(spec.host), gai_strerror(rc)));
   }
   std::vector<socket_address> out;
   for (addrinfo* ai = list; ai != nullptr; ai = ai->ai_next) {
@@ -239,7 +238,7 @@ result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_f
   }
   freeaddrinfo(list);
   if (out.empty()) {
-    return usage_error(fmt::format("host '{}' has no IPv4 or IPv6 address", spec.host));
+    return usage_error(fmt::format("host '{}' has no IPv4 or IPv6 address", printable(spec.host)));
   }
   return out;
 }
@@ -254,7 +253,7 @@ result<socket_address> parse_local_address(std::string_view text, std::string_vi
   hints.ai_flags = AI_NUMERICHOST;
   addrinfo* list = nullptr;
   if (getaddrinfo(spec->host.c_str(), nullptr, &hints, &list) != 0 || list == nullptr) {
-    return error{exit_code::usage, fmt::format("{}: '{}' is not a numeric IPv4 or IPv6 address", what, spec->host)};
+    return error{exit_code::usage, fmt::format("{}: '{}' is not a numeric IPv4 or IPv6 address", what, printable(spec->host))};
   }
   socket_address addr(list->ai_addr, list->ai_addrlen);
   freeaddrinfo(list);

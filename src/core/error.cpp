@@ -1,5 +1,6 @@
 #include "core/error.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -12,6 +13,26 @@ std::string errno_name(int errnum) {
     return name;
   }
   return fmt::format("E{}", errnum);
+}
+
+std::string printable(std::string_view text, size_t max_len) {
+  std::string out;
+  size_t n = std::min(text.size(), max_len);
+  for (size_t i = 0; i < n; ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u == '\\') {
+      out += "\\\\";
+    } else if (u < 0x20 || u == 0x7f || u >= 0x80) {
+      // Non-ASCII bytes are escaped too: a message must not carry invalid UTF-8 to a terminal.
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += static_cast<char>(u);
+    }
+  }
+  if (text.size() > max_len) {
+    out += "...";
+  }
+  return out;
 }
 
 error system_error(std::string_view what, std::string_view syscall, int errnum) {

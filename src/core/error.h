@@ -32,6 +32,11 @@ struct error {
 /// An error for a failed syscall: "<what>: <syscall>: <strerror> (<ERRNO>)".
 [[nodiscard]] error system_error(std::string_view what, std::string_view syscall, int errnum);
 
+/// `text` made safe to quote in a one-line message: a backslash becomes two, and every byte
+/// that is not printable ASCII (control bytes, DEL, bytes >= 0x80) becomes \xNN. Text longer
+/// than `max_len` bytes is cut there and "..." appended.
+[[nodiscard]] std::string printable(std::string_view text, size_t max_len = 200);
+
 /// The symbolic name of an errno value ("ECONNREFUSED"); "E<number>" when unknown.
 [[nodiscard]] std::string errno_name(int errnum);
 

@@ -37,3 +37,18 @@ TEST(Result, ValueOrError) {
 
 }  // namespace
 }  // namespace synscope::core
+
+namespace synscope::core {
+namespace {
+
+TEST(Printable, EscapesEverythingButPrintableAscii) {
+  using namespace std::string_view_literals;
+  EXPECT_EQ(printable("db1:5432"), "db1:5432");
+  EXPECT_EQ(printable("a\nb"), "a\\x0ab");
+  EXPECT_EQ(printable("a\\b"), "a\\\\b");
+  EXPECT_EQ(printable("\0\x7f\xc2\xb5"sv), "\\x00\\x7f\\xc2\\xb5");
+  EXPECT_EQ(printable(std::string(300, 'x')).size(), 203u);
+}
+
+}  // namespace
+}  // namespace synscope::core
