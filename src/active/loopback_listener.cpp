@@ -115,23 +115,8 @@ core::result<loopback_listener> loopback_listener::start(const listener_options&
   if (!s->listen_fd) {
     return core::system_error("loopback listener", "socket", errno);
   }
-  sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (v6) {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_addr = in6addr_loopback;
-    std::memcpy(&ss, &sin6, sizeof sin6);
-    len = sizeof sin6;
-  } else {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::memcpy(&ss, &sin, sizeof sin);
-    len = sizeof sin;
-  }
-  auto* sa = reinterpret_cast<sockaddr*>(&ss);  // NOLINT: the sockets API takes sockaddr*
-  if (bind(s->listen_fd.get(), sa, len) != 0) {
+  core::socket_address local = core::loopback_address(options.family);
+  if (bind(s->listen_fd.get(), local.data(), local.size()) != 0) {
     return core::system_error("loopback listener", "bind", errno);
   }
   if (options.fastopen_queue > 0) {
@@ -143,7 +128,9 @@ core::result<loopback_listener> loopback_listener::start(const listener_options&
   if (listen(s->listen_fd.get(), options.backlog) != 0) {
     return core::system_error("loopback listener", "listen", errno);
   }
+  sockaddr_storage ss{};
   socklen_t got = sizeof ss;
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);  // NOLINT: the sockets API takes sockaddr*
   if (getsockname(s->listen_fd.get(), sa, &got) != 0) {
     return core::system_error("loopback listener", "getsockname", errno);
   }

@@ -201,6 +201,21 @@ bool operator==(const socket_address& a, const socket_address& b) {
   return a.len_ == b.len_ && std::memcmp(&a.storage_, &b.storage_, a.len_) == 0;
 }
 
+socket_address loopback_address(address_family family, uint16_t port) {
+  if (family == address_family::ipv6) {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_addr = in6addr_loopback;
+    sin6.sin6_port = htons(port);
+    return {reinterpret_cast<const sockaddr*>(&sin6), sizeof sin6};  // NOLINT: the sockets API
+  }
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sin.sin_port = htons(port);
+  return {reinterpret_cast<const sockaddr*>(&sin), sizeof sin};  // NOLINT: the sockets API
+}
+
 result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_family family) {
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;

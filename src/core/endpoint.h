@@ -62,6 +62,9 @@ class socket_address {
   socklen_t len_ = 0;
 };
 
+/// 127.0.0.1:port (ipv4, or any) or [::1]:port (ipv6).
+socket_address loopback_address(address_family family, uint16_t port = 0);
+
 /// Resolves with getaddrinfo. Duplicates are removed, getaddrinfo's order is kept.
 /// An unknown name or one with no address of the asked family is a usage error.
 result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_family family);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "active/loopback_listener.h"
+#include "core/error.h"
 #include "integration/support.h"
 
 namespace synscope::testing {
@@ -14,14 +15,6 @@ namespace {
 std::vector<std::string> probe(std::vector<std::string> args) {
   args.insert(args.begin(), {synscope_binary(), "probe"});
   return args;
-}
-
-std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type) {
-  std::vector<nlohmann::json> out;
-  for (const auto& l : lines) {
-    if (l.at("type") == type) out.push_back(l);
-  }
-  return out;
 }
 
 void expect_ordered_percentiles(const nlohmann::json& h) {
@@ -147,6 +140,11 @@ struct bad_input {
   std::string expected;  // part of the one-line message
 };
 
+// How GoogleTest (and so CTest's test list) shows a case: its arguments.
+void PrintTo(const bad_input& b, std::ostream* os) {
+  for (const auto& a : b.args) *os << core::printable(a) << ' ';
+}
+
 // Test names from the arguments: "no_such_host_invalid_80_c_1".
 std::string bad_input_name(const ::testing::TestParamInfo<bad_input>& info) {
   std::string name;
@@ -190,6 +188,14 @@ INSTANTIATE_TEST_SUITE_P(
                       bad_input{{"--no-such-flag"}, "no-such-flag"},
                       bad_input{{"-4", "-6"}, "excludes"}),
     bad_input_name);
+
+TEST(ProbeCli, ConcurrencyAboveTheHardFileLimitIsOneClearError) {
+  auto r = run_command({"sh", "-c", "ulimit -n 256 && exec \"$0\" \"$@\"", synscope_binary(), "probe", "-c", "2",
+                        "--concurrency", "1000"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("--concurrency 1000 needs about 1064 open files"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
 
 TEST(ProbeCli, CountZeroRunsUntilInterrupted) {
   temp_dir dir;

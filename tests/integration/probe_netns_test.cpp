@@ -11,14 +11,6 @@
 namespace synscope::testing {
 namespace {
 
-std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type) {
-  std::vector<nlohmann::json> out;
-  for (const auto& l : lines) {
-    if (l.at("type") == type) out.push_back(l);
-  }
-  return out;
-}
-
 class ProbeNetns : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -67,6 +59,21 @@ TEST_F(ProbeNetns, DroppedSynsTimeOutWithinTheTimeout) {
   auto s = of_type(lines, "summary").at(0);
   EXPECT_EQ(s.at("timed_out"), 2);
   EXPECT_EQ(s.at("loss_pct"), 100.0);
+}
+
+TEST_F(ProbeNetns, ConcurrencyBeyondTheDefaultDescriptorLimit) {
+  // 1500 attempts held in flight at once by a drop rule: more sockets than the usual soft
+  // limit of 1024 descriptors, which the prober raises toward the hard limit.
+  add_rule("tcp dport 9 tcp flags & (syn | ack) == syn drop");
+  // Start it with the common default soft limit, whatever this shell has.
+  auto r = ns_->run({"sh", "-c", "ulimit -Sn 1024 && exec \"$0\" \"$@\"", synscope_binary(), "probe", "127.0.0.1:9",
+                     "-c", "1500", "--concurrency", "1500", "-i", "0", "-W", "300ms", "--json"},
+                    120'000);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto s = of_type(parse_json_lines(r.out), "summary").at(0);
+  EXPECT_EQ(s.at("sent"), 1500);
+  EXPECT_EQ(s.at("timed_out"), 1500) << s.dump();
+  EXPECT_EQ(s.at("errors"), 0) << s.at("errors_by_name").dump();
 }
 
 TEST_F(ProbeNetns, LostFirstSynShowsAsSynRetransmission) {

@@ -23,26 +23,14 @@ struct closed_port {
   core::socket_address address;
 };
 
-closed_port make_closed_port(int family) {
+closed_port make_closed_port(core::address_family family) {
   closed_port p;
-  p.fd.reset(socket(family, SOCK_STREAM, 0));
+  core::socket_address local = core::loopback_address(family);
+  p.fd.reset(socket(local.family(), SOCK_STREAM, 0));
+  EXPECT_EQ(bind(p.fd.get(), local.data(), local.size()), 0);
   sockaddr_storage ss{};
-  socklen_t len = 0;
-  if (family == AF_INET6) {
-    sockaddr_in6 s6{};
-    s6.sin6_family = AF_INET6;
-    s6.sin6_addr = in6addr_loopback;
-    std::memcpy(&ss, &s6, sizeof s6);
-    len = sizeof s6;
-  } else {
-    sockaddr_in s4{};
-    s4.sin_family = AF_INET;
-    s4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::memcpy(&ss, &s4, sizeof s4);
-    len = sizeof s4;
-  }
+  socklen_t len = sizeof ss;
   auto* sa = reinterpret_cast<sockaddr*>(&ss);
-  EXPECT_EQ(bind(p.fd.get(), sa, len), 0);
   EXPECT_EQ(getsockname(p.fd.get(), sa, &len), 0);
   p.address = core::socket_address(sa, len);
   return p;
@@ -85,7 +73,7 @@ TEST(Prober, ConnectsToListenerAndTimesEveryAttempt) {
 }
 
 TEST(Prober, ClosedPortIsRefused) {
-  auto port = make_closed_port(AF_INET);
+  auto port = make_closed_port(core::address_family::ipv4);
   probe_options opts;
   opts.targets = {port.address};
   opts.count = 3;

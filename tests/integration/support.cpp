@@ -138,6 +138,14 @@ std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
   return out;
 }
 
+std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  for (const auto& l : lines) {
+    if (l.contains("type") && l.at("type") == type) out.push_back(l);
+  }
+  return out;
+}
+
 bool have_tool(const std::string& tool) {
   return run_command({"sh", "-c", "command -v " + tool}, 10'000).exit_code == 0;
 }

@@ -29,6 +29,9 @@ std::string synscope_binary();
 /// Parses JSON lines; a line that is not JSON fails the calling test.
 std::vector<nlohmann::json> parse_json_lines(const std::string& text);
 
+/// The objects of `lines` whose "type" field is `type`.
+std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type);
+
 /// True when `tool` is on PATH.
 bool have_tool(const std::string& tool);
 
