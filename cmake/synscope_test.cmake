@@ -11,7 +11,8 @@ function(synscope_add_test)
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
   target_compile_definitions(${T_NAME} PRIVATE
     SYNSCOPE_BINARY="$<TARGET_FILE:synscope>"
-    SYNSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+    SYNSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    SYNSCOPE_SHARED_DIR="${SYNSCOPE_SHARED_DIR}")
   add_dependencies(${T_NAME} synscope)
   gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
 endfunction()

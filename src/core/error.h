@@ -20,6 +20,7 @@ enum class exit_code : int {
   failed = 1,       ///< the command ran, but what it measured failed (a probe was refused, ...)
   usage = 2,        ///< bad arguments or bad input named on the command line
   environment = 3,  ///< the system refused something the command needs (a syscall, a resource)
+  bad_data = 4,     ///< an input file is corrupt or not of the expected kind (a capture file)
 };
 
 struct error {

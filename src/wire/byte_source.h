@@ -1,0 +1,49 @@
+#pragma once
+// Where capture bytes come from: a memory-mapped regular file (views point straight into the
+// mapping) or a stream such as stdin (read in 1 MiB blocks into a buffer that views point into).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/unique_fd.h"
+#include "wire/bytes.h"
+
+namespace synscope::wire {
+
+class byte_source {
+ public:
+  /// Opens `path` ("-" is standard input). Regular files are mapped; anything else is streamed.
+  static core::result<byte_source> open(const std::string& path);
+
+  byte_source(byte_source&&) noexcept;
+  byte_source& operator=(byte_source&&) noexcept;
+  byte_source(const byte_source&) = delete;
+  byte_source& operator=(const byte_source&) = delete;
+  ~byte_source();
+
+  /// Up to `n` contiguous bytes at the current position; fewer only at the end of the input.
+  /// The view stays valid until the next peek() (for a mapped file: for the source's life).
+  core::result<bytes> peek(size_t n);
+  /// Moves the position forward; `n` must not exceed what the last peek() returned.
+  void consume(size_t n) noexcept { offset_ += n; begin_ += n; }
+
+  [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// The total size when known (mapped files), else 0.
+  [[nodiscard]] uint64_t size() const noexcept { return map_size_; }
+
+ private:
+  byte_source() = default;
+  std::string name_;
+  core::unique_fd fd_;
+  const std::byte* map_ = nullptr;  // mapped file, or nullptr for a stream
+  size_t map_size_ = 0;
+  std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
+  size_t begin_ = 0;
+  size_t end_ = 0;
+  bool eof_ = false;
+  uint64_t offset_ = 0;
+};
+
+}  // namespace synscope::wire

@@ -1,0 +1,91 @@
+// Every frame of every capture in ../shared/pcaps, read by wire::capture_reader and by tshark:
+// the same frames, timestamps to the nanosecond, captured and original lengths.
+#include <filesystem>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+#include "wire/capture_reader.h"
+
+namespace synscope::testing {
+namespace {
+
+struct tshark_frame {
+  int64_t ts_ns = 0;
+  uint32_t caplen = 0;
+  uint32_t len = 0;
+};
+
+// "1700000000.123456789" -> ns, exactly (no floating point). tshark prints the nanoseconds
+// with %09d, so a corrupt fraction >= 1 s shows as ten digits ("370.1000000000"): the digits
+// are the nanosecond count, not a decimal fraction to cut at nine.
+int64_t epoch_ns(const std::string& text) {
+  auto dot = text.find('.');
+  int64_t sec = std::stoll(text.substr(0, dot));
+  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (frac.size() < 9) frac.resize(9, '0');
+  return sec * 1'000'000'000 + std::stoll(frac);
+}
+
+std::vector<std::filesystem::path> shared_captures() {
+  std::vector<std::filesystem::path> out;
+  std::filesystem::path dir = SYNSCOPE_SHARED_DIR "/pcaps";
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    auto ext = e.path().extension().string();
+    if (ext == ".pcap" || ext == ".pcapng") out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(CaptureReaderVsTshark, EveryFrameOfEverySharedCapture) {
+  if (!have_tool("tshark")) GTEST_SKIP() << "tshark is not installed";
+  auto files = shared_captures();
+  if (files.empty()) GTEST_SKIP() << "no captures in " SYNSCOPE_SHARED_DIR "/pcaps";
+  for (const auto& path : files) {
+    SCOPED_TRACE(path.filename().string());
+    auto t = run_command({"tshark", "-r", path.string(), "-T", "fields", "-e", "frame.time_epoch", "-e",
+                          "frame.cap_len", "-e", "frame.len"},
+                         120'000);
+    std::vector<tshark_frame> expected;
+    std::istringstream in(t.out);
+    std::string ts;
+    tshark_frame f;
+    std::vector<bool> tshark_garbled;  // tshark overflowed its own formatting of this time
+    while (in >> ts >> f.caplen >> f.len) {
+      tshark_garbled.push_back(ts.starts_with("-"));
+      f.ts_ns = tshark_garbled.back() ? 0 : epoch_ns(ts);
+      expected.push_back(f);
+    }
+    auto reader = wire::capture_reader::open(path.string());
+    ASSERT_TRUE(reader.ok()) << reader.error().message;
+    wire::frame got;
+    size_t n = 0;
+    for (;;) {
+      auto more = reader->next(got);
+      ASSERT_TRUE(more.ok()) << more.error().message;
+      if (!*more) break;
+      ASSERT_LT(n, expected.size()) << "more frames than tshark";
+      if (!tshark_garbled[n]) {
+        EXPECT_EQ(got.ts_ns, expected[n].ts_ns) << "frame " << n + 1;
+      }
+      EXPECT_EQ(got.caplen, expected[n].caplen) << "frame " << n + 1;
+      EXPECT_EQ(got.origlen, expected[n].len) << "frame " << n + 1;
+      EXPECT_EQ(got.number, n + 1);
+      ++n;
+    }
+    EXPECT_EQ(n, expected.size());
+    if (std::find(tshark_garbled.begin(), tshark_garbled.end(), true) != tshark_garbled.end()) {
+      // Only a corrupt timestamp (fraction >= 1 s) makes tshark print a negative time.
+      EXPECT_GT(reader->stats().odd_timestamps, 0u);
+    }
+    // tshark says so on stderr when a file is cut short; the reader must say so too.
+    bool tshark_truncated = t.err.find("cut short") != std::string::npos;
+    EXPECT_EQ(reader->stats().truncated, tshark_truncated) << t.err;
+  }
+}
+
+}  // namespace
+}  // namespace synscope::testing
