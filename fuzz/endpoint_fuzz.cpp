@@ -9,19 +9,11 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "core/duration.h"
 #include "core/endpoint.h"
 
-namespace {
-
-void check(bool ok, const char* what) {
-  if (!ok) {
-    std::fprintf(stderr, "endpoint_fuzz: broken promise: %s\n", what);
-    std::abort();
-  }
-}
-
-}  // namespace
+using synscope::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace synscope::core;

@@ -38,6 +38,7 @@ core::result<byte_source> byte_source::open(const std::string& path) {
       madvise(m, static_cast<size_t>(st.st_size), MADV_SEQUENTIAL);
       s.map_ = static_cast<const std::byte*>(m);
       s.map_size_ = static_cast<size_t>(st.st_size);
+      s.owns_map_ = true;
       return s;
     }
   }
@@ -45,10 +46,19 @@ core::result<byte_source> byte_source::open(const std::string& path) {
   return s;
 }
 
+byte_source byte_source::from_memory(bytes data, std::string name) {
+  byte_source s;
+  s.name_ = std::move(name);
+  s.map_ = data.data();
+  s.map_size_ = data.size();
+  return s;
+}
+
 byte_source::byte_source(byte_source&& o) noexcept
     : name_(std::move(o.name_)),
       fd_(std::move(o.fd_)),
       map_(std::exchange(o.map_, nullptr)),
+      owns_map_(std::exchange(o.owns_map_, false)),
       map_size_(std::exchange(o.map_size_, 0)),
       buffer_(std::move(o.buffer_)),
       begin_(o.begin_),
@@ -58,12 +68,13 @@ byte_source::byte_source(byte_source&& o) noexcept
 
 byte_source& byte_source::operator=(byte_source&& o) noexcept {
   if (this != &o) {
-    if (map_ != nullptr) {
+    if (owns_map_) {
       munmap(const_cast<std::byte*>(map_), map_size_);  // NOLINT: munmap's signature
     }
     name_ = std::move(o.name_);
     fd_ = std::move(o.fd_);
     map_ = std::exchange(o.map_, nullptr);
+    owns_map_ = std::exchange(o.owns_map_, false);
     map_size_ = std::exchange(o.map_size_, 0);
     buffer_ = std::move(o.buffer_);
     begin_ = o.begin_;
@@ -75,7 +86,7 @@ byte_source& byte_source::operator=(byte_source&& o) noexcept {
 }
 
 byte_source::~byte_source() {
-  if (map_ != nullptr) {
+  if (owns_map_) {
     munmap(const_cast<std::byte*>(map_), map_size_);  // NOLINT: munmap's signature
   }
 }

@@ -15,6 +15,8 @@ class byte_source {
  public:
   /// Opens `path` ("-" is standard input). Regular files are mapped; anything else is streamed.
   static core::result<byte_source> open(const std::string& path);
+  /// A source over bytes the caller keeps alive (fuzz targets, tests).
+  static byte_source from_memory(bytes data, std::string name);
 
   byte_source(byte_source&&) noexcept;
   byte_source& operator=(byte_source&&) noexcept;
@@ -37,7 +39,8 @@ class byte_source {
   byte_source() = default;
   std::string name_;
   core::unique_fd fd_;
-  const std::byte* map_ = nullptr;  // mapped file, or nullptr for a stream
+  const std::byte* map_ = nullptr;  // mapped file or caller's memory; nullptr for a stream
+  bool owns_map_ = false;           // munmap on destruction
   size_t map_size_ = 0;
   std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
   size_t begin_ = 0;

@@ -28,7 +28,15 @@ core::result<capture_reader> capture_reader::open(const std::string& path) {
   if (!source) {
     return source.error();
   }
-  capture_reader reader(std::move(*source));
+  return start(std::move(*source));
+}
+
+core::result<capture_reader> capture_reader::open_memory(bytes data, std::string name) {
+  return start(byte_source::from_memory(data, std::move(name)));
+}
+
+core::result<capture_reader> capture_reader::start(byte_source source) {
+  capture_reader reader(std::move(source));
   auto head = reader.source_.peek(pcap_header_len);
   if (!head) {
     return head.error();

@@ -49,6 +49,8 @@ class capture_reader {
   /// Opens `path` ("-" for stdin) and reads the file header. Not a capture, an unknown
   /// version or a corrupt header is an error naming the file and the byte offset.
   static core::result<capture_reader> open(const std::string& path);
+  /// The same over bytes in memory that the caller keeps alive; `name` is used in messages.
+  static core::result<capture_reader> open_memory(bytes data, std::string name);
 
   /// The next frame: true, or false at the end of input. A record cut short by the end of the
   /// input ends the input (stats().truncated) rather than failing; a corrupt record is an
@@ -73,6 +75,7 @@ class capture_reader {
   };
 
   explicit capture_reader(byte_source source) : source_(std::move(source)) {}
+  static core::result<capture_reader> start(byte_source source);
   core::result<void> read_pcap_header(bytes head);
   core::result<bool> next_pcap(frame& out);
   core::result<bool> next_pcapng(frame& out);

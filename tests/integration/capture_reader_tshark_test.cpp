@@ -28,25 +28,13 @@ int64_t epoch_ns(const std::string& text) {
   return sec * 1'000'000'000 + std::stoll(frac);
 }
 
-std::vector<std::filesystem::path> shared_captures() {
-  std::vector<std::filesystem::path> out;
-  std::filesystem::path dir = SYNSCOPE_SHARED_DIR "/pcaps";
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
-    auto ext = e.path().extension().string();
-    if (ext == ".pcap" || ext == ".pcapng") out.push_back(e.path());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 TEST(CaptureReaderVsTshark, EveryFrameOfEverySharedCapture) {
   if (!have_tool("tshark")) GTEST_SKIP() << "tshark is not installed";
   auto files = shared_captures();
   if (files.empty()) GTEST_SKIP() << "no captures in " SYNSCOPE_SHARED_DIR "/pcaps";
   for (const auto& path : files) {
-    SCOPED_TRACE(path.filename().string());
-    auto t = run_command({"tshark", "-r", path.string(), "-T", "fields", "-e", "frame.time_epoch", "-e",
+    SCOPED_TRACE(path);
+    auto t = run_command({"tshark", "-r", path, "-T", "fields", "-e", "frame.time_epoch", "-e",
                           "frame.cap_len", "-e", "frame.len"},
                          120'000);
     std::vector<tshark_frame> expected;
@@ -59,7 +47,7 @@ TEST(CaptureReaderVsTshark, EveryFrameOfEverySharedCapture) {
       f.ts_ns = tshark_garbled.back() ? 0 : epoch_ns(ts);
       expected.push_back(f);
     }
-    auto reader = wire::capture_reader::open(path.string());
+    auto reader = wire::capture_reader::open(path);
     ASSERT_TRUE(reader.ok()) << reader.error().message;
     wire::frame got;
     size_t n = 0;

@@ -146,6 +146,17 @@ std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, co
   return out;
 }
 
+std::vector<std::string> shared_captures() {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(SYNSCOPE_SHARED_DIR "/pcaps", ec)) {
+    auto ext = e.path().extension().string();
+    if (ext == ".pcap" || ext == ".pcapng") out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 bool have_tool(const std::string& tool) {
   return run_command({"sh", "-c", "command -v " + tool}, 10'000).exit_code == 0;
 }

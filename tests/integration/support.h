@@ -32,6 +32,9 @@ std::vector<nlohmann::json> parse_json_lines(const std::string& text);
 /// The objects of `lines` whose "type" field is `type`.
 std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, const std::string& type);
 
+/// The .pcap and .pcapng files in ../shared/pcaps, sorted (empty when the folder is absent).
+std::vector<std::string> shared_captures();
+
 /// True when `tool` is on PATH.
 bool have_tool(const std::string& tool);
 

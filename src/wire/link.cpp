@@ -1,0 +1,98 @@
+#include "wire/link.h"
+
+namespace synscope::wire {
+namespace {
+
+constexpr uint16_t ethertype_ipv4 = 0x0800;
+constexpr uint16_t ethertype_ipv6 = 0x86dd;
+constexpr int max_vlan_tags = 8;  // more than any real stack; bounds the loop on crafted input
+
+bool is_vlan(uint16_t type) { return type == 0x8100 || type == 0x88a8 || type == 0x9100 || type == 0x9200; }
+
+// Follows VLAN tags from `pos`, where the ethertype at pos-2 was `type`.
+decode_status ethertype_payload(bytes frame, uint16_t type, size_t pos, link_layer& link, packet_view& out) {
+  int tags = 0;
+  while (is_vlan(type)) {
+    if (++tags > max_vlan_tags) return decode_status::malformed;
+    if (frame.size() < pos + 4) return decode_status::truncated;
+    uint16_t vid = load_u16be(frame.data() + pos) & 0x0fff;
+    if (out.vlan_count < out.vlan.size()) out.vlan[out.vlan_count] = vid;
+    ++out.vlan_count;
+    type = load_u16be(frame.data() + pos + 2);
+    pos += 4;
+  }
+  link.offset = pos;
+  if (type == ethertype_ipv4) {
+    link.protocol = network_protocol::ipv4;
+  } else if (type == ethertype_ipv6) {
+    link.protocol = network_protocol::ipv6;
+  } else {
+    return decode_status::not_ip;
+  }
+  return decode_status::tcp;
+}
+
+decode_status raw_ip(bytes frame, size_t pos, link_layer& link) {
+  if (frame.size() <= pos) return decode_status::truncated;
+  link.offset = pos;
+  switch (load_u8(frame.data() + pos) >> 4) {
+    case 4: link.protocol = network_protocol::ipv4; return decode_status::tcp;
+    case 6: link.protocol = network_protocol::ipv6; return decode_status::tcp;
+    default: return decode_status::not_ip;
+  }
+}
+
+// BSD address families as the null/loopback headers carry them: AF_INET is 2 everywhere;
+// AF_INET6 is 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS) or 10 (Linux).
+decode_status bsd_family(uint32_t af, bytes frame, link_layer& link) {
+  link.offset = 4;
+  if (af == 2) {
+    link.protocol = network_protocol::ipv4;
+  } else if (af == 24 || af == 28 || af == 30 || af == 10) {
+    link.protocol = network_protocol::ipv6;
+  } else {
+    return decode_status::not_ip;
+  }
+  return frame.size() > 4 ? decode_status::tcp : decode_status::truncated;
+}
+
+}  // namespace
+
+decode_status decode_link(uint16_t linktype, bytes frame, link_layer& link, packet_view& out) noexcept {
+  switch (linktype) {
+    case 1:  // LINKTYPE_ETHERNET
+      if (frame.size() < 14) return decode_status::truncated;
+      return ethertype_payload(frame, load_u16be(frame.data() + 12), 14, link, out);
+    case 113:  // LINKTYPE_LINUX_SLL: the protocol is the last field of a 16-byte header
+      if (frame.size() < 16) return decode_status::truncated;
+      return ethertype_payload(frame, load_u16be(frame.data() + 14), 16, link, out);
+    case 276:  // LINKTYPE_LINUX_SLL2: the protocol is the first field of a 20-byte header
+      if (frame.size() < 20) return decode_status::truncated;
+      return ethertype_payload(frame, load_u16be(frame.data()), 20, link, out);
+    case 101:  // LINKTYPE_RAW
+    case 12:   // DLT_RAW on most BSDs
+    case 14:   // DLT_RAW on OpenBSD
+      return raw_ip(frame, 0, link);
+    case 228:  // LINKTYPE_IPV4
+      link.offset = 0;
+      link.protocol = network_protocol::ipv4;
+      return frame.empty() ? decode_status::truncated : decode_status::tcp;
+    case 229:  // LINKTYPE_IPV6
+      link.offset = 0;
+      link.protocol = network_protocol::ipv6;
+      return frame.empty() ? decode_status::truncated : decode_status::tcp;
+    case 0: {  // LINKTYPE_NULL: the family in the capturing host's byte order
+      if (frame.size() < 4) return decode_status::truncated;
+      uint32_t af = load_u32le(frame.data());
+      if (af > 0xffff) af = __builtin_bswap32(af);
+      return bsd_family(af, frame, link);
+    }
+    case 108:  // LINKTYPE_LOOP: the family in network byte order
+      if (frame.size() < 4) return decode_status::truncated;
+      return bsd_family(load_u32be(frame.data()), frame, link);
+    default:
+      return decode_status::unsupported_link;
+  }
+}
+
+}  // namespace synscope::wire
