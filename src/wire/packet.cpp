@@ -21,6 +21,7 @@ const char* decode_status_name(decode_status s) {
 
 decode_status decode(uint16_t linktype, bytes frame, packet_view& out) noexcept {
   out.vlan_count = 0;
+  out.vlan = {};
   link_layer link;
   decode_status s = decode_link(linktype, frame, link, out);
   if (s != decode_status::tcp) return s;

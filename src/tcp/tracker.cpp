@@ -1,0 +1,387 @@
+#include "tcp/tracker.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace synscope::tcp {
+namespace {
+
+using wire::tcp_flag::ack;
+using wire::tcp_flag::fin;
+using wire::tcp_flag::rst;
+using wire::tcp_flag::syn;
+
+bool endpoint_less(const wire::ip_address& a, uint16_t pa, const wire::ip_address& b, uint16_t pb) {
+  int c = std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size());
+  return c < 0 || (c == 0 && pa < pb);
+}
+
+// Zeek's history letters: uppercase from the originator (our client), lowercase from the
+// responder; each recorded once per direction. (Zeek's t, w, g and c are not kept.)
+constexpr char history_letters[] = "SHADFRQ";
+
+void add_history(connection& c, char letter, bool from_client) {
+  const char* at = std::strchr(history_letters, letter);
+  uint32_t bit = 1u << (static_cast<uint32_t>(at - history_letters) * 2 + (from_client ? 0 : 1));
+  if ((c.history_seen & bit) != 0 || static_cast<size_t>(c.history_len) + 1 >= c.history.size()) return;
+  c.history_seen |= bit;
+  c.history[c.history_len++] = from_client ? letter : static_cast<char>(letter - 'A' + 'a');
+  c.history[c.history_len] = '\0';
+}
+
+void record_history(connection& c, const wire::packet_view& p, bool from_client) {
+  const uint16_t f = p.flags;
+  if ((f & syn) && (f & (fin | rst))) add_history(c, 'Q', from_client);
+  if (f & syn) add_history(c, (f & ack) ? 'H' : 'S', from_client);
+  if (f & fin) add_history(c, 'F', from_client);
+  if (f & rst) add_history(c, 'R', from_client);
+  if (p.payload_len > 0) add_history(c, 'D', from_client);
+  if ((f & ack) && !(f & (syn | fin | rst)) && p.payload_len == 0) add_history(c, 'A', from_client);
+}
+
+// Zeek's endpoint states (TCP_Analyzer), which conn_state is computed from.
+void update_zeek(zeek_endpoint& self, zeek_endpoint& peer, uint16_t f) {
+  using z = zeek_endpoint;
+  if (f & rst) {
+    self = z::reset;
+    return;
+  }
+  if (f & syn) {
+    if (!(f & ack)) {
+      if (self == z::inactive) self = z::syn_sent;
+    } else if (self == z::inactive || self == z::syn_sent || self == z::partial) {
+      self = z::syn_ack_sent;
+    }
+  } else {
+    if (self == z::inactive) self = z::partial;
+    if ((f & ack) && self == z::syn_sent && peer == z::syn_ack_sent) {
+      self = z::established;
+      peer = z::established;
+    } else if ((f & ack) && self == z::syn_ack_sent && (peer == z::syn_sent || peer == z::established)) {
+      self = z::established;
+    }
+  }
+  if ((f & fin) && self != z::reset) self = z::closed;
+}
+
+void step(tcp_state& s, tcp_event e) {
+  if (auto n = next_state(s, e)) s = *n;
+}
+
+void copy_options(offered_options& o, const wire::tcp_options& w) {
+  o.seen = true;
+  o.mss = w.has_mss;
+  o.mss_value = w.mss;
+  o.wscale = w.has_wscale;
+  o.wscale_value = w.wscale;
+  o.sack_permitted = w.sack_permitted;
+  o.timestamps = w.has_timestamps;
+  o.fastopen = w.has_fastopen;
+  o.fastopen_cookie_len = w.fastopen_cookie_len;
+  o.mptcp = w.mptcp;
+}
+
+// True when `ack` acknowledges `seq` + 1 (a SYN or a FIN), modulo 2^32 (RFC 9293 §3.4).
+bool acks_past(uint32_t ack_no, uint32_t seq) { return static_cast<int32_t>(ack_no - (seq + 1)) >= 0; }
+
+}  // namespace
+
+size_t tracker::flow_hash::operator()(const flow_key& k) const noexcept {
+  uint64_t words[5] = {};
+  std::memcpy(words, k.a.data(), 16);
+  std::memcpy(words + 2, k.b.data(), 16);
+  words[4] = static_cast<uint64_t>(k.port_a) << 48 | static_cast<uint64_t>(k.port_b) << 32 |
+             static_cast<uint64_t>(k.vlan[0]) << 16 | (static_cast<uint64_t>(k.vlan[1]) ^ k.vlan[2] ^ k.vlan_count);
+  uint64_t h = 0x9e3779b97f4a7c15u;
+  for (uint64_t w : words) {
+    h ^= w;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 32;
+  }
+  return static_cast<size_t>(h);
+}
+
+tracker::tracker(const tracker_options& options, connection_sink& sink) : options_(options), sink_(sink) {}
+
+tracker::flow_key tracker::key_of(const wire::packet_view& p) const {
+  flow_key k;
+  k.version = p.src.version;
+  bool src_first = endpoint_less(p.src, p.sport, p.dst, p.dport);
+  const auto& lo = src_first ? p.src : p.dst;
+  const auto& hi = src_first ? p.dst : p.src;
+  k.a = lo.bytes;
+  k.b = hi.bytes;
+  k.port_a = src_first ? p.sport : p.dport;
+  k.port_b = src_first ? p.dport : p.sport;
+  if (options_.vlan_aware) {
+    k.vlan_count = p.vlan_count;
+    k.vlan = p.vlan;
+  }
+  return k;
+}
+
+uint32_t tracker::find_other_vlan(const flow_key& key, const wire::packet_view& p) {
+  flow_key tuple = key;
+  tuple.vlan_count = 0;
+  tuple.vlan = {};
+  auto it = by_tuple_.find(tuple);
+  if (it == by_tuple_.end()) return none;
+  slot& s = slots_[it->second];
+  if (s.has_alias || s.key == key) return none;
+  const connection& c = s.c;
+  bool from_client = c.client == endpoint{p.src, p.sport};
+  const direction_stats& dir = from_client ? c.to_server : c.to_client;
+  if (dir.packets != 0) return none;  // that direction already travels on the slot's own VLANs
+  s.has_alias = true;
+  s.alias = key;
+  index_[key] = it->second;
+  return it->second;
+}
+
+void tracker::unlink(uint32_t index) {
+  slot& s = slots_[index];
+  if (s.on == list::free) return;
+  chain& ch = chain_of(s.on);
+  (s.prev == none ? ch.head : slots_[s.prev].next) = s.next;
+  (s.next == none ? ch.tail : slots_[s.next].prev) = s.prev;
+  s.prev = s.next = none;
+  s.on = list::free;
+}
+
+void tracker::push_back(uint32_t index, list which) {
+  slot& s = slots_[index];
+  chain& ch = chain_of(which);
+  s.on = which;
+  s.prev = ch.tail;
+  s.next = none;
+  (ch.tail == none ? ch.head : slots_[ch.tail].next) = index;
+  ch.tail = index;
+}
+
+uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_t ts_ns) {
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+    slots_[index] = slot{};
+  } else {
+    index = static_cast<uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  slot& s = slots_[index];
+  s.key = key;
+  connection& c = s.c;
+  c.id = next_id_++;
+  c.first_ns = c.last_ns = ts_ns;
+  c.vlan = p.vlan;
+  c.vlan_count = p.vlan_count;
+  endpoint src{p.src, p.sport};
+  endpoint dst{p.dst, p.dport};
+  bool syn_only = (p.flags & syn) && !(p.flags & ack);
+  bool syn_ack = (p.flags & syn) && (p.flags & ack);
+  if (syn_only) {
+    c.client = src;
+    c.server = dst;
+  } else if (syn_ack) {
+    c.client = dst;  // the SYN-ACK's receiver opened the connection
+    c.server = src;
+  } else if (p.sport < 1024 && p.dport >= 1024) {
+    c.client = dst;  // midstream: a well-known source port is the server's
+    c.server = src;
+  } else {
+    c.client = src;
+    c.server = dst;
+  }
+  index_[key] = index;
+  if (options_.vlan_aware) {
+    flow_key tuple = key;
+    tuple.vlan_count = 0;
+    tuple.vlan = {};
+    by_tuple_[tuple] = index;
+  }
+  push_back(index, list::active);
+  ++stats_.connections;
+  stats_.peak_open = std::max<uint64_t>(stats_.peak_open, index_.size());
+  return index;
+}
+
+void tracker::emit(uint32_t index, end_reason why) {
+  slot& s = slots_[index];
+  if (s.c.ended == end_reason::open || why == end_reason::superseded) s.c.ended = why;
+  sink_.on_connection(s.c);
+  unlink(index);
+  index_.erase(s.key);
+  if (s.has_alias) index_.erase(s.alias);
+  if (options_.vlan_aware) {
+    flow_key tuple = s.key;
+    tuple.vlan_count = 0;
+    tuple.vlan = {};
+    if (auto it = by_tuple_.find(tuple); it != by_tuple_.end() && it->second == index) by_tuple_.erase(it);
+  }
+  free_.push_back(index);
+}
+
+void tracker::evict(int64_t now_ns) {
+  while (closed_.head != none && slots_[closed_.head].c.last_ns + options_.close_linger_ns < now_ns) {
+    emit(closed_.head, end_reason::open);  // keeps the reason set when it closed
+  }
+  while (active_.head != none && slots_[active_.head].c.last_ns + options_.idle_timeout_ns < now_ns) {
+    ++stats_.evicted_idle;
+    emit(active_.head, end_reason::idle);
+  }
+}
+
+void tracker::add(const wire::packet_view& p, int64_t ts_ns) {
+  ++stats_.segments;
+  if (ts_ns > now_ns_) {
+    now_ns_ = ts_ns;
+    evict(now_ns_);
+  }
+  flow_key key = key_of(p);
+  auto it = index_.find(key);
+  const bool syn_only = (p.flags & syn) && !(p.flags & ack) && !(p.flags & rst);
+  if (it != index_.end() && syn_only) {
+    connection& old = slots_[it->second].c;
+    endpoint src{p.src, p.sport};
+    bool same_client = old.client == src;
+    if (same_client && old.have_client_isn && p.seq != old.client_isn) {
+      // A new ISN on this tuple: port reuse starts a new connection. On a live, established
+      // connection that is odd enough to flag.
+      bool live = old.handshake_complete && old.ended == end_reason::open;
+      if (live) old.anomalies |= anomaly::syn_new_isn_live;
+      emit(it->second, old.ended == end_reason::open ? end_reason::superseded : old.ended);
+      it = index_.end();
+    } else if (!same_client && old.syn_count == 0 && old.synack_count == 0) {
+      // Midstream traffic guessed the roles wrong; a SYN from the other side settles them.
+      emit(it->second, end_reason::superseded);
+      it = index_.end();
+    }
+  }
+  uint32_t index = it != index_.end() ? it->second : none;
+  if (index == none && !syn_only && options_.vlan_aware) index = find_other_vlan(key, p);
+  if (index == none) index = create(key, p, ts_ns);
+  slot& s = slots_[index];
+  if (s.on == list::active) {
+    unlink(index);
+    push_back(index, list::active);
+  }
+  update(s, p, ts_ns);
+}
+
+void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {
+  connection& c = s.c;
+  const uint16_t f = p.flags;
+  const bool from_client = c.client == endpoint{p.src, p.sport};
+  c.last_ns = std::max(c.last_ns, ts_ns);
+  direction_stats& dir = from_client ? c.to_server : c.to_client;
+  ++dir.packets;
+  dir.payload_bytes += p.payload_len;
+  record_history(c, p, from_client);
+  if (from_client) {
+    update_zeek(c.orig_state, c.resp_state, f);
+  } else {
+    update_zeek(c.resp_state, c.orig_state, f);
+  }
+  if ((f & syn) && (p.options.malformed)) c.anomalies |= anomaly::bad_options;
+  if ((f & syn) && (f & (fin | rst))) c.anomalies |= anomaly::syn_flag_combo;
+
+  // ---- the handshake ----
+  if ((f & syn) && !(f & ack) && from_client) {
+    ++c.syn_count;
+    if (c.first_syn_ns < 0) c.first_syn_ns = ts_ns;
+    c.last_syn_ns = ts_ns;  // tshark's initial RTT counts from the most recent SYN
+    if (c.synack_count > 0 && c.syn_count == 1) c.anomalies |= anomaly::synack_before_syn;
+    c.client_isn = p.seq;
+    c.have_client_isn = true;
+    copy_options(c.client_options, p.options);
+    if (p.options.has_fastopen) {
+      (p.options.fastopen_cookie_len == 0 ? c.tfo_cookie_requested : c.tfo_cookie_sent) = true;
+    }
+    c.syn_data_bytes = p.payload_len;
+    step(c.client_tcp, tcp_event::snd_syn);
+    step(c.server_tcp, tcp_event::rcv_syn);
+  } else if ((f & syn) && (f & ack) && !from_client) {
+    ++c.synack_count;
+    if (c.first_synack_ns < 0) {
+      c.first_synack_ns = ts_ns;
+      if (c.last_syn_ns >= 0) c.server_rtt_ns = ts_ns - c.last_syn_ns;
+    }
+    s.last_synack_ns = ts_ns;
+    if (c.last_syn_ns < 0) c.anomalies |= anomaly::synack_without_syn;
+    c.server_isn = p.seq;
+    c.have_server_isn = true;
+    copy_options(c.server_options, p.options);
+    if (p.options.has_fastopen && p.options.fastopen_cookie_len > 0) c.tfo_cookie_granted = true;
+    if (c.have_client_isn) {
+      if (c.syn_data_bytes > 0 && p.ack == c.client_isn + 1 + c.syn_data_bytes) {
+        c.syn_data_acked = true;
+      } else if (p.ack != c.client_isn + 1) {
+        c.anomalies |= anomaly::synack_wrong_ack;
+      }
+    }
+    step(c.client_tcp, tcp_event::rcv_syn_ack);
+  } else if (!(f & syn) && (f & ack) && !(f & rst) && from_client && c.synack_count > 0 && c.syn_count > 0 &&
+             !c.handshake_complete) {
+    // Completed: SYN, SYN-ACK and now the client's ACK. With no SYN captured the handshake
+    // was not seen (and there is no initial RTT to give).
+    c.handshake_complete = true;
+    c.refused = false;  // a RST before a real SYN-ACK and a completed handshake was not a refusal
+    c.handshake_ack_ns = ts_ns;
+    if (c.last_syn_ns >= 0) c.initial_rtt_ns = ts_ns - c.last_syn_ns;
+    if (s.last_synack_ns >= 0) c.client_rtt_ns = ts_ns - s.last_synack_ns;
+    if (c.have_server_isn && p.ack != c.server_isn + 1) c.anomalies |= anomaly::ack_not_isn_plus_1;
+    step(c.server_tcp, tcp_event::rcv_ack_of_syn);
+  }
+  if ((f & rst) && !from_client && c.synack_count == 0 && c.syn_count > 0) {
+    c.refused = true;
+    c.anomalies |= anomaly::rst_answers_syn;
+  }
+
+  // ---- the close, for the RFC states and for when the record is done ----
+  if ((f & ack) && !(f & rst)) {
+    // This segment acknowledges the peer's FIN?
+    if (from_client && s.server_fin && acks_past(p.ack, s.server_fin_seq)) {
+      step(c.server_tcp, tcp_event::rcv_ack_of_fin);
+    } else if (!from_client && s.client_fin && acks_past(p.ack, s.client_fin_seq)) {
+      step(c.client_tcp, tcp_event::rcv_ack_of_fin);
+    }
+  }
+  if (f & fin) {
+    uint32_t fin_seq = p.seq + p.payload_len + ((f & syn) ? 1 : 0);
+    if (from_client && !s.client_fin) {
+      s.client_fin = true;
+      s.client_fin_seq = fin_seq;
+      step(c.client_tcp, tcp_event::snd_fin);
+      step(c.server_tcp, tcp_event::rcv_fin);
+    } else if (!from_client && !s.server_fin) {
+      s.server_fin = true;
+      s.server_fin_seq = fin_seq;
+      step(c.server_tcp, tcp_event::snd_fin);
+      step(c.client_tcp, tcp_event::rcv_fin);
+    }
+  }
+  if (f & rst) {
+    step(from_client ? c.client_tcp : c.server_tcp, tcp_event::abort);
+    step(from_client ? c.server_tcp : c.client_tcp, tcp_event::rcv_rst);
+  }
+  bool closed_now = (f & rst) || (s.client_fin && s.server_fin);
+  if (closed_now && c.ended == end_reason::open) {
+    c.ended = (f & rst) ? end_reason::reset : end_reason::fin;
+    uint32_t index = static_cast<uint32_t>(&s - slots_.data());
+    unlink(index);
+    push_back(index, list::closed);
+  }
+}
+
+void tracker::flush() {
+  // Oldest first, so output keeps the order connections were seen in as far as it can.
+  std::vector<uint32_t> order;
+  order.reserve(index_.size());
+  for (uint32_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].on != list::free) order.push_back(i);
+  }
+  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return slots_[a].c.id < slots_[b].c.id; });
+  for (uint32_t index : order) emit(index, end_reason::capture_end);
+}
+
+}  // namespace synscope::tcp

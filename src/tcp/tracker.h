@@ -1,0 +1,117 @@
+#pragma once
+// The handshake tracker: feeds decoded TCP segments into per-connection records.
+//
+//   struct print_sink : tcp::connection_sink {
+//     void on_connection(const tcp::connection& c) override { ... }
+//   } sink;
+//   tcp::tracker t({}, sink);
+//   for each frame: if (wire::decode(...) == tcp) t.add(view, frame.ts_ns);
+//   t.flush();   // the connections still open at the end of input
+//
+// A connection is its VLAN tags, its 4-tuple and its client's ISN: a SYN with a new ISN on a
+// tuple starts a new connection (port reuse). The same handshake on several VLANs is several
+// connections; but a reply on another VLAN than its request (traffic routed between VLANs)
+// joins the connection that has not yet seen that direction. A connection is handed to the sink once: when
+// it has been closed (FIN both ways, or RST) for `close_linger_ns` of capture time, when it
+// has been idle for `idle_timeout_ns`, or at flush(). Memory follows the number of
+// connections open at once, not the size of the input.
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "tcp/connection.h"
+#include "wire/packet.h"
+
+namespace synscope::tcp {
+
+class connection_sink {
+ public:
+  virtual ~connection_sink() = default;
+  virtual void on_connection(const connection& c) = 0;
+};
+
+struct tracker_options {
+  int64_t idle_timeout_ns = 300'000'000'000;  ///< Zeek's tcp_inactivity_timeout: 5 min
+  int64_t close_linger_ns = 2'000'000'000;    ///< keep a closed connection for late ACKs and RSTs
+  bool vlan_aware = true;                     ///< the same 4-tuple on two VLANs is two connections
+};
+
+struct tracker_stats {
+  uint64_t segments = 0;
+  uint64_t connections = 0;
+  uint64_t evicted_idle = 0;
+  uint64_t peak_open = 0;
+};
+
+class tracker {
+ public:
+  tracker(const tracker_options& options, connection_sink& sink);
+
+  /// One TCP segment captured at `ts_ns`. Capture time only moves eviction forward; segments
+  /// slightly out of order are fine.
+  void add(const wire::packet_view& p, int64_t ts_ns);
+  /// Hands every connection still held to the sink (ended = capture_end unless closed).
+  void flush();
+
+  [[nodiscard]] size_t open_connections() const { return slots_.size() - free_.size(); }
+  [[nodiscard]] const tracker_stats& stats() const { return stats_; }
+
+ private:
+  struct flow_key {
+    std::array<uint8_t, 16> a{};
+    std::array<uint8_t, 16> b{};
+    uint16_t port_a = 0;
+    uint16_t port_b = 0;
+    uint8_t version = 0;
+    uint8_t vlan_count = 0;
+    std::array<uint16_t, 3> vlan{};
+    friend bool operator==(const flow_key&, const flow_key&) = default;
+  };
+  struct flow_hash {
+    size_t operator()(const flow_key& k) const noexcept;
+  };
+  static constexpr uint32_t none = UINT32_MAX;
+  enum class list : uint8_t { free, active, closed };
+  struct slot {
+    connection c;
+    flow_key key;
+    uint32_t prev = none;
+    uint32_t next = none;
+    list on = list::free;
+    int64_t last_synack_ns = -1;
+    bool has_alias = false;  // a second key (the reply direction's VLANs) names this slot
+    flow_key alias;
+    bool client_fin = false;
+    bool server_fin = false;
+    uint32_t client_fin_seq = 0;
+    uint32_t server_fin_seq = 0;
+  };
+  struct chain {
+    uint32_t head = none;
+    uint32_t tail = none;
+  };
+
+  flow_key key_of(const wire::packet_view& p) const;
+  uint32_t find_other_vlan(const flow_key& key, const wire::packet_view& p);
+  uint32_t create(const flow_key& key, const wire::packet_view& p, int64_t ts_ns);
+  void update(slot& s, const wire::packet_view& p, int64_t ts_ns);
+  void emit(uint32_t index, end_reason why);
+  void evict(int64_t now_ns);
+  void unlink(uint32_t index);
+  void push_back(uint32_t index, list which);
+  chain& chain_of(list which) { return which == list::active ? active_ : closed_; }
+
+  tracker_options options_;
+  connection_sink& sink_;
+  std::vector<slot> slots_;
+  std::vector<uint32_t> free_;
+  std::unordered_map<flow_key, uint32_t, flow_hash> index_;
+  std::unordered_map<flow_key, uint32_t, flow_hash> by_tuple_;  // VLAN-less key -> newest slot
+  chain active_;  // least recently seen first
+  chain closed_;  // closed longest ago first
+  int64_t now_ns_ = INT64_MIN;
+  uint64_t next_id_ = 0;
+  tracker_stats stats_;
+};
+
+}  // namespace synscope::tcp
