@@ -11,7 +11,7 @@ fi
 build_packages=(
   cmake ninja-build g++ pkg-config git
   clang libclang-rt-14-dev          # fuzz targets (libFuzzer) and sanitizer runtime
-  libfmt-dev libcli11-dev
+  libfmt-dev libcli11-dev libpcap-dev   # libpcap: tcpdump filter expressions (and live capture)
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev                # tests read --json output with a real parser
 )

@@ -19,11 +19,14 @@ int main(int argc, char** argv) {
       "Examples:\n"
       "  synscope probe                      # the local kernel's handshake baseline\n"
       "  synscope probe example.org:443 -c 5\n"
+      "  synscope analyze trace.pcapng 'port 443'   # every handshake in a capture\n"
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
   auto probe = cli::add_probe_command(app);
   commands.emplace_back(app.get_subcommand("probe"), std::move(probe));
+  auto analyze = cli::add_analyze_command(app);
+  commands.emplace_back(app.get_subcommand("analyze"), std::move(analyze));
 
   try {
     app.parse(argc, argv);

@@ -77,6 +77,12 @@ json_object& json_object::field(std::string_view key, const json_object& nested)
   return *this;
 }
 
+json_object& json_object::raw_field(std::string_view key, std::string_view json) {
+  key_(key);
+  out_ += json;
+  return *this;
+}
+
 json_object& json_object::null_field(std::string_view key) {
   key_(key);
   out_ += "null";

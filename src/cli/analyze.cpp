@@ -1,0 +1,471 @@
+// synscope analyze: every handshake in capture files (tcp::analyze), rendered as a summary,
+// a connection table, JSON lines or CSV.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/terminal.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "core/json.h"
+#include "core/table.h"
+#include "tcp/analyzer.h"
+
+namespace synscope::cli {
+namespace {
+
+struct analyze_args {
+  std::vector<std::string> words;  // files, then the filter expression (as tcpdump takes them)
+  bool connections = false;
+  bool json = false;
+  bool csv = false;
+  size_t top = 10;
+  std::string idle_timeout = "300";
+  bool no_vlan = false;
+};
+
+int fail(const core::error& e) {
+  fmt::print(stderr, "synscope: {}\n", e.message);
+  return e.exit();
+}
+
+std::string us(int64_t ns) { return ns < 0 ? "" : fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
+std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
+
+std::vector<std::string> negotiated(const tcp::connection& c) {
+  std::vector<std::string> out;
+  const auto& a = c.client_options;
+  const auto& b = c.server_options;
+  if (!a.seen || !b.seen) return out;
+  if (a.sack_permitted && b.sack_permitted) out.emplace_back("sack");
+  if (a.timestamps && b.timestamps) out.emplace_back("timestamps");
+  if (a.wscale && b.wscale) out.emplace_back("wscale");
+  if (a.fastopen && b.fastopen) out.emplace_back("fastopen");
+  if (a.mptcp && b.mptcp) out.emplace_back("mptcp");
+  return out;
+}
+
+core::json_object options_json(const tcp::offered_options& o) {
+  core::json_object j;
+  j.field("seen", o.seen);
+  if (o.mss) {
+    j.field("mss", o.mss_value);
+  } else {
+    j.null_field("mss");
+  }
+  if (o.wscale) {
+    j.field("wscale", o.wscale_value);
+  } else {
+    j.null_field("wscale");
+  }
+  j.field("sack_permitted", o.sack_permitted).field("timestamps", o.timestamps).field("fastopen", o.fastopen)
+      .field("mptcp", o.mptcp);
+  return j;
+}
+
+void optional_us(core::json_object& j, const char* key, int64_t ns) {
+  if (ns < 0) {
+    j.null_field(key);
+  } else {
+    j.field(key, static_cast<double>(ns) / 1e3);
+  }
+}
+
+std::vector<std::string> split_names(const std::string& csv) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < csv.size()) {
+    size_t comma = csv.find(',', start);
+    if (comma == std::string::npos) comma = csv.size();
+    out.push_back(csv.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+core::json_object connection_json(const tcp::connection& c) {
+  core::json_object j;
+  std::vector<std::string> vlan;
+  for (int i = 0; i < c.vlan_count && i < 3; ++i) vlan.push_back(std::to_string(c.vlan[static_cast<size_t>(i)]));
+  core::json_object tfo;
+  tfo.field("cookie_requested", c.tfo_cookie_requested)
+      .field("cookie_sent", c.tfo_cookie_sent)
+      .field("cookie_granted", c.tfo_cookie_granted)
+      .field("syn_data_bytes", c.syn_data_bytes)
+      .field("syn_data_acked", c.syn_data_acked);
+  j.field("type", "connection")
+      .field("id", c.id)
+      .field("client", tcp::to_string(c.client))
+      .field("server", tcp::to_string(c.server))
+      .field("vlan", vlan)
+      .field("first_unix_ns", c.first_ns)
+      .field("last_unix_ns", c.last_ns)
+      .field("syn_count", c.syn_count)
+      .field("synack_count", c.synack_count);
+  if (c.have_client_isn) {
+    j.field("client_isn", c.client_isn);
+  } else {
+    j.null_field("client_isn");
+  }
+  if (c.have_server_isn) {
+    j.field("server_isn", c.server_isn);
+  } else {
+    j.null_field("server_isn");
+  }
+  j.field("handshake_complete", c.handshake_complete);
+  optional_us(j, "initial_rtt_us", c.initial_rtt_ns);
+  optional_us(j, "server_rtt_us", c.server_rtt_ns);
+  optional_us(j, "client_rtt_us", c.client_rtt_ns);
+  j.field("refused", c.refused)
+      .field("conn_state", tcp::conn_state_name(c.state()))
+      .field("history", c.history_string())
+      .field("ended", tcp::end_reason_name(c.ended))
+      .field("client_tcp_state", tcp::tcp_state_name(c.client_tcp))
+      .field("server_tcp_state", tcp::tcp_state_name(c.server_tcp))
+      .field("packets_to_server", c.to_server.packets)
+      .field("bytes_to_server", c.to_server.payload_bytes)
+      .field("packets_to_client", c.to_client.packets)
+      .field("bytes_to_client", c.to_client.payload_bytes)
+      .field("client_options", options_json(c.client_options))
+      .field("server_options", options_json(c.server_options))
+      .field("negotiated", negotiated(c))
+      .field("tfo", tfo)
+      .field("anomalies", split_names(tcp::anomaly_names(c.anomalies)));
+  return j;
+}
+
+const std::vector<std::string> csv_header = {
+    "id", "client", "server", "vlan", "first_unix_ns", "syn_count", "synack_count", "handshake_complete",
+    "initial_rtt_us", "server_rtt_us", "client_rtt_us", "refused", "conn_state", "history", "ended",
+    "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies"};
+
+std::string csv_cell(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) {
+    out += ch;
+    if (ch == '"') out += '"';
+  }
+  return out + "\"";
+}
+
+std::vector<std::string> connection_row(const tcp::connection& c) {
+  std::string vlan;
+  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
+    vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
+  }
+  return {std::to_string(c.id), tcp::to_string(c.client), tcp::to_string(c.server), vlan,
+          std::to_string(c.first_ns), std::to_string(c.syn_count), std::to_string(c.synack_count),
+          c.handshake_complete ? "1" : "0", us(c.initial_rtt_ns), us(c.server_rtt_ns), us(c.client_rtt_ns),
+          c.refused ? "1" : "0", tcp::conn_state_name(c.state()), c.history_string(), tcp::end_reason_name(c.ended),
+          std::to_string(c.to_server.packets), std::to_string(c.to_server.payload_bytes),
+          std::to_string(c.to_client.packets), std::to_string(c.to_client.payload_bytes),
+          std::to_string(c.syn_data_bytes), tcp::anomaly_names(c.anomalies)};
+}
+
+// Streams connections as they finish (JSON lines, CSV) or keeps them for a table.
+class output_sink : public tcp::connection_sink {
+ public:
+  explicit output_sink(const analyze_args& a) : args_(a) {
+    if (args_.csv) {
+      std::string line;
+      for (size_t i = 0; i < csv_header.size(); ++i) line += (i ? "," : "") + csv_header[i];
+      fmt::print("{}\n", line);
+    }
+  }
+  void on_connection(const tcp::connection& c) override {
+    if (args_.json) {
+      fmt::print("{}\n", connection_json(c).str());
+    } else if (args_.csv) {
+      auto row = connection_row(c);
+      std::string line;
+      for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + csv_cell(row[i]);
+      fmt::print("{}\n", line);
+    } else if (args_.connections) {
+      kept_.push_back(c);
+    }
+  }
+  std::vector<tcp::connection>& kept() { return kept_; }
+
+ private:
+  const analyze_args& args_;
+  std::vector<tcp::connection> kept_;
+};
+
+std::string connection_table(std::vector<tcp::connection>& all) {
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  using col = core::table::column;
+  constexpr auto right = core::table::align::right;
+  core::table t({col{"id", right}, col{"client"}, col{"server"}, col{"state"}, col{"history"}, col{"syn", right},
+                 col{"synack", right}, col{"irtt_ms", right}, col{"server_ms", right}, col{"client_ms", right},
+                 col{"anomalies"}});
+  auto opt_ms = [](int64_t ns) { return ns < 0 ? std::string("-") : ms(ns); };
+  for (const auto& c : all) {
+    t.add_row({std::to_string(c.id), tcp::to_string(c.client), tcp::to_string(c.server),
+               tcp::conn_state_name(c.state()), c.history_string(), std::to_string(c.syn_count),
+               std::to_string(c.synack_count), opt_ms(c.initial_rtt_ns), opt_ms(c.server_rtt_ns),
+               opt_ms(c.client_rtt_ns), tcp::anomaly_names(c.anomalies)});
+  }
+  return t.render();
+}
+
+const char* state_meaning(tcp::conn_state s) {
+  switch (s) {
+    case tcp::conn_state::s0: return "SYN seen, no reply (half-open)";
+    case tcp::conn_state::s1: return "established, not closed";
+    case tcp::conn_state::sf: return "established and closed normally";
+    case tcp::conn_state::rej: return "rejected (RST answered the SYN)";
+    case tcp::conn_state::s2: return "established, client closed, no reply";
+    case tcp::conn_state::s3: return "established, server closed, no reply";
+    case tcp::conn_state::rsto: return "established, client reset";
+    case tcp::conn_state::rstr: return "server reset";
+    case tcp::conn_state::rstos0: return "client sent SYN then RST, no SYN-ACK";
+    case tcp::conn_state::rstrh: return "server sent SYN-ACK then RST, no SYN seen";
+    case tcp::conn_state::sh: return "client sent SYN then FIN, no SYN-ACK";
+    case tcp::conn_state::shr: return "server sent SYN-ACK then FIN, no SYN seen";
+    case tcp::conn_state::oth: return "no SYN seen: midstream traffic";
+  }
+  return "";
+}
+
+constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "handshake ACK not acking ISN+1",
+                                          "SYN-ACK with no SYN seen",       "SYN with a new ISN on a live tuple",
+                                          "RST answering a SYN",            "SYN-ACK captured before its SYN",
+                                          "malformed TCP option on a SYN",  "SYN with FIN or RST"};
+
+void add_rtt_row(core::table& t, const char* label, const core::histogram& h) {
+  if (h.count() == 0) {
+    t.add_row({label, "0", "-", "-", "-", "-", "-", "-"});
+    return;
+  }
+  t.add_row({label, std::to_string(h.count()), ms(h.min()), ms(h.percentile(50)), ms(h.percentile(90)),
+             ms(h.percentile(99)), ms(h.max()), fmt::format("{:.3f}", h.mean() / 1e6)});
+}
+
+std::string summary_text(const tcp::analyze_report& r, size_t files, double seconds) {
+  const tcp::summary& s = r.result;
+  using col = core::table::column;
+  constexpr auto right = core::table::align::right;
+  uint64_t tcp_frames = 0;
+  for (const auto& in : r.inputs) tcp_frames += in.decoded[0];
+  std::string out = fmt::format("{} file{}, {} packets ({} TCP), {} connections, analyzed in {:.2f} s\n\n", files,
+                                files == 1 ? "" : "s", r.frames, tcp_frames, s.connections, seconds);
+  out += fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused, {} half-open (S0)\n\n", s.attempts,
+                     s.completed, 100.0 * s.success_rate(), s.refused,
+                     s.by_state[static_cast<size_t>(tcp::conn_state::s0)]);
+  core::table states({col{"outcome"}, col{"connections", right}, col{"meaning"}});
+  for (size_t i = 0; i < s.by_state.size(); ++i) {
+    if (s.by_state[i] == 0) continue;
+    auto st = static_cast<tcp::conn_state>(i);
+    states.add_row({tcp::conn_state_name(st), std::to_string(s.by_state[i]), state_meaning(st)});
+  }
+  out += states.render() + "\n";
+  core::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},
+                   col{"p90_ms", right}, col{"p99_ms", right}, col{"max_ms", right}, col{"avg_ms", right}});
+  add_rtt_row(rtt, "initial rtt (SYN->ACK)", s.initial_rtt);
+  add_rtt_row(rtt, "server (SYN->SYN-ACK)", s.server_rtt);
+  add_rtt_row(rtt, "client (SYN-ACK->ACK)", s.client_rtt);
+  out += rtt.render() + "\n";
+  if (!s.syn_retransmits.empty()) {
+    core::table retrans({col{"SYN retransmissions", right}, col{"connections", right}});
+    for (const auto& [n, count] : s.syn_retransmits) retrans.add_row({std::to_string(n), std::to_string(count)});
+    out += retrans.render() + "\n";
+  }
+  if (!s.top_half_open.empty()) {
+    core::table h({col{"server"}, col{"half_open", right}, col{"attempts", right}, col{"per_s", right}, col{"flag"}});
+    for (const auto& srv : s.top_half_open) {
+      h.add_row({tcp::to_string(srv.server), std::to_string(srv.half_open), std::to_string(srv.attempts),
+                 fmt::format("{:.1f}", srv.rate_per_s()), srv.syn_flood ? "SYN FLOOD" : ""});
+    }
+    out += "top servers by half-open connections:\n" + h.render() + "\n";
+  }
+  if (!s.top_refused.empty()) {
+    core::table p({col{"port", right}, col{"refused", right}});
+    for (const auto& rp : s.top_refused) p.add_row({std::to_string(rp.port), std::to_string(rp.refused)});
+    out += "top refused ports:\n" + p.render() + "\n";
+  }
+  if (!s.timeline.empty()) {
+    core::table tl({col{"second"}, col{"syn", right}, col{"synack", right}, col{"completed", right},
+                    col{"rst", right}});
+    for (const auto& t : s.timeline) {
+      time_t sec = static_cast<time_t>(t.second);
+      tm utc{};
+      gmtime_r(&sec, &utc);
+      tl.add_row({fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                              utc.tm_hour, utc.tm_min, utc.tm_sec),
+                  std::to_string(t.syns), std::to_string(t.synacks), std::to_string(t.completed),
+                  std::to_string(t.resets)});
+    }
+    out += "timeline (UTC, per second):\n" + tl.render();
+  }
+  bool any = false;
+  for (size_t i = 0; i < s.anomalies.size(); ++i) {
+    if (s.anomalies[i] == 0) continue;
+    if (!any) out += "\nanomalies (connections):\n";
+    any = true;
+    out += fmt::format("  {:>6}  {}\n", s.anomalies[i], anomaly_labels[i]);
+  }
+  return out;
+}
+
+core::json_object summary_json(const tcp::analyze_report& r) {
+  const tcp::summary& s = r.result;
+  auto hist = [](const core::histogram& h) {
+    core::json_object j;
+    j.field("count", h.count());
+    if (h.count() == 0) {
+      for (const char* k : {"min", "p50", "p90", "p99", "max", "avg"}) j.null_field(k);
+      return j;
+    }
+    j.field("min", core::ns_to_us(h.min()))
+        .field("p50", core::ns_to_us(h.percentile(50)))
+        .field("p90", core::ns_to_us(h.percentile(90)))
+        .field("p99", core::ns_to_us(h.percentile(99)))
+        .field("max", core::ns_to_us(h.max()))
+        .field("avg", h.mean() / 1e3);
+    return j;
+  };
+  core::json_object states;
+  for (size_t i = 0; i < s.by_state.size(); ++i) states.field(tcp::conn_state_name(static_cast<tcp::conn_state>(i)), s.by_state[i]);
+  core::json_object retrans;
+  for (const auto& [n, count] : s.syn_retransmits) retrans.field(std::to_string(n), count);
+  std::string half_open = "[";
+  for (const auto& srv : s.top_half_open) {
+    if (half_open.size() > 1) half_open += ',';
+    half_open += core::json_object()
+                     .field("server", tcp::to_string(srv.server))
+                     .field("half_open", srv.half_open)
+                     .field("attempts", srv.attempts)
+                     .field("per_s", srv.rate_per_s())
+                     .field("syn_flood", srv.syn_flood)
+                     .str();
+  }
+  half_open += "]";
+  core::json_object refused;
+  for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
+  core::json_object anomalies;
+  auto names = split_names(tcp::anomaly_names(0xff));
+  for (size_t i = 0; i < s.anomalies.size() && i < names.size(); ++i) anomalies.field(names[i], s.anomalies[i]);
+  std::vector<std::string> warnings;
+  for (const auto& in : r.inputs) {
+    if (!in.truncation.empty()) warnings.push_back(in.truncation);
+  }
+  core::json_object j;
+  j.field("type", "summary")
+      .field("files", r.inputs.size())
+      .field("packets", r.frames)
+      .field("connections", s.connections)
+      .field("attempts", s.attempts)
+      .field("completed", s.completed)
+      .field("refused", s.refused)
+      .field("success_rate", s.success_rate())
+      .field("conn_state", states)
+      .field("initial_rtt_us", hist(s.initial_rtt))
+      .field("server_rtt_us", hist(s.server_rtt))
+      .field("client_rtt_us", hist(s.client_rtt))
+      .field("syn_retransmits", retrans)
+      .field("refused_ports", refused)
+      .field("anomalies", anomalies)
+      .raw_field("top_half_open", half_open)
+      .field("peak_open_connections", r.tracker.peak_open)
+      .field("warnings", warnings);
+  return j;
+}
+
+int run(const analyze_args& args) {
+  if (args.words.empty()) {
+    return fail({core::exit_code::usage, "analyze: no capture file (use - for standard input)"});
+  }
+  // Files first (the first word always), then everything from the first word that is not a
+  // file is the filter, as `tcpdump -r FILE EXPRESSION` takes it.
+  tcp::analyze_options options;
+  size_t i = 0;
+  for (; i < args.words.size(); ++i) {
+    struct stat st {};
+    const auto& w = args.words[i];
+    if (i == 0 || w == "-" || stat(w.c_str(), &st) == 0) {
+      options.inputs.push_back(w);
+    } else {
+      break;
+    }
+  }
+  for (; i < args.words.size(); ++i) options.filter += (options.filter.empty() ? "" : " ") + args.words[i];
+  auto idle = core::parse_duration(args.idle_timeout, "--idle-timeout");
+  if (!idle) return fail(idle.error());
+  options.tracker.idle_timeout_ns = *idle;
+  options.tracker.vlan_aware = !args.no_vlan;
+  options.top_n = args.top;
+
+  bool show_progress = isatty(STDERR_FILENO) == 1;
+  int64_t last_progress = 0;
+  auto progress = [&](const std::string& name, uint64_t done, uint64_t total, uint64_t frames) {
+    int64_t now = core::monotonic_ns();
+    if (!show_progress || now - last_progress < 200 * core::ns_per_ms) return;
+    last_progress = now;
+    if (total > 0) {
+      fmt::print(stderr, "\r{}: {:5.1f}%  {} packets", core::printable(name), 100.0 * static_cast<double>(done) / static_cast<double>(total), frames);
+    } else {
+      fmt::print(stderr, "\r{}: {} packets", core::printable(name), frames);
+    }
+  };
+
+  output_sink out(args);
+  int64_t begin = core::monotonic_ns();
+  auto report = tcp::analyze(options, &out, progress);
+  if (show_progress && last_progress != 0) fmt::print(stderr, "\r\033[K");
+  if (!report) return fail(report.error());
+  for (const auto& in : report->inputs) {
+    if (!in.truncation.empty()) fmt::print(stderr, "synscope: warning: {}\n", in.truncation);
+    if (in.odd_timestamps > 0) {
+      fmt::print(stderr, "synscope: warning: {}: {} packets have a timestamp fraction of a second >= 1 s (read as tshark does)\n",
+                 core::printable(in.name), in.odd_timestamps);
+    }
+  }
+  double seconds = static_cast<double>(core::monotonic_ns() - begin) / 1e9;
+  if (args.json) {
+    fmt::print("{}\n", summary_json(*report).str());
+  } else if (args.csv) {
+    // CSV carries connections only.
+  } else if (args.connections) {
+    fmt::print("{}", connection_table(out.kept()));
+  } else {
+    fmt::print("{}", summary_text(*report, options.inputs.size(), seconds));
+  }
+  return 0;
+}
+
+}  // namespace
+
+command_runner add_analyze_command(CLI::App& app) {
+  auto args = std::make_shared<analyze_args>();
+  CLI::App* cmd = app.add_subcommand("analyze", "Every TCP handshake in capture files (pcap, pcapng), like tshark's iRTT");
+  cmd->add_option("file_or_filter", args->words,
+                  "Capture files (- for stdin), then an optional tcpdump filter expression")
+      ->required();
+  cmd->add_flag("--connections", args->connections, "A table of every connection instead of the summary");
+  cmd->add_flag("--json", args->json, "JSON lines: one object per connection, then a summary (docs/analyze.md)");
+  cmd->add_flag("--csv", args->csv, "CSV: a header, then one row per connection");
+  cmd->add_option("--top", args->top, "Rows in the top-servers and top-ports lists")->capture_default_str();
+  cmd->add_option("--idle-timeout", args->idle_timeout, "A connection silent this long is finished")->capture_default_str();
+  cmd->add_flag("--no-vlan", args->no_vlan, "Ignore VLAN tags when telling connections apart (as tshark does)");
+  auto* excl_json = cmd->get_option("--json");
+  cmd->get_option("--csv")->excludes(excl_json);
+  cmd->get_option("--connections")->excludes(excl_json)->excludes(cmd->get_option("--csv"));
+  cmd->footer(
+      "Examples:\n"
+      "  synscope analyze trace.pcapng                  # the summary\n"
+      "  synscope analyze trace.pcap 'port 443'         # only what the filter passes\n"
+      "  tcpdump -i any -w - 'tcp' | synscope analyze - # from a pipe\n"
+      "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
+      "Exit codes: 0 analyzed, 2 bad arguments or unreadable file, 4 corrupt capture.");
+  return [args] { return run(*args); };
+}
+
+}  // namespace synscope::cli

@@ -1,0 +1,55 @@
+#pragma once
+// The analyzer pipeline behind `synscope analyze`: capture files -> frames -> (filter) ->
+// packet views -> tracker -> summary, plus any connection sink the caller adds.
+//
+//   tcp::analyze_options o;
+//   o.inputs = {"trace.pcapng"};
+//   auto r = tcp::analyze(o, nullptr, {});
+//   r->summary.success_rate();
+#include <array>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "tcp/summary.h"
+#include "tcp/tracker.h"
+#include "wire/packet.h"
+
+namespace synscope::tcp {
+
+struct analyze_options {
+  std::vector<std::string> inputs;  ///< files, "-" for stdin; read in order as one capture
+  std::string filter;               ///< tcpdump syntax; empty = everything
+  tracker_options tracker;
+  size_t top_n = 10;
+  syn_flood_thresholds flood;
+};
+
+struct input_report {
+  std::string name;
+  uint64_t frames = 0;
+  uint64_t filtered_out = 0;
+  std::array<uint64_t, wire::decode_status_count> decoded{};  ///< by wire::decode_status
+  uint64_t odd_timestamps = 0;
+  std::string truncation;  ///< non-empty: the file was cut short there (a warning)
+};
+
+struct analyze_report {
+  std::vector<input_report> inputs;
+  tracker_stats tracker;
+  summary result;
+  uint64_t frames = 0;
+  uint64_t bytes = 0;  ///< bytes of input read
+};
+
+/// Progress: bytes read so far of the current input, its size (0 when unknown), frames so far.
+using progress_fn = std::function<void(const std::string& input, uint64_t done, uint64_t total, uint64_t frames)>;
+
+/// Runs the pipeline. `extra`, when given, receives every connection as it is finished (for
+/// streaming --json/--connections output). `progress` is called every 2^16 frames. A corrupt
+/// input is an error naming file, offset and packet; a truncated one is a warning.
+core::result<analyze_report> analyze(const analyze_options& options, connection_sink* extra,
+                                     const progress_fn& progress);
+
+}  // namespace synscope::tcp

@@ -1,0 +1,157 @@
+// `synscope analyze` as a user runs it: the real binary on the shared captures, on stdin, with
+// filters, several files, and bad input.
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+std::string pcap(const std::string& name) { return SYNSCOPE_SHARED_DIR "/pcaps/" + name; }
+
+std::vector<std::string> analyze(std::vector<std::string> args) {
+  args.insert(args.begin(), {synscope_binary(), "analyze"});
+  return args;
+}
+
+class AnalyzeCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (shared_captures().empty()) GTEST_SKIP() << "no captures in " SYNSCOPE_SHARED_DIR "/pcaps";
+  }
+};
+
+TEST_F(AnalyzeCli, JsonLinesOnePerConnectionThenSummary) {
+  auto r = run_command(analyze({pcap("kernel-normal-v4v6.pcap"), "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = parse_json_lines(r.out);
+  auto conns = of_type(lines, "connection");
+  auto summary = of_type(lines, "summary");
+  ASSERT_EQ(conns.size(), 40u);
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(lines.back().at("type"), "summary");
+  for (const auto& c : conns) {
+    EXPECT_EQ(c.at("conn_state"), "SF");
+    EXPECT_EQ(c.at("handshake_complete"), true);
+    EXPECT_GT(c.at("initial_rtt_us").get<double>(), 0.0);
+    EXPECT_EQ(c.at("server").get<std::string>().ends_with(":8080"), true);
+  }
+  EXPECT_EQ(summary[0].at("attempts"), 40);
+  EXPECT_EQ(summary[0].at("completed"), 40);
+  EXPECT_EQ(summary[0].at("success_rate"), 1.0);
+  EXPECT_EQ(summary[0].at("initial_rtt_us").at("count"), 40);
+}
+
+TEST_F(AnalyzeCli, SameAnswerFromAFileAndFromStdin) {
+  auto file = run_command(analyze({pcap("kernel-normal-v4v6.pcapng"), "--json"}));
+  auto piped = run_command({"sh", "-c", "cat \"$0\" | \"$1\" analyze - --json", pcap("kernel-normal-v4v6.pcapng"),
+                            synscope_binary()});
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  auto a = of_type(parse_json_lines(file.out), "connection");
+  auto b = of_type(parse_json_lines(piped.out), "connection");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << i;
+}
+
+TEST_F(AnalyzeCli, FilterExpressionThroughLibpcap) {
+  auto v6 = run_command(analyze({pcap("kernel-normal-v4v6.pcap"), "ip6", "--json"}));
+  ASSERT_EQ(v6.exit_code, 0) << v6.err;
+  EXPECT_EQ(of_type(parse_json_lines(v6.out), "connection").size(), 10u);
+  auto v4 = run_command(analyze({pcap("kernel-normal-v4v6.pcap"), "ip", "and", "port", "8080", "--json"}));
+  ASSERT_EQ(v4.exit_code, 0) << v4.err;
+  EXPECT_EQ(of_type(parse_json_lines(v4.out), "connection").size(), 30u);
+  auto bad = run_command(analyze({pcap("kernel-normal-v4v6.pcap"), "port", "banana"}));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("filter 'port banana'"), std::string::npos) << bad.err;
+}
+
+TEST_F(AnalyzeCli, SeveralFilesAreOneCapture) {
+  auto r = run_command(analyze({pcap("kernel-refused.pcap"), pcap("kernel-tfo.pcap"), "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto s = of_type(parse_json_lines(r.out), "summary").at(0);
+  EXPECT_EQ(s.at("files"), 2);
+  EXPECT_EQ(s.at("refused"), 5);
+  EXPECT_EQ(s.at("conn_state").at("REJ"), 5);
+  EXPECT_EQ(s.at("refused_ports").size(), 5u);
+}
+
+TEST_F(AnalyzeCli, SummaryFlagsTheSynFlood) {
+  auto r = run_command(analyze({pcap("kernel-halfopen.pcap")}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("44 half-open (S0)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SYN FLOOD"), std::string::npos) << r.out;
+  auto j = run_command(analyze({pcap("kernel-halfopen.pcap"), "--json"}));
+  auto s = of_type(parse_json_lines(j.out), "summary").at(0);
+  EXPECT_EQ(s.at("top_half_open").at(0).at("server"), "127.0.0.1:8080");
+  EXPECT_EQ(s.at("top_half_open").at(0).at("syn_flood"), true);
+  EXPECT_EQ(s.at("top_half_open").at(1).at("syn_flood"), false);  // 4 shut-out clients: no flood
+  EXPECT_EQ(s.at("syn_retransmits").at("3"), 4);
+}
+
+TEST_F(AnalyzeCli, TfoDataOnTheSyn) {
+  auto r = run_command(analyze({pcap("kernel-tfo.pcap"), "--json"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto conns = of_type(parse_json_lines(r.out), "connection");
+  ASSERT_EQ(conns.size(), 4u);
+  EXPECT_EQ(conns[0].at("tfo").at("cookie_requested"), true);
+  EXPECT_EQ(conns[0].at("tfo").at("cookie_granted"), true);
+  for (size_t i = 1; i < 4; ++i) {
+    EXPECT_EQ(conns[i].at("tfo").at("cookie_sent"), true);
+    EXPECT_EQ(conns[i].at("tfo").at("syn_data_bytes"), 18);
+    EXPECT_EQ(conns[i].at("tfo").at("syn_data_acked"), true);
+  }
+}
+
+TEST_F(AnalyzeCli, CsvAndConnectionTable) {
+  auto csv = run_command(analyze({pcap("kernel-refused.pcap"), "--csv"}));
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_TRUE(csv.out.starts_with("id,client,server,vlan,first_unix_ns,")) << csv.out;
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 6);  // header + 5 rows
+  EXPECT_NE(csv.out.find(",REJ,"), std::string::npos);
+  auto table = run_command(analyze({pcap("kernel-refused.pcap"), "--connections"}));
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_TRUE(table.out.starts_with("id  client")) << table.out;
+  EXPECT_NE(table.out.find("REJ"), std::string::npos);
+}
+
+TEST_F(AnalyzeCli, TruncatedFileWarnsAndAnalyzesWhatIsThere) {
+  auto r = run_command(analyze({pcap("derived-truncated-eof.pcap"), "--json"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cut short"), std::string::npos) << r.err;
+  auto s = of_type(parse_json_lines(r.out), "summary").at(0);
+  EXPECT_EQ(s.at("completed"), 3);
+  EXPECT_EQ(s.at("warnings").size(), 1u);
+}
+
+TEST_F(AnalyzeCli, BadInputIsOneLineWithAnExitCode) {
+  temp_dir dir;
+  std::string text = dir.path("notes.txt");
+  ASSERT_EQ(run_command({"sh", "-c", "echo 'not a capture at all' > \"$0\"", text}).exit_code, 0);
+  auto not_capture = run_command(analyze({text}));
+  EXPECT_EQ(not_capture.exit_code, 4);
+  EXPECT_NE(not_capture.err.find(text + ": byte offset 0, packet 1: not a pcap or pcapng file"), std::string::npos)
+      << not_capture.err;
+  EXPECT_EQ(std::count(not_capture.err.begin(), not_capture.err.end(), '\n'), 1);
+  auto missing = run_command(analyze({dir.path("missing.pcap")}));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
+  // A record longer than the snapshot length: corrupt, named by offset and packet.
+  std::string bad = dir.path("bad.pcap");
+  ASSERT_EQ(run_command({"sh", "-c",
+                         "printf '\\324\\303\\262\\241\\002\\000\\004\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+                         "\\100\\000\\000\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+                         "\\000\\000\\020\\000\\000\\000\\020\\000' > \"$0\"",
+                         bad})
+                .exit_code,
+            0);
+  auto corrupt = run_command(analyze({bad}));
+  EXPECT_EQ(corrupt.exit_code, 4);
+  EXPECT_NE(corrupt.err.find("byte offset 24, packet 1: record length 1048576 exceeds the snapshot length"),
+            std::string::npos)
+      << corrupt.err;
+}
+
+}  // namespace
+}  // namespace synscope::testing
