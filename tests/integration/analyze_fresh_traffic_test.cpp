@@ -1,0 +1,138 @@
+// Fresh loopback traffic in a namespace of the test's own, captured by tcpdump and analyzed by
+// synscope and by tshark: normal IPv4 handshakes with data, refused attempts, IPv6, TCP Fast
+// Open, and SYN retransmissions provoked by a drop rule. Per connection the two must agree on
+// the SYN count, whether the handshake completed, and the initial RTT to the nanosecond
+// (pcap's microseconds here).
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+struct tshark_stream {
+  std::string client;
+  std::string server;
+  int syns = 0;
+  int64_t irtt_ns = -1;
+  bool rst_from_server = false;
+  bool synack = false;
+};
+
+int64_t parse_seconds(const std::string& s) {
+  auto dot = s.find('.');
+  std::string frac = s.substr(dot + 1);
+  if (frac.size() < 9) frac.resize(9, '0');
+  return std::stoll(s.substr(0, dot)) * 1'000'000'000 + std::stoll(frac);
+}
+
+std::map<int, tshark_stream> tshark_streams(const std::string& pcap) {
+  auto t = run_command({"tshark", "-r", pcap, "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream", "-e", "ip.src",
+                        "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
+                        "-e", "tcp.flags.syn", "-e", "tcp.flags.ack", "-e", "tcp.flags.reset", "-e",
+                        "tcp.analysis.initial_rtt"},
+                       120'000);
+  EXPECT_EQ(t.exit_code, 0) << t.err;
+  std::map<int, tshark_stream> out;
+  std::istringstream in(t.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> c;
+    std::istringstream ls(line);
+    std::string cell;
+    while (std::getline(ls, cell, '\t')) c.push_back(cell);
+    c.resize(11);
+    if (c[0].empty()) continue;
+    auto& s = out[std::stoi(c[0])];
+    std::string src = c[1].empty() ? "[" + c[2] + "]:" + c[3] : c[1] + ":" + c[3];
+    std::string dst = c[4].empty() ? "[" + c[5] + "]:" + c[6] : c[4] + ":" + c[6];
+    bool syn = c[7] == "1", ack = c[8] == "1", rst = c[9] == "1";
+    if (syn && !ack) {
+      ++s.syns;
+      if (s.client.empty()) {
+        s.client = src;
+        s.server = dst;
+      }
+    }
+    if (syn && ack) s.synack = true;
+    if (rst && src == s.server) s.rst_from_server = true;
+    if (!c[10].empty() && s.irtt_ns < 0) s.irtt_ns = parse_seconds(c[10]);
+  }
+  return out;
+}
+
+TEST(AnalyzeFreshTraffic, AgreesWithTsharkOnLoopbackCaptures) {
+  if (!have_tool("tcpdump") || !have_tool("tshark") || !have_tool("nft")) {
+    GTEST_SKIP() << "tcpdump, tshark and nft are needed";
+  }
+  std::string why;
+  auto ns = netns::create(why);
+  if (!ns) GTEST_SKIP() << why;
+  ASSERT_EQ(ns->run({"sysctl", "-qw", "net.ipv4.tcp_fastopen=3"}).exit_code, 0);
+  temp_dir dir;
+  std::string pcap = dir.path("fresh.pcap");
+  background_process capture(ns->exec({"tcpdump", "-i", "lo", "-nn", "-U", "-Z", "root", "-w", pcap, "tcp"}),
+                             dir.path("tcpdump.log"));
+  ASSERT_TRUE(capture.wait_for_log("listening on", 20'000)) << capture.log();
+  auto probe = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {synscope_binary(), "probe"});
+    return ns->run(args, 60'000);
+  };
+  EXPECT_EQ(probe({"-c", "10", "-i", "5ms", "--data", "hello\n"}).exit_code, 0);   // IPv4 with data
+  EXPECT_EQ(probe({"-6", "-c", "5", "-i", "5ms"}).exit_code, 0);                    // IPv6
+  EXPECT_EQ(probe({"--fastopen", "-c", "4", "-i", "5ms"}).exit_code, 0);            // TFO
+  EXPECT_EQ(probe({"127.0.0.1:1", "-c", "3", "-i", "5ms"}).exit_code, 1);           // refused
+  // Last, drop every other bare SYN: each attempt loses its first SYN and retransmits it.
+  ASSERT_EQ(ns->run({"nft", "add", "table", "inet", "t"}).exit_code, 0);
+  ASSERT_EQ(ns->run({"nft", "add chain inet t input { type filter hook input priority 0; policy accept; }"}).exit_code, 0);
+  ASSERT_EQ(ns->run({"nft", "add rule inet t input tcp flags & (syn | ack) == syn numgen inc mod 2 == 0 drop"}).exit_code,
+            0);
+  EXPECT_EQ(probe({"-c", "2", "-i", "0", "-W", "5"}).exit_code, 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // libpcap's buffer timeout
+  EXPECT_EQ(capture.interrupt(), 0) << capture.log();
+
+  auto ours = run_command({synscope_binary(), "analyze", pcap, "--json"});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  std::map<std::string, nlohmann::json> by_pair;
+  for (const auto& c : of_type(parse_json_lines(ours.out), "connection")) {
+    by_pair[c.at("client").get<std::string>() + " " + c.at("server").get<std::string>()] = c;
+  }
+  auto theirs = tshark_streams(pcap);
+  int complete = 0, refused = 0, retransmitted = 0, v6 = 0, tfo = 0;
+  for (const auto& [stream, t] : theirs) {
+    if (t.client.empty()) continue;
+    SCOPED_TRACE("tshark stream " + std::to_string(stream) + " " + t.client + " -> " + t.server);
+    auto it = by_pair.find(t.client + " " + t.server);
+    ASSERT_NE(it, by_pair.end()) << "not among synscope's connections";
+    const auto& c = it->second;
+    EXPECT_EQ(c.at("syn_count"), t.syns);
+    if (t.rst_from_server && !t.synack) {
+      // tshark gives refused attempts an "initial RTT" from SYN to RST; there was no handshake.
+      EXPECT_EQ(c.at("refused"), true);
+      EXPECT_TRUE(c.at("initial_rtt_us").is_null());
+      ++refused;
+      continue;
+    }
+    bool tshark_complete = t.synack && t.irtt_ns >= 0;
+    EXPECT_EQ(c.at("handshake_complete"), tshark_complete);
+    if (tshark_complete) {
+      ++complete;
+      EXPECT_EQ(std::llround(c.at("initial_rtt_us").get<double>() * 1000), t.irtt_ns);
+    }
+    if (t.syns > 1) ++retransmitted;
+    if (t.client.starts_with("[")) ++v6;
+    if (c.at("tfo").at("syn_data_acked") == true) ++tfo;
+  }
+  EXPECT_EQ(complete, 10 + 5 + 4 + 2);
+  EXPECT_EQ(refused, 3);
+  EXPECT_EQ(retransmitted, 2);
+  EXPECT_EQ(v6, 5);
+  EXPECT_EQ(tfo, 3);  // the first TFO connect only asks for a cookie
+}
+
+}  // namespace
+}  // namespace synscope::testing
