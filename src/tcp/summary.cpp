@@ -37,7 +37,7 @@ void summary_builder::on_connection(const connection& c) {
   ++s_.syn_retransmits[c.syn_count - 1];
   if (c.handshake_complete) {
     ++s_.completed;
-    ++timeline_[c.handshake_ack_ns / 1'000'000'000].completed;  // the second of the completing ACK
+    ++second_of(c.handshake_ack_ns).completed;  // the second of the completing ACK
     if (c.initial_rtt_ns >= 0) s_.initial_rtt.record(c.initial_rtt_ns);
     if (c.client_rtt_ns >= 0) s_.client_rtt.record(c.client_rtt_ns);
   }
@@ -60,6 +60,22 @@ void summary_builder::on_connection(const connection& c) {
   }
 }
 
+timeline_second& summary_builder::second_of(int64_t ts_ns) {
+  int64_t sec = ts_ns >= 0 ? ts_ns / 1'000'000'000 : (ts_ns - 999'999'999) / 1'000'000'000;
+  if (timeline_.empty()) {
+    timeline_base_ = sec;
+  } else if (sec < timeline_base_) {
+    timeline_.insert(timeline_.begin(), static_cast<size_t>(timeline_base_ - sec), timeline_second{});
+    timeline_base_ = sec;
+  }
+  auto index = static_cast<size_t>(sec - timeline_base_);
+  if (index >= timeline_.size()) {
+    if (index > 10'000'000) index = timeline_.size();  // a wild timestamp: fold it in, do not allocate years
+    timeline_.resize(std::max(index + 1, timeline_.size()));
+  }
+  return timeline_[index];
+}
+
 void summary_builder::add_segment(const wire::packet_view& p, int64_t ts_ns) {
   using namespace wire::tcp_flag;
   uint16_t f = p.flags;
@@ -68,7 +84,7 @@ void summary_builder::add_segment(const wire::packet_view& p, int64_t ts_ns) {
   bool is_synack = (f & syn) && (f & ack);
   bool is_rst = (f & rst) != 0;
   if (!is_syn && !is_synack && !is_rst) return;
-  timeline_second& t = timeline_[ts_ns / 1'000'000'000];
+  timeline_second& t = second_of(ts_ns);
   if (is_syn) ++t.syns;
   if (is_synack) ++t.synacks;
   if (is_rst) ++t.resets;
@@ -76,9 +92,11 @@ void summary_builder::add_segment(const wire::packet_view& p, int64_t ts_ns) {
 
 summary summary_builder::finish() const {
   summary out = s_;
-  for (const auto& [sec, t] : timeline_) {
+  for (size_t i = 0; i < timeline_.size(); ++i) {
+    const timeline_second& t = timeline_[i];
+    if (t.syns + t.synacks + t.completed + t.resets == 0) continue;
     timeline_second copy = t;
-    copy.second = sec;
+    copy.second = timeline_base_ + static_cast<int64_t>(i);
     out.timeline.push_back(copy);
   }
   for (const auto& [ep, srv] : servers_) {

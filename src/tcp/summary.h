@@ -79,7 +79,11 @@ class summary_builder : public connection_sink {
   summary s_;
   std::unordered_map<endpoint, server_half_open, endpoint_hash> servers_;
   std::unordered_map<uint16_t, uint64_t> refused_ports_;
-  std::map<int64_t, timeline_second> timeline_;
+  // Seconds from timeline_base_ on, indexed directly (captures are close to time order); a
+  // segment earlier than the base moves the base back.
+  std::vector<timeline_second> timeline_;
+  int64_t timeline_base_ = 0;
+  timeline_second& second_of(int64_t ts_ns);
 };
 
 }  // namespace synscope::tcp

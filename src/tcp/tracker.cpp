@@ -141,6 +141,7 @@ uint32_t tracker::find_other_vlan(const flow_key& key, const wire::packet_view& 
 void tracker::unlink(uint32_t index) {
   slot& s = slots_[index];
   if (s.on == list::free) return;
+  if (s.on == list::closed) --closed_count_;
   chain& ch = chain_of(s.on);
   (s.prev == none ? ch.head : slots_[s.prev].next) = s.next;
   (s.next == none ? ch.tail : slots_[s.next].prev) = s.prev;
@@ -151,6 +152,7 @@ void tracker::unlink(uint32_t index) {
 void tracker::push_back(uint32_t index, list which) {
   slot& s = slots_[index];
   chain& ch = chain_of(which);
+  if (which == list::closed) ++closed_count_;
   s.on = which;
   s.prev = ch.tail;
   s.next = none;
@@ -193,7 +195,7 @@ uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_
     c.server = dst;
   }
   index_[key] = index;
-  if (options_.vlan_aware) {
+  if (options_.vlan_aware && key.vlan_count > 0) {  // only tagged traffic can cross VLANs
     flow_key tuple = key;
     tuple.vlan_count = 0;
     tuple.vlan = {};
@@ -212,7 +214,7 @@ void tracker::emit(uint32_t index, end_reason why) {
   unlink(index);
   index_.erase(s.key);
   if (s.has_alias) index_.erase(s.alias);
-  if (options_.vlan_aware) {
+  if (options_.vlan_aware && s.key.vlan_count > 0) {
     flow_key tuple = s.key;
     tuple.vlan_count = 0;
     tuple.vlan = {};
@@ -222,7 +224,8 @@ void tracker::emit(uint32_t index, end_reason why) {
 }
 
 void tracker::evict(int64_t now_ns) {
-  while (closed_.head != none && slots_[closed_.head].c.last_ns + options_.close_linger_ns < now_ns) {
+  while (closed_.head != none && (slots_[closed_.head].c.last_ns + options_.close_linger_ns < now_ns ||
+                                  closed_count_ > options_.max_lingering)) {
     emit(closed_.head, end_reason::open);  // keeps the reason set when it closed
   }
   while (active_.head != none && slots_[active_.head].c.last_ns + options_.idle_timeout_ns < now_ns) {
@@ -258,7 +261,7 @@ void tracker::add(const wire::packet_view& p, int64_t ts_ns) {
     }
   }
   uint32_t index = it != index_.end() ? it->second : none;
-  if (index == none && !syn_only && options_.vlan_aware) index = find_other_vlan(key, p);
+  if (index == none && !syn_only && options_.vlan_aware && !by_tuple_.empty()) index = find_other_vlan(key, p);
   if (index == none) index = create(key, p, ts_ns);
   slot& s = slots_[index];
   if (s.on == list::active) {

@@ -33,6 +33,7 @@ class connection_sink {
 struct tracker_options {
   int64_t idle_timeout_ns = 300'000'000'000;  ///< Zeek's tcp_inactivity_timeout: 5 min
   int64_t close_linger_ns = 2'000'000'000;    ///< keep a closed connection for late ACKs and RSTs
+  size_t max_lingering = 4096;                ///< at most this many closed ones kept (oldest go first)
   bool vlan_aware = true;                     ///< the same 4-tuple on two VLANs is two connections
 };
 
@@ -109,6 +110,7 @@ class tracker {
   std::unordered_map<flow_key, uint32_t, flow_hash> by_tuple_;  // VLAN-less key -> newest slot
   chain active_;  // least recently seen first
   chain closed_;  // closed longest ago first
+  size_t closed_count_ = 0;
   int64_t now_ns_ = INT64_MIN;
   uint64_t next_id_ = 0;
   tracker_stats stats_;

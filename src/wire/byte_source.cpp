@@ -59,6 +59,7 @@ byte_source::byte_source(byte_source&& o) noexcept
       fd_(std::move(o.fd_)),
       map_(std::exchange(o.map_, nullptr)),
       owns_map_(std::exchange(o.owns_map_, false)),
+      released_(o.released_),
       map_size_(std::exchange(o.map_size_, 0)),
       buffer_(std::move(o.buffer_)),
       begin_(o.begin_),
@@ -76,6 +77,7 @@ byte_source& byte_source::operator=(byte_source&& o) noexcept {
     map_ = std::exchange(o.map_, nullptr);
     owns_map_ = std::exchange(o.owns_map_, false);
     map_size_ = std::exchange(o.map_size_, 0);
+    released_ = o.released_;
     buffer_ = std::move(o.buffer_);
     begin_ = o.begin_;
     end_ = o.end_;
@@ -88,6 +90,16 @@ byte_source& byte_source::operator=(byte_source&& o) noexcept {
 byte_source::~byte_source() {
   if (owns_map_) {
     munmap(const_cast<std::byte*>(map_), map_size_);  // NOLINT: munmap's signature
+  }
+}
+
+void byte_source::release_behind() noexcept {
+  // Keep the page holding the current position: the next record may start inside it.
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t upto = (static_cast<size_t>(offset_) / page) * page;
+  if (upto > released_) {
+    madvise(const_cast<std::byte*>(map_) + released_, upto - released_, MADV_DONTNEED);  // NOLINT
+    released_ = upto;
   }
 }
 

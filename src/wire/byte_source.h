@@ -25,10 +25,14 @@ class byte_source {
   ~byte_source();
 
   /// Up to `n` contiguous bytes at the current position; fewer only at the end of the input.
-  /// The view stays valid until the next peek() (for a mapped file: for the source's life).
+  /// The view stays valid until the next peek().
   core::result<bytes> peek(size_t n);
   /// Moves the position forward; `n` must not exceed what the last peek() returned.
-  void consume(size_t n) noexcept { offset_ += n; begin_ += n; }
+  void consume(size_t n) noexcept {
+    offset_ += n;
+    begin_ += n;
+    if (owns_map_ && offset_ - released_ >= release_step) release_behind();
+  }
 
   [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
@@ -37,10 +41,15 @@ class byte_source {
 
  private:
   byte_source() = default;
+  // Pages already read are dropped from this process every 8 MiB, so a large file does not
+  // count in its resident memory (they stay in the page cache).
+  static constexpr size_t release_step = size_t{8} << 20;
+  void release_behind() noexcept;
   std::string name_;
   core::unique_fd fd_;
   const std::byte* map_ = nullptr;  // mapped file or caller's memory; nullptr for a stream
   bool owns_map_ = false;           // munmap on destruction
+  size_t released_ = 0;             // mapped bytes before this were handed back (MADV_DONTNEED)
   size_t map_size_ = 0;
   std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
   size_t begin_ = 0;

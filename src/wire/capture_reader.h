@@ -13,7 +13,7 @@
 //   }
 //
 // Frames are views into the mapped file (or the stream buffer): no copy, no allocation per
-// packet. A view stays valid until the next call to next().
+// packet. A view stays valid until the next call to next(): pages already read are released.
 #include <cstdint>
 #include <string>
 #include <vector>
