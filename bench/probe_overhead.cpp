@@ -4,9 +4,7 @@
 //
 //   build/release/bench/probe_overhead [CONNECTS] [ROUNDS]
 #include <netinet/in.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,9 +15,8 @@
 #include <fmt/format.h>
 
 #include "active/loopback_listener.h"
+#include "bench_util.h"
 #include "core/clock.h"
-
-extern char** environ;
 
 namespace {
 
@@ -43,29 +40,13 @@ double c_loop_us(const core::socket_address& target, int n) {
 
 // The whole synscope process, start-up included, divided by the connects it made.
 double synscope_us(const core::socket_address& target, int n) {
-  std::vector<std::string> args = {SYNSCOPE_BINARY, "probe", target.to_string(), "-c", std::to_string(n),
-                                   "-i", "0", "-q", "--reset"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", 0x1 /*O_WRONLY*/, 0);
-  int64_t begin = core::monotonic_ns();
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0) {
-    fmt::print(stderr, "probe_overhead: cannot start {}\n", args[0]);
+  auto r = bench::run({SYNSCOPE_BINARY, "probe", target.to_string(), "-c", std::to_string(n), "-i", "0", "-q",
+                       "--reset"});
+  if (r.status != 0) {
+    fmt::print(stderr, "probe_overhead: synscope probe failed (status {})\n", r.status);
     std::exit(1);
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  int64_t elapsed = core::monotonic_ns() - begin;
-  posix_spawn_file_actions_destroy(&actions);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    fmt::print(stderr, "probe_overhead: synscope probe failed (status {})\n", status);
-    std::exit(1);
-  }
-  return core::ns_to_us(elapsed) / n;
+  return r.seconds * 1e6 / n;
 }
 
 }  // namespace
