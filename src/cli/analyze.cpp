@@ -16,6 +16,7 @@
 #include "core/duration.h"
 #include "core/json.h"
 #include "core/table.h"
+#include "report/ladder.h"
 #include "tcp/analyzer.h"
 
 namespace synscope::cli {
@@ -29,6 +30,7 @@ struct analyze_args {
   size_t top = 10;
   std::string idle_timeout = "300";
   bool no_vlan = false;
+  std::vector<uint64_t> ladder;
 };
 
 int fail(const core::error& e) {
@@ -402,6 +404,7 @@ int run(const analyze_args& args) {
   options.tracker.idle_timeout_ns = *idle;
   options.tracker.vlan_aware = !args.no_vlan;
   options.top_n = args.top;
+  options.ladder_ids = args.ladder;
 
   bool show_progress = isatty(STDERR_FILENO) == 1;
   int64_t last_progress = 0;
@@ -429,6 +432,18 @@ int run(const analyze_args& args) {
     }
   }
   double seconds = static_cast<double>(core::monotonic_ns() - begin) / 1e9;
+  if (!args.ladder.empty()) {
+    for (uint64_t id : args.ladder) {
+      auto it = std::find_if(report->ladders.begin(), report->ladders.end(),
+                             [&](const tcp::ladder& l) { return l.record.id == id; });
+      if (it == report->ladders.end()) {
+        fmt::print(stderr, "synscope: warning: --ladder {}: no such connection (ids: synscope analyze --connections)\n", id);
+        continue;
+      }
+      fmt::print("{}\n", report::render_ladder(*it));
+    }
+    return 0;
+  }
   if (args.json) {
     fmt::print("{}\n", summary_json(*report).str());
   } else if (args.csv) {
@@ -455,6 +470,8 @@ command_runner add_analyze_command(CLI::App& app) {
   cmd->add_option("--top", args->top, "Rows in the top-servers and top-ports lists")->capture_default_str();
   cmd->add_option("--idle-timeout", args->idle_timeout, "A connection silent this long is finished")->capture_default_str();
   cmd->add_flag("--no-vlan", args->no_vlan, "Ignore VLAN tags when telling connections apart (as tshark does)");
+  cmd->add_option("--ladder", args->ladder, "Draw the ladder diagram of these connections (ids from --connections)")
+      ->delimiter(',');
   auto* excl_json = cmd->get_option("--json");
   cmd->get_option("--csv")->excludes(excl_json);
   cmd->get_option("--connections")->excludes(excl_json)->excludes(cmd->get_option("--csv"));
@@ -464,6 +481,7 @@ command_runner add_analyze_command(CLI::App& app) {
       "  synscope analyze trace.pcap 'port 443'         # only what the filter passes\n"
       "  tcpdump -i any -w - 'tcp' | synscope analyze - # from a pipe\n"
       "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
+      "  synscope analyze trace.pcap --ladder 0,3       # ladder diagrams of connections 0 and 3\n"
       "Exit codes: 0 analyzed, 2 bad arguments or unreadable file, 4 corrupt capture.");
   return [args] { return run(*args); };
 }

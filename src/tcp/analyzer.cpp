@@ -1,23 +1,28 @@
 #include "tcp/analyzer.h"
 
+#include <unordered_map>
+
 #include "wire/capture_reader.h"
 #include "wire/filter.h"
 
 namespace synscope::tcp {
 namespace {
 
-// Hands each finished connection to the summary and to the caller's sink.
+// Hands each finished connection to the summary, the ladders and the caller's sink.
 class fan_out : public connection_sink {
  public:
-  fan_out(summary_builder& summary, connection_sink* extra) : summary_(summary), extra_(extra) {}
+  fan_out(summary_builder& summary, connection_sink* extra, std::unordered_map<uint64_t, ladder>& ladders)
+      : summary_(summary), extra_(extra), ladders_(ladders) {}
   void on_connection(const connection& c) override {
     summary_.on_connection(c);
+    if (auto it = ladders_.find(c.id); it != ladders_.end()) it->second.record = c;
     if (extra_ != nullptr) extra_->on_connection(c);
   }
 
  private:
   summary_builder& summary_;
   connection_sink* extra_;
+  std::unordered_map<uint64_t, ladder>& ladders_;
 };
 
 }  // namespace
@@ -34,7 +39,9 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
     readers.push_back(std::move(*r));
   }
   summary_builder summary(options.top_n, options.flood);
-  fan_out sink(summary, extra);
+  std::unordered_map<uint64_t, ladder> ladders;
+  for (uint64_t id : options.ladder_ids) ladders.try_emplace(id);
+  fan_out sink(summary, extra, ladders);
   tracker track(options.tracker, sink);
   analyze_report report;
   wire::frame f;
@@ -60,7 +67,18 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
       ++in.decoded[static_cast<size_t>(status)];
       if (status != wire::decode_status::tcp) continue;
       summary.add_segment(p, f.ts_ns);
-      track.add(p, f.ts_ns);
+      const connection& c = track.add(p, f.ts_ns);
+      if (!ladders.empty()) {
+        if (auto it = ladders.find(c.id); it != ladders.end()) {
+          ladder& l = it->second;
+          if (l.packets.size() < ladder_packet_limit) {
+            l.packets.push_back({f.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
+                                 p.window, p.options, c.client_tcp, c.server_tcp});
+          } else {
+            l.cut = true;
+          }
+        }
+      }
     }
     in.odd_timestamps = reader.stats().odd_timestamps;
     if (reader.stats().truncated) in.truncation = reader.stats().truncation;
@@ -71,6 +89,11 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
   track.flush();
   report.tracker = track.stats();
   report.result = summary.finish();
+  for (uint64_t id : options.ladder_ids) {
+    auto it = ladders.find(id);
+    if (it != ladders.end() && !it->second.packets.empty()) report.ladders.push_back(std::move(it->second));
+    if (it != ladders.end()) ladders.erase(it);
+  }
   return report;
 }
 

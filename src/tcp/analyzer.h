@@ -18,12 +18,35 @@
 
 namespace synscope::tcp {
 
+/// One packet of a connection, as a ladder diagram draws it.
+struct ladder_packet {
+  int64_t ts_ns = 0;
+  bool from_client = true;
+  uint16_t flags = 0;
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint32_t payload_len = 0;
+  uint16_t window = 0;
+  wire::tcp_options options;
+  tcp_state client_after = tcp_state::closed;  ///< RFC 9293 states after this packet
+  tcp_state server_after = tcp_state::listen;
+};
+
+/// The packets of the connections chosen for ladder diagrams, and their records.
+struct ladder {
+  connection record;
+  std::vector<ladder_packet> packets;  ///< at most ladder_packet_limit
+  bool cut = false;                    ///< more packets than were kept
+};
+inline constexpr size_t ladder_packet_limit = 1000;
+
 struct analyze_options {
   std::vector<std::string> inputs;  ///< files, "-" for stdin; read in order as one capture
   std::string filter;               ///< tcpdump syntax; empty = everything
   tracker_options tracker;
   size_t top_n = 10;
   syn_flood_thresholds flood;
+  std::vector<uint64_t> ladder_ids;  ///< connections (by id) whose packets to keep for ladders
 };
 
 struct input_report {
@@ -41,6 +64,7 @@ struct analyze_report {
   summary result;
   uint64_t frames = 0;
   uint64_t bytes = 0;  ///< bytes of input read
+  std::vector<ladder> ladders;  ///< one per ladder id that exists, in the order asked
 };
 
 /// Progress: bytes read so far of the current input, its size (0 when unknown), frames so far.

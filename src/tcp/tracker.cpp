@@ -234,7 +234,7 @@ void tracker::evict(int64_t now_ns) {
   }
 }
 
-void tracker::add(const wire::packet_view& p, int64_t ts_ns) {
+const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns) {
   ++stats_.segments;
   if (ts_ns > now_ns_) {
     now_ns_ = ts_ns;
@@ -269,6 +269,7 @@ void tracker::add(const wire::packet_view& p, int64_t ts_ns) {
     push_back(index, list::active);
   }
   update(s, p, ts_ns);
+  return s.c;
 }
 
 void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {

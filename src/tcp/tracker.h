@@ -48,9 +48,10 @@ class tracker {
  public:
   tracker(const tracker_options& options, connection_sink& sink);
 
-  /// One TCP segment captured at `ts_ns`. Capture time only moves eviction forward; segments
+  /// One TCP segment captured at `ts_ns`; returns the connection it belongs to, as updated by
+  /// it (valid until the next call). Capture time only moves eviction forward; segments
   /// slightly out of order are fine.
-  void add(const wire::packet_view& p, int64_t ts_ns);
+  const connection& add(const wire::packet_view& p, int64_t ts_ns);
   /// Hands every connection still held to the sink (ended = capture_end unless closed).
   void flush();
 

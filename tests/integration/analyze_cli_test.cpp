@@ -115,6 +115,19 @@ TEST_F(AnalyzeCli, CsvAndConnectionTable) {
   EXPECT_NE(table.out.find("REJ"), std::string::npos);
 }
 
+TEST_F(AnalyzeCli, LadderOfARetransmittedSyn) {
+  auto r = run_command(analyze({pcap("kernel-synretrans.pcap"), "--ladder", "0,99"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("connection 0: 127.0.0.1:")) << r.out;
+  // Two SYN rows (the first was dropped), then the SYN-ACK acknowledging ISN+1.
+  size_t first = r.out.find("|--- [S] seq=0 ");
+  ASSERT_NE(first, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("|--- [S] seq=0 ", first + 1), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[S.] seq=0 ack=1 ---|"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TIME-WAIT"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--ladder 99: no such connection"), std::string::npos) << r.err;
+}
+
 TEST_F(AnalyzeCli, TruncatedFileWarnsAndAnalyzesWhatIsThere) {
   auto r = run_command(analyze({pcap("derived-truncated-eof.pcap"), "--json"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
