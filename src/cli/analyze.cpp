@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/summary_render.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -218,169 +219,6 @@ std::string connection_table(std::vector<tcp::connection>& all) {
   return t.render();
 }
 
-const char* state_meaning(tcp::conn_state s) {
-  switch (s) {
-    case tcp::conn_state::s0: return "SYN seen, no reply (half-open)";
-    case tcp::conn_state::s1: return "established, not closed";
-    case tcp::conn_state::sf: return "established and closed normally";
-    case tcp::conn_state::rej: return "rejected (RST answered the SYN)";
-    case tcp::conn_state::s2: return "established, client closed, no reply";
-    case tcp::conn_state::s3: return "established, server closed, no reply";
-    case tcp::conn_state::rsto: return "established, client reset";
-    case tcp::conn_state::rstr: return "server reset";
-    case tcp::conn_state::rstos0: return "client sent SYN then RST, no SYN-ACK";
-    case tcp::conn_state::rstrh: return "server sent SYN-ACK then RST, no SYN seen";
-    case tcp::conn_state::sh: return "client sent SYN then FIN, no SYN-ACK";
-    case tcp::conn_state::shr: return "server sent SYN-ACK then FIN, no SYN seen";
-    case tcp::conn_state::oth: return "no SYN seen: midstream traffic";
-  }
-  return "";
-}
-
-constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "handshake ACK not acking ISN+1",
-                                          "SYN-ACK with no SYN seen",       "SYN with a new ISN on a live tuple",
-                                          "RST answering a SYN",            "SYN-ACK captured before its SYN",
-                                          "malformed TCP option on a SYN",  "SYN with FIN or RST"};
-
-void add_rtt_row(core::table& t, const char* label, const core::histogram& h) {
-  if (h.count() == 0) {
-    t.add_row({label, "0", "-", "-", "-", "-", "-", "-"});
-    return;
-  }
-  t.add_row({label, std::to_string(h.count()), ms(h.min()), ms(h.percentile(50)), ms(h.percentile(90)),
-             ms(h.percentile(99)), ms(h.max()), fmt::format("{:.3f}", h.mean() / 1e6)});
-}
-
-std::string summary_text(const tcp::analyze_report& r, size_t files, double seconds) {
-  const tcp::summary& s = r.result;
-  using col = core::table::column;
-  constexpr auto right = core::table::align::right;
-  uint64_t tcp_frames = 0;
-  for (const auto& in : r.inputs) tcp_frames += in.decoded[0];
-  std::string out = fmt::format("{} file{}, {} packets ({} TCP), {} connections, analyzed in {:.2f} s\n\n", files,
-                                files == 1 ? "" : "s", r.frames, tcp_frames, s.connections, seconds);
-  out += fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused, {} half-open (S0)\n\n", s.attempts,
-                     s.completed, 100.0 * s.success_rate(), s.refused,
-                     s.by_state[static_cast<size_t>(tcp::conn_state::s0)]);
-  core::table states({col{"outcome"}, col{"connections", right}, col{"meaning"}});
-  for (size_t i = 0; i < s.by_state.size(); ++i) {
-    if (s.by_state[i] == 0) continue;
-    auto st = static_cast<tcp::conn_state>(i);
-    states.add_row({tcp::conn_state_name(st), std::to_string(s.by_state[i]), state_meaning(st)});
-  }
-  out += states.render() + "\n";
-  core::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},
-                   col{"p90_ms", right}, col{"p99_ms", right}, col{"max_ms", right}, col{"avg_ms", right}});
-  add_rtt_row(rtt, "initial rtt (SYN->ACK)", s.initial_rtt);
-  add_rtt_row(rtt, "server (SYN->SYN-ACK)", s.server_rtt);
-  add_rtt_row(rtt, "client (SYN-ACK->ACK)", s.client_rtt);
-  out += rtt.render() + "\n";
-  if (!s.syn_retransmits.empty()) {
-    core::table retrans({col{"SYN retransmissions", right}, col{"connections", right}});
-    for (const auto& [n, count] : s.syn_retransmits) retrans.add_row({std::to_string(n), std::to_string(count)});
-    out += retrans.render() + "\n";
-  }
-  if (!s.top_half_open.empty()) {
-    core::table h({col{"server"}, col{"half_open", right}, col{"attempts", right}, col{"per_s", right}, col{"flag"}});
-    for (const auto& srv : s.top_half_open) {
-      h.add_row({tcp::to_string(srv.server), std::to_string(srv.half_open), std::to_string(srv.attempts),
-                 fmt::format("{:.1f}", srv.rate_per_s()), srv.syn_flood ? "SYN FLOOD" : ""});
-    }
-    out += "top servers by half-open connections:\n" + h.render() + "\n";
-  }
-  if (!s.top_refused.empty()) {
-    core::table p({col{"port", right}, col{"refused", right}});
-    for (const auto& rp : s.top_refused) p.add_row({std::to_string(rp.port), std::to_string(rp.refused)});
-    out += "top refused ports:\n" + p.render() + "\n";
-  }
-  if (!s.timeline.empty()) {
-    core::table tl({col{"second"}, col{"syn", right}, col{"synack", right}, col{"completed", right},
-                    col{"rst", right}});
-    for (const auto& t : s.timeline) {
-      time_t sec = static_cast<time_t>(t.second);
-      tm utc{};
-      gmtime_r(&sec, &utc);
-      tl.add_row({fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                              utc.tm_hour, utc.tm_min, utc.tm_sec),
-                  std::to_string(t.syns), std::to_string(t.synacks), std::to_string(t.completed),
-                  std::to_string(t.resets)});
-    }
-    out += "timeline (UTC, per second):\n" + tl.render();
-  }
-  bool any = false;
-  for (size_t i = 0; i < s.anomalies.size(); ++i) {
-    if (s.anomalies[i] == 0) continue;
-    if (!any) out += "\nanomalies (connections):\n";
-    any = true;
-    out += fmt::format("  {:>6}  {}\n", s.anomalies[i], anomaly_labels[i]);
-  }
-  return out;
-}
-
-core::json_object summary_json(const tcp::analyze_report& r) {
-  const tcp::summary& s = r.result;
-  auto hist = [](const core::histogram& h) {
-    core::json_object j;
-    j.field("count", h.count());
-    if (h.count() == 0) {
-      for (const char* k : {"min", "p50", "p90", "p99", "max", "avg"}) j.null_field(k);
-      return j;
-    }
-    j.field("min", core::ns_to_us(h.min()))
-        .field("p50", core::ns_to_us(h.percentile(50)))
-        .field("p90", core::ns_to_us(h.percentile(90)))
-        .field("p99", core::ns_to_us(h.percentile(99)))
-        .field("max", core::ns_to_us(h.max()))
-        .field("avg", h.mean() / 1e3);
-    return j;
-  };
-  core::json_object states;
-  for (size_t i = 0; i < s.by_state.size(); ++i) states.field(tcp::conn_state_name(static_cast<tcp::conn_state>(i)), s.by_state[i]);
-  core::json_object retrans;
-  for (const auto& [n, count] : s.syn_retransmits) retrans.field(std::to_string(n), count);
-  std::string half_open = "[";
-  for (const auto& srv : s.top_half_open) {
-    if (half_open.size() > 1) half_open += ',';
-    half_open += core::json_object()
-                     .field("server", tcp::to_string(srv.server))
-                     .field("half_open", srv.half_open)
-                     .field("attempts", srv.attempts)
-                     .field("per_s", srv.rate_per_s())
-                     .field("syn_flood", srv.syn_flood)
-                     .str();
-  }
-  half_open += "]";
-  core::json_object refused;
-  for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
-  core::json_object anomalies;
-  auto names = split_names(tcp::anomaly_names(0xff));
-  for (size_t i = 0; i < s.anomalies.size() && i < names.size(); ++i) anomalies.field(names[i], s.anomalies[i]);
-  std::vector<std::string> warnings;
-  for (const auto& in : r.inputs) {
-    if (!in.truncation.empty()) warnings.push_back(in.truncation);
-  }
-  core::json_object j;
-  j.field("type", "summary")
-      .field("files", r.inputs.size())
-      .field("packets", r.frames)
-      .field("connections", s.connections)
-      .field("attempts", s.attempts)
-      .field("completed", s.completed)
-      .field("refused", s.refused)
-      .field("success_rate", s.success_rate())
-      .field("conn_state", states)
-      .field("initial_rtt_us", hist(s.initial_rtt))
-      .field("server_rtt_us", hist(s.server_rtt))
-      .field("client_rtt_us", hist(s.client_rtt))
-      .field("syn_retransmits", retrans)
-      .field("refused_ports", refused)
-      .field("anomalies", anomalies)
-      .raw_field("top_half_open", half_open)
-      .field("peak_open_connections", r.tracker.peak_open)
-      .field("warnings", warnings);
-  return j;
-}
-
 int run(const analyze_args& args) {
   if (args.words.empty()) {
     return fail({core::exit_code::usage, "analyze: no capture file (use - for standard input)"});
@@ -451,7 +289,8 @@ int run(const analyze_args& args) {
   } else if (args.connections) {
     fmt::print("{}", connection_table(out.kept()));
   } else {
-    fmt::print("{}", summary_text(*report, options.inputs.size(), seconds));
+    size_t files = options.inputs.size();
+    fmt::print("{}", summary_text(*report, fmt::format("{} file{}", files, files == 1 ? "" : "s"), seconds));
   }
   return 0;
 }

@@ -11,5 +11,6 @@ using command_runner = std::function<int()>;
 
 command_runner add_probe_command(CLI::App& app);
 command_runner add_analyze_command(CLI::App& app);
+command_runner add_capture_command(CLI::App& app);
 
 }  // namespace synscope::cli

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("probe"), std::move(probe));
   auto analyze = cli::add_analyze_command(app);
   commands.emplace_back(app.get_subcommand("analyze"), std::move(analyze));
+  auto capture = cli::add_capture_command(app);
+  commands.emplace_back(app.get_subcommand("capture"), std::move(capture));
 
   try {
     app.parse(argc, argv);

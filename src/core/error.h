@@ -21,6 +21,7 @@ enum class exit_code : int {
   usage = 2,        ///< bad arguments or bad input named on the command line
   environment = 3,  ///< the system refused something the command needs (a syscall, a resource)
   bad_data = 4,     ///< an input file is corrupt or not of the expected kind (a capture file)
+  no_permission = 77,  ///< needs root or a capability it lacks (CAP_NET_RAW); BSD's EX_NOPERM
 };
 
 struct error {

@@ -209,6 +209,7 @@ uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_
 
 void tracker::emit(uint32_t index, end_reason why) {
   slot& s = slots_[index];
+  if (s.c.syn_count > 0 && s.c.synack_count == 0) --stats_.awaiting_synack;
   if (s.c.ended == end_reason::open || why == end_reason::superseded) s.c.ended = why;
   sink_.on_connection(s.c);
   unlink(index);
@@ -292,6 +293,7 @@ void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {
   // ---- the handshake ----
   if ((f & syn) && !(f & ack) && from_client) {
     ++c.syn_count;
+    if (c.syn_count == 1 && c.synack_count == 0) ++stats_.awaiting_synack;
     if (c.first_syn_ns < 0) c.first_syn_ns = ts_ns;
     c.last_syn_ns = ts_ns;  // tshark's initial RTT counts from the most recent SYN
     if (c.synack_count > 0 && c.syn_count == 1) c.anomalies |= anomaly::synack_before_syn;
@@ -306,6 +308,7 @@ void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {
     step(c.server_tcp, tcp_event::rcv_syn);
   } else if ((f & syn) && (f & ack) && !from_client) {
     ++c.synack_count;
+    if (c.synack_count == 1 && c.syn_count > 0) --stats_.awaiting_synack;
     if (c.first_synack_ns < 0) {
       c.first_synack_ns = ts_ns;
       if (c.last_syn_ns >= 0) c.server_rtt_ns = ts_ns - c.last_syn_ns;

@@ -42,6 +42,7 @@ struct tracker_stats {
   uint64_t connections = 0;
   uint64_t evicted_idle = 0;
   uint64_t peak_open = 0;
+  uint64_t awaiting_synack = 0;  ///< held connections with a client SYN and no SYN-ACK yet (half-open now)
 };
 
 class tracker {

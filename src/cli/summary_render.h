@@ -1,0 +1,18 @@
+#pragma once
+// A capture summary as people and machines read it (docs/analyze.md).
+#include <string>
+
+#include "core/json.h"
+#include "tcp/analyzer.h"
+
+namespace synscope::cli {
+
+/// The human summary: outcomes, handshake times, retransmissions, half-open servers, refused
+/// ports, the per-second timeline and anomalies.
+/// `source` says what was read: "2 files", "interface eth0".
+std::string summary_text(const tcp::analyze_report& r, const std::string& source, double seconds);
+
+/// The {"type":"summary",...} object of --json.
+core::json_object summary_json(const tcp::analyze_report& r);
+
+}  // namespace synscope::cli

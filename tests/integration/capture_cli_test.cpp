@@ -1,0 +1,69 @@
+// `synscope capture` live on the loopback of a namespace the test creates, with traffic made
+// by `synscope probe`; and refused without CAP_NET_RAW.
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+TEST(CaptureCli, LiveHandshakesLinesAndSummary) {
+  std::string why;
+  auto ns = netns::create(why);
+  if (!ns) GTEST_SKIP() << why;
+  temp_dir dir;
+  std::string out = dir.path("capture.out");
+  std::string pcap = dir.path("kept.pcap");
+  ASSERT_EQ(run_command({"chmod", "777", dir.path("")}).exit_code, 0);  // written after dropping to nobody
+  background_process cap(ns->exec({synscope_binary(), "capture", "-i", "lo", "--duration", "3", "--json", "-w", pcap}),
+                         out);
+  ASSERT_TRUE(cap.wait_for_log("capturing on lo", 20'000)) << cap.log();
+  auto r = ns->run({synscope_binary(), "probe", "-c", "6", "-i", "20ms", "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto refused = ns->run({synscope_binary(), "probe", "127.0.0.1:1", "-c", "2", "-i", "20ms", "-q"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_EQ(cap.interrupt(10'000) >= 0, true);  // SIGINT, or it ended at its 3 s duration already
+
+  std::string text = cap.log();
+  std::string json_part = text.substr(text.find('\n') + 1);  // the first line is the stderr banner
+  auto lines = parse_json_lines(json_part);
+  auto intervals = of_type(lines, "interval");
+  auto summary = of_type(lines, "summary");
+  ASSERT_EQ(summary.size(), 1u) << text;
+  uint64_t syns = 0;
+  for (const auto& i : intervals) syns += i.at("syn").get<uint64_t>();
+  EXPECT_EQ(syns, 8u);
+  EXPECT_EQ(summary[0].at("completed"), 6);
+  EXPECT_EQ(summary[0].at("refused"), 2);
+  EXPECT_EQ(summary[0].at("kernel_drops"), 0);
+  // What -w kept is the same capture.
+  auto again = run_command({synscope_binary(), "analyze", pcap, "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto s = of_type(parse_json_lines(again.out), "summary").at(0);
+  EXPECT_EQ(s.at("completed"), 6);
+  EXPECT_EQ(s.at("refused"), 2);
+}
+
+TEST(CaptureCli, WithoutCapNetRawExits77) {
+  if (!have_tool("setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  auto r = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                        "--bounding-set=-all", synscope_binary(), "capture", "-i", "lo", "--duration", "1"},
+                       30'000);
+  EXPECT_EQ(r.exit_code, 77) << r.out << r.err;
+  EXPECT_NE(r.err.find("needs root or CAP_NET_RAW"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST(CaptureCli, UnknownInterfaceAndBadFilter) {
+  auto iface = run_command({synscope_binary(), "capture", "-i", "no-such-if0", "--duration", "1"});
+  EXPECT_NE(iface.exit_code, 0);
+  EXPECT_NE(iface.err.find("no-such-if0"), std::string::npos) << iface.err;
+  auto filter = run_command({synscope_binary(), "capture", "-i", "lo", "--duration", "1", "port", "banana"});
+  EXPECT_EQ(filter.exit_code, 2) << filter.err;
+  EXPECT_NE(filter.err.find("filter 'port banana'"), std::string::npos) << filter.err;
+}
+
+}  // namespace
+}  // namespace synscope::testing
