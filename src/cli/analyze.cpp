@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/summary_render.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
@@ -33,11 +34,6 @@ struct analyze_args {
   bool no_vlan = false;
   std::vector<uint64_t> ladder;
 };
-
-int fail(const core::error& e) {
-  fmt::print(stderr, "synscope: {}\n", e.message);
-  return e.exit();
-}
 
 std::string us(int64_t ns) { return ns < 0 ? "" : fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
 std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
@@ -81,17 +77,6 @@ void optional_us(core::json_object& j, const char* key, int64_t ns) {
   }
 }
 
-std::vector<std::string> split_names(const std::string& csv) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < csv.size()) {
-    size_t comma = csv.find(',', start);
-    if (comma == std::string::npos) comma = csv.size();
-    out.push_back(csv.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 core::json_object connection_json(const tcp::connection& c) {
   core::json_object j;
@@ -140,7 +125,7 @@ core::json_object connection_json(const tcp::connection& c) {
       .field("server_options", options_json(c.server_options))
       .field("negotiated", negotiated(c))
       .field("tfo", tfo)
-      .field("anomalies", split_names(tcp::anomaly_names(c.anomalies)));
+      .field("anomalies", tcp::anomaly_list(c.anomalies));
   return j;
 }
 

@@ -10,6 +10,7 @@
 
 #include "capture/live.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/summary_render.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
@@ -33,11 +34,6 @@ struct capture_args {
   bool json = false;
   bool quiet = false;
 };
-
-int fail(const core::error& e) {
-  fmt::print(stderr, "synscope: {}\n", e.message);
-  return e.exit();
-}
 
 // One second of handshake events.
 struct interval {

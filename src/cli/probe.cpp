@@ -10,6 +10,7 @@
 #include "active/loopback_listener.h"
 #include "active/prober.h"
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -46,11 +47,6 @@ struct probe_args {
 constexpr const char* default_fastopen_data = "synscope probe\n";
 
 std::string ms(int64_t ns) { return fmt::format("{:.3f}", core::ns_to_ms(ns)); }
-
-int fail(const core::error& e) {
-  fmt::print(stderr, "synscope: {}\n", e.message);
-  return e.exit();
-}
 
 std::string describe_attempt(const active::attempt& a, const core::socket_address& target) {
   std::string line = fmt::format("{} seq={} ", target.to_string(), a.seq);
@@ -132,25 +128,6 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
   return o;
 }
 
-core::json_object histogram_json(const core::histogram& h) {
-  core::json_object o;
-  o.field("count", h.count());
-  if (h.count() == 0) {
-    for (const char* k : {"min", "avg", "p50", "p90", "p99", "max", "stddev"}) {
-      o.null_field(k);
-    }
-    return o;
-  }
-  o.field("min", core::ns_to_us(h.min()))
-      .field("avg", h.mean() / 1e3)
-      .field("p50", core::ns_to_us(h.percentile(50)))
-      .field("p90", core::ns_to_us(h.percentile(90)))
-      .field("p99", core::ns_to_us(h.percentile(99)))
-      .field("max", core::ns_to_us(h.max()))
-      .field("stddev", h.stddev() / 1e3);
-  return o;
-}
-
 core::json_object summary_json(const active::target_stats& t, bool stopped) {
   core::json_object errors;
   for (const auto& [name, n] : t.errors_by_name) {
@@ -170,10 +147,10 @@ core::json_object summary_json(const active::target_stats& t, bool stopped) {
       .field("errors", t.errors)
       .field("errors_by_name", errors)
       .field("loss_pct", t.loss_pct())
-      .field("handshake_us", histogram_json(t.handshake))
-      .field("no_syn_retransmit_us", histogram_json(t.clean))
-      .field("syn_retransmitted_us", histogram_json(t.retransmitted))
-      .field("kernel_rtt_us", histogram_json(t.kernel_rtt))
+      .field("handshake_us", histogram_json_us(t.handshake))
+      .field("no_syn_retransmit_us", histogram_json_us(t.clean))
+      .field("syn_retransmitted_us", histogram_json_us(t.retransmitted))
+      .field("kernel_rtt_us", histogram_json_us(t.kernel_rtt))
       .field("tfo", tfo)
       .field("stopped", stopped);
   return o;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "cli/common.h"
 #include "core/table.h"
 
 namespace synscope::cli {
@@ -14,17 +15,6 @@ namespace {
 
 std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
-std::vector<std::string> split_names(const std::string& csv) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start < csv.size()) {
-    size_t comma = csv.find(',', start);
-    if (comma == std::string::npos) comma = csv.size();
-    out.push_back(csv.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
 
 const char* state_meaning(tcp::conn_state s) {
   switch (s) {
@@ -129,21 +119,6 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
 
 core::json_object summary_json(const tcp::analyze_report& r) {
   const tcp::summary& s = r.result;
-  auto hist = [](const core::histogram& h) {
-    core::json_object j;
-    j.field("count", h.count());
-    if (h.count() == 0) {
-      for (const char* k : {"min", "p50", "p90", "p99", "max", "avg"}) j.null_field(k);
-      return j;
-    }
-    j.field("min", core::ns_to_us(h.min()))
-        .field("p50", core::ns_to_us(h.percentile(50)))
-        .field("p90", core::ns_to_us(h.percentile(90)))
-        .field("p99", core::ns_to_us(h.percentile(99)))
-        .field("max", core::ns_to_us(h.max()))
-        .field("avg", h.mean() / 1e3);
-    return j;
-  };
   core::json_object states;
   for (size_t i = 0; i < s.by_state.size(); ++i) states.field(tcp::conn_state_name(static_cast<tcp::conn_state>(i)), s.by_state[i]);
   core::json_object retrans;
@@ -163,7 +138,7 @@ core::json_object summary_json(const tcp::analyze_report& r) {
   core::json_object refused;
   for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
   core::json_object anomalies;
-  auto names = split_names(tcp::anomaly_names(0xff));
+  auto names = tcp::anomaly_list(0xff);
   for (size_t i = 0; i < s.anomalies.size() && i < names.size(); ++i) anomalies.field(names[i], s.anomalies[i]);
   std::vector<std::string> warnings;
   for (const auto& in : r.inputs) {
@@ -191,9 +166,9 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("refused", s.refused)
       .field("success_rate", s.success_rate())
       .field("conn_state", states)
-      .field("initial_rtt_us", hist(s.initial_rtt))
-      .field("server_rtt_us", hist(s.server_rtt))
-      .field("client_rtt_us", hist(s.client_rtt))
+      .field("initial_rtt_us", histogram_json_us(s.initial_rtt))
+      .field("server_rtt_us", histogram_json_us(s.server_rtt))
+      .field("client_rtt_us", histogram_json_us(s.client_rtt))
       .field("syn_retransmits", retrans)
       .field("refused_ports", refused)
       .field("anomalies", anomalies)

@@ -47,17 +47,20 @@ const char* end_reason_name(end_reason r) {
   return "open";
 }
 
-std::string anomaly_names(uint32_t bits) {
+std::vector<std::string> anomaly_list(uint32_t bits) {
   static constexpr const char* names[] = {"synack_wrong_ack", "ack_not_isn_plus_1", "synack_without_syn",
                                           "syn_new_isn_live", "rst_answers_syn",   "synack_before_syn",
                                           "bad_options",      "syn_flag_combo"};
-  std::string out;
+  std::vector<std::string> out;
   for (size_t i = 0; i < std::size(names); ++i) {
-    if (bits & (1u << i)) {
-      if (!out.empty()) out += ',';
-      out += names[i];
-    }
+    if (bits & (1u << i)) out.emplace_back(names[i]);
   }
+  return out;
+}
+
+std::string anomaly_names(uint32_t bits) {
+  std::string out;
+  for (const auto& name : anomaly_list(bits)) out += (out.empty() ? "" : ",") + name;
   return out;
 }
 

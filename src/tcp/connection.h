@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tcp/state_machine.h"
 #include "wire/packet.h"
@@ -54,6 +55,7 @@ inline constexpr uint32_t bad_options = 1u << 6;         ///< a malformed TCP op
 inline constexpr uint32_t syn_flag_combo = 1u << 7;      ///< SYN with FIN or RST
 }  // namespace anomaly
 std::string anomaly_names(uint32_t bits);  ///< "synack_wrong_ack,rst_answers_syn"
+std::vector<std::string> anomaly_list(uint32_t bits);  ///< {"synack_wrong_ack", "rst_answers_syn"}
 
 struct direction_stats {
   uint64_t packets = 0;
