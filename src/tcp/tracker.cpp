@@ -11,9 +11,9 @@ using wire::tcp_flag::fin;
 using wire::tcp_flag::rst;
 using wire::tcp_flag::syn;
 
-bool endpoint_less(const wire::ip_address& a, uint16_t pa, const wire::ip_address& b, uint16_t pb) {
-  int c = std::memcmp(a.bytes.data(), b.bytes.data(), a.bytes.size());
-  return c < 0 || (c == 0 && pa < pb);
+void load_words(const wire::ip_address& a, uint64_t& hi, uint64_t& lo) {
+  std::memcpy(&hi, a.bytes.data(), 8);
+  std::memcpy(&lo, a.bytes.data() + 8, 8);
 }
 
 // Zeek's history letters: uppercase from the originator (our client), lowercase from the
@@ -87,17 +87,12 @@ bool acks_past(uint32_t ack_no, uint32_t seq) { return static_cast<int32_t>(ack_
 }  // namespace
 
 size_t tracker::flow_hash::operator()(const flow_key& k) const noexcept {
-  uint64_t words[5] = {};
-  std::memcpy(words, k.a.data(), 16);
-  std::memcpy(words + 2, k.b.data(), 16);
-  words[4] = static_cast<uint64_t>(k.port_a) << 48 | static_cast<uint64_t>(k.port_b) << 32 |
-             static_cast<uint64_t>(k.vlan[0]) << 16 | (static_cast<uint64_t>(k.vlan[1]) ^ k.vlan[2] ^ k.vlan_count);
-  uint64_t h = 0x9e3779b97f4a7c15u;
-  for (uint64_t w : words) {
-    h ^= w;
-    h *= 0xff51afd7ed558ccdu;
-    h ^= h >> 32;
-  }
+  // Each word times its own odd constant, summed, then murmur3's finalizer.
+  uint64_t h = k.w[0] * 0x9e3779b97f4a7c15u + k.w[1] * 0xc2b2ae3d27d4eb4fu + k.w[2] * 0x165667b19e3779f9u +
+               k.w[3] * 0xd6e8feb86659fd93u + k.w[4] * 0xff51afd7ed558ccdu + k.w[5] * 0xc4ceb9fe1a85ec53u;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdu;
+  h ^= h >> 33;
   return static_cast<size_t>(h);
 }
 
@@ -105,26 +100,28 @@ tracker::tracker(const tracker_options& options, connection_sink& sink) : option
 
 tracker::flow_key tracker::key_of(const wire::packet_view& p) const {
   flow_key k;
-  k.version = p.src.version;
-  bool src_first = endpoint_less(p.src, p.sport, p.dst, p.dport);
-  const auto& lo = src_first ? p.src : p.dst;
-  const auto& hi = src_first ? p.dst : p.src;
-  k.a = lo.bytes;
-  k.b = hi.bytes;
-  k.port_a = src_first ? p.sport : p.dport;
-  k.port_b = src_first ? p.dport : p.sport;
-  if (options_.vlan_aware) {
-    k.vlan_count = p.vlan_count;
-    k.vlan = p.vlan;
+  uint64_t s0, s1, d0, d1;
+  load_words(p.src, s0, s1);
+  load_words(p.dst, d0, d1);
+  // Any consistent order of the two endpoints will do; compare them as words.
+  bool src_first = s0 != d0 ? s0 < d0 : s1 != d1 ? s1 < d1 : p.sport < p.dport;
+  k.w[0] = src_first ? s0 : d0;
+  k.w[1] = src_first ? s1 : d1;
+  k.w[2] = src_first ? d0 : s0;
+  k.w[3] = src_first ? d1 : s1;
+  uint64_t port_lo = src_first ? p.sport : p.dport;
+  uint64_t port_hi = src_first ? p.dport : p.sport;
+  k.w[4] = port_lo | port_hi << 16 | static_cast<uint64_t>(p.src.version) << 32;
+  if (options_.vlan_aware && p.vlan_count > 0) {
+    k.w[4] |= static_cast<uint64_t>(p.vlan_count) << 40;
+    k.w[5] = static_cast<uint64_t>(p.vlan[0]) | static_cast<uint64_t>(p.vlan[1]) << 16 |
+             static_cast<uint64_t>(p.vlan[2]) << 32;
   }
   return k;
 }
 
 uint32_t tracker::find_other_vlan(const flow_key& key, const wire::packet_view& p) {
-  flow_key tuple = key;
-  tuple.vlan_count = 0;
-  tuple.vlan = {};
-  auto it = by_tuple_.find(tuple);
+  auto it = by_tuple_.find(key.without_vlan());
   if (it == by_tuple_.end()) return none;
   slot& s = slots_[it->second];
   if (s.has_alias || s.key == key) return none;
@@ -195,11 +192,8 @@ uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_
     c.server = dst;
   }
   index_[key] = index;
-  if (options_.vlan_aware && key.vlan_count > 0) {  // only tagged traffic can cross VLANs
-    flow_key tuple = key;
-    tuple.vlan_count = 0;
-    tuple.vlan = {};
-    by_tuple_[tuple] = index;
+  if (options_.vlan_aware && key.vlan_count() > 0) {  // only tagged traffic can cross VLANs
+    by_tuple_[key.without_vlan()] = index;
   }
   push_back(index, list::active);
   ++stats_.connections;
@@ -215,11 +209,10 @@ void tracker::emit(uint32_t index, end_reason why) {
   unlink(index);
   index_.erase(s.key);
   if (s.has_alias) index_.erase(s.alias);
-  if (options_.vlan_aware && s.key.vlan_count > 0) {
-    flow_key tuple = s.key;
-    tuple.vlan_count = 0;
-    tuple.vlan = {};
-    if (auto it = by_tuple_.find(tuple); it != by_tuple_.end() && it->second == index) by_tuple_.erase(it);
+  if (options_.vlan_aware && s.key.vlan_count() > 0) {
+    if (auto it = by_tuple_.find(s.key.without_vlan()); it != by_tuple_.end() && it->second == index) {
+      by_tuple_.erase(it);
+    }
   }
   free_.push_back(index);
 }

@@ -60,15 +60,19 @@ class tracker {
   [[nodiscard]] const tracker_stats& stats() const { return stats_; }
 
  private:
+  // The lower endpoint, the higher endpoint (addresses as two words each), then ports,
+  // version and VLAN count in one word and the VLAN ids in the last: hashing and comparing a
+  // key is a handful of word operations on the per-packet path.
   struct flow_key {
-    std::array<uint8_t, 16> a{};
-    std::array<uint8_t, 16> b{};
-    uint16_t port_a = 0;
-    uint16_t port_b = 0;
-    uint8_t version = 0;
-    uint8_t vlan_count = 0;
-    std::array<uint16_t, 3> vlan{};
+    std::array<uint64_t, 6> w{};
     friend bool operator==(const flow_key&, const flow_key&) = default;
+    [[nodiscard]] uint8_t vlan_count() const { return static_cast<uint8_t>(w[4] >> 40); }
+    [[nodiscard]] flow_key without_vlan() const {
+      flow_key k = *this;
+      k.w[4] &= ~(uint64_t{0xff} << 40);
+      k.w[5] = 0;
+      return k;
+    }
   };
   struct flow_hash {
     size_t operator()(const flow_key& k) const noexcept;
