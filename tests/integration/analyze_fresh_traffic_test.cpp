@@ -23,13 +23,6 @@ struct tshark_stream {
   bool synack = false;
 };
 
-int64_t parse_seconds(const std::string& s) {
-  auto dot = s.find('.');
-  std::string frac = s.substr(dot + 1);
-  if (frac.size() < 9) frac.resize(9, '0');
-  return std::stoll(s.substr(0, dot)) * 1'000'000'000 + std::stoll(frac);
-}
-
 std::map<int, tshark_stream> tshark_streams(const std::string& pcap) {
   auto t = run_command({"tshark", "-r", pcap, "-T", "fields", "-E", "separator=/t", "-e", "tcp.stream", "-e", "ip.src",
                         "-e", "ipv6.src", "-e", "tcp.srcport", "-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport",
@@ -60,7 +53,7 @@ std::map<int, tshark_stream> tshark_streams(const std::string& pcap) {
     }
     if (syn && ack) s.synack = true;
     if (rst && src == s.server) s.rst_from_server = true;
-    if (!c[10].empty() && s.irtt_ns < 0) s.irtt_ns = parse_seconds(c[10]);
+    if (!c[10].empty() && s.irtt_ns < 0) s.irtt_ns = tshark_time_ns(c[10]);
   }
   return out;
 }

@@ -17,17 +17,6 @@ struct tshark_frame {
   uint32_t len = 0;
 };
 
-// "1700000000.123456789" -> ns, exactly (no floating point). tshark prints the nanoseconds
-// with %09d, so a corrupt fraction >= 1 s shows as ten digits ("370.1000000000"): the digits
-// are the nanosecond count, not a decimal fraction to cut at nine.
-int64_t epoch_ns(const std::string& text) {
-  auto dot = text.find('.');
-  int64_t sec = std::stoll(text.substr(0, dot));
-  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
-  if (frac.size() < 9) frac.resize(9, '0');
-  return sec * 1'000'000'000 + std::stoll(frac);
-}
-
 TEST(CaptureReaderVsTshark, EveryFrameOfEverySharedCapture) {
   if (!have_tool("tshark")) GTEST_SKIP() << "tshark is not installed";
   auto files = shared_captures();
@@ -44,7 +33,7 @@ TEST(CaptureReaderVsTshark, EveryFrameOfEverySharedCapture) {
     std::vector<bool> tshark_garbled;  // tshark overflowed its own formatting of this time
     while (in >> ts >> f.caplen >> f.len) {
       tshark_garbled.push_back(ts.starts_with("-"));
-      f.ts_ns = tshark_garbled.back() ? 0 : epoch_ns(ts);
+      f.ts_ns = tshark_garbled.back() ? 0 : tshark_time_ns(ts);
       expected.push_back(f);
     }
     auto reader = wire::capture_reader::open(path);

@@ -157,6 +157,14 @@ std::vector<std::string> shared_captures() {
   return out;
 }
 
+int64_t tshark_time_ns(const std::string& text) {
+  auto dot = text.find('.');
+  int64_t sec = std::stoll(text.substr(0, dot));
+  std::string frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+  if (frac.size() < 9) frac.resize(9, '0');
+  return sec * 1'000'000'000 + std::stoll(frac);
+}
+
 bool have_tool(const std::string& tool) {
   return run_command({"sh", "-c", "command -v " + tool}, 10'000).exit_code == 0;
 }

@@ -35,6 +35,11 @@ std::vector<nlohmann::json> of_type(const std::vector<nlohmann::json>& lines, co
 /// The .pcap and .pcapng files in ../shared/pcaps, sorted (empty when the folder is absent).
 std::vector<std::string> shared_captures();
 
+/// A time as tshark prints it ("1700000000.123456789", "0.000024000") in nanoseconds, exactly.
+/// tshark prints nanoseconds with %09d, so a value whose nanoseconds overflowed a second (a
+/// corrupt capture) has ten digits ("1.1147483649": 1 s and 1147483649 ns), read as such.
+int64_t tshark_time_ns(const std::string& text);
+
 /// True when `tool` is on PATH.
 bool have_tool(const std::string& tool);
 

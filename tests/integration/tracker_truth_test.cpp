@@ -28,17 +28,6 @@ struct truth_row {
   uint32_t syn_data = 0;
 };
 
-// "0.000024000" -> 24000 ns exactly. tshark prints nanoseconds with %09d, so a time whose
-// nanoseconds overflowed a second (the corrupt-timestamp capture) prints as ten digits,
-// "1.1147483649": one second and 1147483649 ns.
-int64_t seconds_to_ns(const std::string& s) {
-  auto dot = s.find('.');
-  int64_t sec = std::stoll(s.substr(0, dot));
-  std::string frac = dot == std::string::npos ? "" : s.substr(dot + 1);
-  if (frac.size() < 9) frac.resize(9, '0');
-  return sec * 1'000'000'000 + std::stoll(frac);
-}
-
 std::vector<truth_row> read_truth(const std::string& path) {
   std::vector<truth_row> rows;
   std::ifstream in(path);
@@ -57,7 +46,7 @@ std::vector<truth_row> read_truth(const std::string& path) {
     r.syn_count = static_cast<uint32_t>(std::stoul(c[3]));
     r.synack_count = static_cast<uint32_t>(std::stoul(c[4]));
     r.complete = c[5] == "1";
-    r.irtt_ns = c[6].empty() ? -1 : seconds_to_ns(c[6]);
+    r.irtt_ns = c[6].empty() ? -1 : tshark_time_ns(c[6]);
     r.refused = c[7] == "1";
     r.syn_data = c[8].empty() ? 0 : static_cast<uint32_t>(std::stoul(c[8]));
     rows.push_back(r);

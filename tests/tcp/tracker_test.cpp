@@ -38,7 +38,8 @@ struct collect : connection_sink {
 
 class TrackerTest : public ::testing::Test {
  protected:
-  void feed(std::initializer_list<seg> segments) {
+  void feed(std::initializer_list<seg> segments) { feed(t, segments); }
+  static void feed(tracker& into, std::initializer_list<seg> segments) {
     for (const auto& s : segments) {
       wire::packet_view p;
       p.src = v4(s.src);
@@ -50,7 +51,7 @@ class TrackerTest : public ::testing::Test {
       p.ack = s.ack;
       p.payload_len = s.len;
       p.options = s.options;
-      t.add(p, s.t_us * 1000);
+      into.add(p, s.t_us * 1000);
     }
   }
   const connection& only() {
@@ -133,18 +134,8 @@ TEST_F(TrackerTest, ResetsAfterEstablishmentAreRSTOAndRSTR) {
   EXPECT_EQ(only().state(), conn_state::rsto);
   sink.all.clear();
   tracker t2{tracker_options{}, sink};
-  for (const seg& s : {c_syn, s_synack, c_ack,
-                       seg{.src = 2, .sport = 80, .dst = 1, .dport = 40000, .flags = rst, .seq = 501, .t_us = 50}}) {
-    wire::packet_view p;
-    p.src = v4(s.src);
-    p.dst = v4(s.dst);
-    p.sport = s.sport;
-    p.dport = s.dport;
-    p.flags = s.flags;
-    p.seq = s.seq;
-    p.ack = s.ack;
-    t2.add(p, s.t_us * 1000);
-  }
+  feed(t2, {c_syn, s_synack, c_ack,
+            seg{.src = 2, .sport = 80, .dst = 1, .dport = 40000, .flags = rst, .seq = 501, .t_us = 50}});
   t2.flush();
   ASSERT_EQ(sink.all.size(), 1u);
   EXPECT_EQ(sink.all[0].state(), conn_state::rstr);
