@@ -14,6 +14,7 @@ build_packages=(
   libfmt-dev libcli11-dev libpcap-dev   # libpcap: tcpdump filter expressions (and live capture)
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev                # tests read --json output with a real parser
+  libmnl-dev                        # netlink sock_diag (src/kernel)
 )
 oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl

@@ -1,5 +1,11 @@
 #include "tcp/analyzer.h"
 
+#include <sched.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
 #include <unordered_map>
 
 #include "wire/capture_reader.h"
@@ -7,6 +13,13 @@
 
 namespace synscope::tcp {
 namespace {
+
+// One decoded TCP segment on its way from the reading side to the tracking side.
+struct segment {
+  wire::packet_view p;
+  int64_t ts_ns = 0;
+  uint64_t hash = 0;  ///< tracker::hash_of(p), computed by the reading side
+};
 
 // Hands each finished connection to the summary, the ladders and the caller's sink.
 class fan_out : public connection_sink {
@@ -25,6 +38,172 @@ class fan_out : public connection_sink {
   std::unordered_map<uint64_t, ladder>& ladders_;
 };
 
+// The tracking side: summary, tracker and ladders, fed one segment at a time.
+class tracking {
+ public:
+  tracking(const analyze_options& options, connection_sink* extra)
+      : options_(options), summary_(options.top_n, options.flood), sink_(summary_, extra, ladders_),
+        track_(options.tracker, sink_) {
+    for (uint64_t id : options.ladder_ids) ladders_.try_emplace(id);
+  }
+
+  void add(const segment& s) {
+    const wire::packet_view& p = s.p;
+    summary_.add_segment(p, s.ts_ns);
+    const connection& c = track_.add(p, s.ts_ns, s.hash);
+    if (ladders_.empty()) return;
+    auto it = ladders_.find(c.id);
+    if (it == ladders_.end()) return;
+    ladder& l = it->second;
+    if (l.packets.size() < ladder_packet_limit) {
+      l.packets.push_back({s.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
+                           p.window, p.options, c.client_tcp, c.server_tcp});
+    } else {
+      l.cut = true;
+    }
+  }
+
+  void finish(analyze_report& report) {
+    track_.flush();
+    report.tracker = track_.stats();
+    report.result = summary_.finish();
+    for (uint64_t id : options_.ladder_ids) {
+      auto it = ladders_.find(id);
+      if (it == ladders_.end()) continue;
+      if (!it->second.packets.empty()) report.ladders.push_back(std::move(it->second));
+      ladders_.erase(it);
+    }
+  }
+
+ private:
+  const analyze_options& options_;
+  summary_builder summary_;
+  std::unordered_map<uint64_t, ladder> ladders_;
+  fan_out sink_;
+  tracker track_;
+};
+
+// The reading side: every input in order, filtered and decoded; `take(segment)` gets each TCP
+// segment and returns false to stop early. Fills the per-input reports.
+template <class Take>
+core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire::packet_filter& filter,
+                               const tracker_options& tracking, const progress_fn& progress,
+                               analyze_report& report, Take&& take) {
+  wire::frame f;
+  segment seg;
+  for (auto& reader : readers) {
+    input_report in;
+    in.name = reader.name();
+    for (;;) {
+      auto more = reader.next(f);
+      if (!more) return more.error();
+      if (!*more) break;
+      ++in.frames;
+      if ((in.frames & 0xffff) == 0 && progress) progress(in.name, reader.offset(), reader.size(), in.frames);
+      if (!filter.empty()) {
+        auto pass = filter.matches(f);
+        if (!pass) return pass.error();
+        if (!*pass) {
+          ++in.filtered_out;
+          continue;
+        }
+      }
+      auto status = wire::decode(f.linktype, f.data, seg.p);
+      ++in.decoded[static_cast<size_t>(status)];
+      if (status != wire::decode_status::tcp) continue;
+      seg.ts_ns = f.ts_ns;
+      seg.hash = tracker::hash_of(seg.p, tracking);
+      if (!take(seg)) return {};
+    }
+    in.odd_timestamps = reader.stats().odd_timestamps;
+    if (reader.stats().truncated) in.truncation = reader.stats().truncation;
+    report.frames += in.frames;
+    report.bytes += reader.offset();
+    report.inputs.push_back(std::move(in));
+  }
+  return {};
+}
+
+// Batches of segments from the reading thread to the tracking thread: a bounded queue (so
+// memory stays small whichever side is slower) whose emptied batches go back for reuse. A
+// reader that finds it full sleeps until it is half empty, so the two threads do not wake each
+// other for every batch.
+class batch_queue {
+ public:
+  using batch = std::vector<segment>;
+  static constexpr size_t batch_size = 1024;
+  static constexpr size_t max_queued = 16;
+
+  /// Reading side: false when the tracking side has stopped.
+  bool push(batch&& b) {
+    std::unique_lock lock(mutex_);
+    if (full_.size() >= max_queued) {
+      reader_waiting_ = true;
+      not_full_.wait(lock, [&] { return full_.size() <= max_queued / 2 || cancelled_; });
+      reader_waiting_ = false;
+    }
+    if (cancelled_) return false;
+    full_.push_back(std::move(b));
+    if (full_.size() == 1) not_empty_.notify_one();
+    return true;
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    not_empty_.notify_one();
+  }
+  /// An empty batch with room for batch_size segments.
+  batch fresh() {
+    std::lock_guard lock(mutex_);
+    if (spare_.empty()) {
+      batch b;
+      b.reserve(batch_size);
+      return b;
+    }
+    batch b = std::move(spare_.back());
+    spare_.pop_back();
+    return b;
+  }
+
+  /// Tracking side: false once the reading side has closed and everything was taken.
+  bool pop(batch& out) {
+    std::unique_lock lock(mutex_);
+    not_empty_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty()) return false;
+    out = std::move(full_.front());
+    full_.pop_front();
+    if (reader_waiting_ && full_.size() <= max_queued / 2) not_full_.notify_one();
+    return true;
+  }
+  void give_back(batch&& b) {
+    b.clear();
+    std::lock_guard lock(mutex_);
+    spare_.push_back(std::move(b));
+  }
+  void cancel() {
+    std::lock_guard lock(mutex_);
+    cancelled_ = true;
+    not_full_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<batch> full_;
+  std::vector<batch> spare_;
+  bool closed_ = false;
+  bool cancelled_ = false;
+  bool reader_waiting_ = false;
+};
+
+int cpus_allowed() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return CPU_COUNT(&set);
+}
+
 }  // namespace
 
 core::result<analyze_report> analyze(const analyze_options& options, connection_sink* extra,
@@ -38,62 +217,54 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
     if (!r) return r.error();
     readers.push_back(std::move(*r));
   }
-  summary_builder summary(options.top_n, options.flood);
-  std::unordered_map<uint64_t, ladder> ladders;
-  for (uint64_t id : options.ladder_ids) ladders.try_emplace(id);
-  fan_out sink(summary, extra, ladders);
-  tracker track(options.tracker, sink);
   analyze_report report;
-  wire::frame f;
-  wire::packet_view p;
-  for (auto& reader : readers) {
-    input_report in;
-    in.name = reader.name();
-    for (;;) {
-      auto more = reader.next(f);
-      if (!more) return more.error();
-      if (!*more) break;
-      ++in.frames;
-      if ((in.frames & 0xffff) == 0 && progress) progress(in.name, reader.offset(), reader.size(), in.frames);
-      if (!filter->empty()) {
-        auto pass = filter->matches(f);
-        if (!pass) return pass.error();
-        if (!*pass) {
-          ++in.filtered_out;
-          continue;
-        }
-      }
-      auto status = wire::decode(f.linktype, f.data, p);
-      ++in.decoded[static_cast<size_t>(status)];
-      if (status != wire::decode_status::tcp) continue;
-      summary.add_segment(p, f.ts_ns);
-      const connection& c = track.add(p, f.ts_ns);
-      if (!ladders.empty()) {
-        if (auto it = ladders.find(c.id); it != ladders.end()) {
-          ladder& l = it->second;
-          if (l.packets.size() < ladder_packet_limit) {
-            l.packets.push_back({f.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
-                                 p.window, p.options, c.client_tcp, c.server_tcp});
-          } else {
-            l.cut = true;
-          }
-        }
-      }
+  tracking track(options, extra);
+  int threads = options.threads > 0 ? options.threads : (cpus_allowed() >= 2 ? 2 : 1);
+
+  if (threads == 1) {
+    auto read = read_inputs(readers, *filter, options.tracker, progress, report, [&](const segment& s) {
+      track.add(s);
+      return true;
+    });
+    if (!read) return read.error();
+    track.finish(report);
+    return report;
+  }
+
+  // Two threads: this one tracks (so the caller's sink runs where the caller is), a second one
+  // reads and decodes. The report's per-input part is the reader's until it is joined.
+  batch_queue queue;
+  core::result<void> read;
+  std::thread reader([&] {
+    try {
+      batch_queue::batch current = queue.fresh();
+      read = read_inputs(readers, *filter, options.tracker, progress, report, [&](const segment& s) {
+        current.push_back(s);
+        if (current.size() < batch_queue::batch_size) return true;
+        if (!queue.push(std::move(current))) return false;
+        current = queue.fresh();
+        return true;
+      });
+      if (!current.empty()) queue.push(std::move(current));
+    } catch (const std::exception& e) {
+      read = core::error{core::exit_code::environment, std::string("reading the input: ") + e.what()};
     }
-    in.odd_timestamps = reader.stats().odd_timestamps;
-    if (reader.stats().truncated) in.truncation = reader.stats().truncation;
-    report.frames += in.frames;
-    report.bytes += reader.offset();
-    report.inputs.push_back(std::move(in));
+    queue.close();
+  });
+  try {
+    batch_queue::batch b;
+    while (queue.pop(b)) {
+      for (const segment& s : b) track.add(s);
+      queue.give_back(std::move(b));
+    }
+  } catch (...) {
+    queue.cancel();
+    reader.join();
+    throw;
   }
-  track.flush();
-  report.tracker = track.stats();
-  report.result = summary.finish();
-  for (uint64_t id : options.ladder_ids) {
-    auto it = ladders.find(id);
-    if (it != ladders.end() && !it->second.packets.empty()) report.ladders.push_back(std::move(it->second));
-    if (it != ladders.end()) ladders.erase(it);
-  }
+  reader.join();
+  if (!read) return read.error();
+  track.finish(report);
   return report;
 }
 

@@ -47,6 +47,9 @@ struct analyze_options {
   size_t top_n = 10;
   syn_flood_thresholds flood;
   std::vector<uint64_t> ladder_ids;  ///< connections (by id) whose packets to keep for ladders
+  /// 2: one thread reads and decodes while another tracks (results are identical); 1: all in
+  /// the calling thread. 0 picks 2 when this process may run on two or more CPUs.
+  int threads = 0;
 };
 
 struct input_report {
@@ -71,7 +74,8 @@ struct analyze_report {
 using progress_fn = std::function<void(const std::string& input, uint64_t done, uint64_t total, uint64_t frames)>;
 
 /// Runs the pipeline. `extra`, when given, receives every connection as it is finished (for
-/// streaming --json/--connections output). `progress` is called every 2^16 frames. A corrupt
+/// streaming --json/--connections output), on the calling thread. `progress` is called every
+/// 2^16 frames, from the reading thread (which is not the caller's with two threads). A corrupt
 /// input is an error naming file, offset and packet; a truncated one is a warning.
 core::result<analyze_report> analyze(const analyze_options& options, connection_sink* extra,
                                      const progress_fn& progress);

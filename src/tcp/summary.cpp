@@ -1,6 +1,7 @@
 #include "tcp/summary.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 namespace synscope::tcp {
@@ -29,8 +30,9 @@ void summary_builder::on_connection(const connection& c) {
   ++s_.connections;
   conn_state st = c.state();
   ++s_.by_state[static_cast<size_t>(st)];
-  for (size_t i = 0; i < s_.anomalies.size(); ++i) {
-    if (c.anomalies & (1u << i)) ++s_.anomalies[i];
+  for (uint32_t bits = c.anomalies; bits != 0; bits &= bits - 1) {
+    auto i = static_cast<size_t>(std::countr_zero(bits));
+    if (i < s_.anomalies.size()) ++s_.anomalies[i];
   }
   if (c.syn_count == 0) return;  // not an attempt we saw begin
   ++s_.attempts;
@@ -61,7 +63,18 @@ void summary_builder::on_connection(const connection& c) {
 }
 
 timeline_second& summary_builder::second_of(int64_t ts_ns) {
+  if (cached_ && static_cast<uint64_t>(ts_ns) - static_cast<uint64_t>(cached_from_ns_) < 1'000'000'000u) {
+    return timeline_[cached_index_];
+  }
   int64_t sec = ts_ns >= 0 ? ts_ns / 1'000'000'000 : (ts_ns - 999'999'999) / 1'000'000'000;
+  // A timeline longer than ~11.6 days means a corrupt timestamp: counting it in a bucket of its
+  // own keeps the timeline from allocating years of empty seconds.
+  constexpr int64_t max_span_s = 1'000'000;
+  auto end = timeline_base_ + static_cast<int64_t>(timeline_.size());
+  if (!timeline_.empty() && std::max(end, sec + 1) - std::min(timeline_base_, sec) > max_span_s) {
+    cached_ = false;
+    return wild_;
+  }
   if (timeline_.empty()) {
     timeline_base_ = sec;
   } else if (sec < timeline_base_) {
@@ -70,9 +83,11 @@ timeline_second& summary_builder::second_of(int64_t ts_ns) {
   }
   auto index = static_cast<size_t>(sec - timeline_base_);
   if (index >= timeline_.size()) {
-    if (index > 10'000'000) index = timeline_.size();  // a wild timestamp: fold it in, do not allocate years
-    timeline_.resize(std::max(index + 1, timeline_.size()));
+    timeline_.resize(index + 1);
   }
+  cached_ = sec > INT64_MIN / 1'000'000'000 && sec < INT64_MAX / 1'000'000'000;
+  cached_from_ns_ = cached_ ? sec * 1'000'000'000 : 0;
+  cached_index_ = index;
   return timeline_[index];
 }
 

@@ -84,6 +84,10 @@ class summary_builder : public connection_sink {
   std::vector<timeline_second> timeline_;
   int64_t timeline_base_ = 0;
   timeline_second& second_of(int64_t ts_ns);
+  timeline_second wild_;  // segments with corrupt timestamps: not on the timeline
+  bool cached_ = false;  // the second last asked for: most segments fall in it
+  int64_t cached_from_ns_ = 0;
+  size_t cached_index_ = 0;
 };
 
 }  // namespace synscope::tcp

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
+#include <type_traits>
 
 namespace synscope::tcp {
 namespace {
@@ -18,25 +20,36 @@ void load_words(const wire::ip_address& a, uint64_t& hi, uint64_t& lo) {
 
 // Zeek's history letters: uppercase from the originator (our client), lowercase from the
 // responder; each recorded once per direction. (Zeek's t, w, g and c are not kept.)
+enum class letter : uint8_t { S, H, A, D, F, R, Q };
 constexpr char history_letters[] = "SHADFRQ";
 
-void add_history(connection& c, char letter, bool from_client) {
-  const char* at = std::strchr(history_letters, letter);
-  uint32_t bit = 1u << (static_cast<uint32_t>(at - history_letters) * 2 + (from_client ? 0 : 1));
+void add_history(connection& c, letter l, bool from_client) {
+  auto n = static_cast<uint32_t>(l);
+  uint32_t bit = 1u << (n * 2 + (from_client ? 0 : 1));
   if ((c.history_seen & bit) != 0 || static_cast<size_t>(c.history_len) + 1 >= c.history.size()) return;
   c.history_seen |= bit;
-  c.history[c.history_len++] = from_client ? letter : static_cast<char>(letter - 'A' + 'a');
+  char upper = history_letters[n];
+  c.history[c.history_len++] = from_client ? upper : static_cast<char>(upper - 'A' + 'a');
   c.history[c.history_len] = '\0';
 }
 
+constexpr uint32_t bit_of(letter l) { return 1u << (static_cast<uint32_t>(l) * 2); }
+
 void record_history(connection& c, const wire::packet_view& p, bool from_client) {
   const uint16_t f = p.flags;
-  if ((f & syn) && (f & (fin | rst))) add_history(c, 'Q', from_client);
-  if (f & syn) add_history(c, (f & ack) ? 'H' : 'S', from_client);
-  if (f & fin) add_history(c, 'F', from_client);
-  if (f & rst) add_history(c, 'R', from_client);
-  if (p.payload_len > 0) add_history(c, 'D', from_client);
-  if ((f & ack) && !(f & (syn | fin | rst)) && p.payload_len == 0) add_history(c, 'A', from_client);
+  // The letters this segment stands for, as seen-bits; most segments add none.
+  uint32_t want = 0;
+  if ((f & syn) && (f & (fin | rst))) want |= bit_of(letter::Q);
+  if (f & syn) want |= (f & ack) ? bit_of(letter::H) : bit_of(letter::S);
+  if (f & fin) want |= bit_of(letter::F);
+  if (f & rst) want |= bit_of(letter::R);
+  if (p.payload_len > 0) want |= bit_of(letter::D);
+  if ((f & ack) && !(f & (syn | fin | rst)) && p.payload_len == 0) want |= bit_of(letter::A);
+  want <<= from_client ? 0 : 1;
+  if ((want & ~c.history_seen) == 0) return;
+  for (letter l : {letter::Q, letter::S, letter::H, letter::F, letter::R, letter::D, letter::A}) {
+    if (want & (bit_of(l) << (from_client ? 0 : 1))) add_history(c, l, from_client);
+  }
 }
 
 // Zeek's endpoint states (TCP_Analyzer), which conn_state is computed from.
@@ -98,13 +111,19 @@ size_t tracker::flow_hash::operator()(const flow_key& k) const noexcept {
 
 tracker::tracker(const tracker_options& options, connection_sink& sink) : options_(options), sink_(sink) {}
 
-tracker::flow_key tracker::key_of(const wire::packet_view& p) const {
+uint64_t tracker::hash_of(const wire::packet_view& p, const tracker_options& options) {
+  bool src_low = false;
+  return flow_hash{}(key_of(p, options.vlan_aware, src_low));
+}
+
+tracker::flow_key tracker::key_of(const wire::packet_view& p, bool vlan_aware, bool& src_low) {
   flow_key k;
   uint64_t s0, s1, d0, d1;
   load_words(p.src, s0, s1);
   load_words(p.dst, d0, d1);
   // Any consistent order of the two endpoints will do; compare them as words.
   bool src_first = s0 != d0 ? s0 < d0 : s1 != d1 ? s1 < d1 : p.sport < p.dport;
+  src_low = src_first;
   k.w[0] = src_first ? s0 : d0;
   k.w[1] = src_first ? s1 : d1;
   k.w[2] = src_first ? d0 : s0;
@@ -112,7 +131,7 @@ tracker::flow_key tracker::key_of(const wire::packet_view& p) const {
   uint64_t port_lo = src_first ? p.sport : p.dport;
   uint64_t port_hi = src_first ? p.dport : p.sport;
   k.w[4] = port_lo | port_hi << 16 | static_cast<uint64_t>(p.src.version) << 32;
-  if (options_.vlan_aware && p.vlan_count > 0) {
+  if (vlan_aware && p.vlan_count > 0) {
     k.w[4] |= static_cast<uint64_t>(p.vlan_count) << 40;
     k.w[5] = static_cast<uint64_t>(p.vlan[0]) | static_cast<uint64_t>(p.vlan[1]) << 16 |
              static_cast<uint64_t>(p.vlan[2]) << 32;
@@ -120,18 +139,27 @@ tracker::flow_key tracker::key_of(const wire::packet_view& p) const {
   return k;
 }
 
-uint32_t tracker::find_other_vlan(const flow_key& key, const wire::packet_view& p) {
+uint32_t tracker::find(const flow_key& key, uint64_t hash) const {
+  uint32_t ref = index_.find(hash, [&](uint32_t r) {
+    const slot& s = slots_[r >> 1];
+    return (r & 1 ? s.alias : s.key) == key;
+  });
+  return ref == flow_index::none ? none : ref >> 1;
+}
+
+uint32_t tracker::find_other_vlan(const flow_key& key, uint64_t hash, bool src_low) {
   auto it = by_tuple_.find(key.without_vlan());
   if (it == by_tuple_.end()) return none;
   slot& s = slots_[it->second];
   if (s.has_alias || s.key == key) return none;
   const connection& c = s.c;
-  bool from_client = c.client == endpoint{p.src, p.sport};
+  bool from_client = s.client_low == src_low;
   const direction_stats& dir = from_client ? c.to_server : c.to_client;
   if (dir.packets != 0) return none;  // that direction already travels on the slot's own VLANs
   s.has_alias = true;
   s.alias = key;
-  index_[key] = it->second;
+  s.alias_hash = hash;
+  index_.insert(hash, it->second << 1 | 1);
   return it->second;
 }
 
@@ -140,6 +168,7 @@ void tracker::unlink(uint32_t index) {
   if (s.on == list::free) return;
   if (s.on == list::closed) --closed_count_;
   chain& ch = chain_of(s.on);
+  if (s.prev == none) next_evict_ns_ = INT64_MIN;  // a new head
   (s.prev == none ? ch.head : slots_[s.prev].next) = s.next;
   (s.next == none ? ch.tail : slots_[s.next].prev) = s.prev;
   s.prev = s.next = none;
@@ -153,22 +182,26 @@ void tracker::push_back(uint32_t index, list which) {
   s.on = which;
   s.prev = ch.tail;
   s.next = none;
+  if (ch.tail == none) next_evict_ns_ = INT64_MIN;  // a new head
   (ch.tail == none ? ch.head : slots_[ch.tail].next) = index;
   ch.tail = index;
 }
 
-uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_t ts_ns) {
+uint32_t tracker::create(const flow_key& key, uint64_t hash, const wire::packet_view& p, bool src_low,
+                         int64_t ts_ns) {
   uint32_t index;
   if (!free_.empty()) {
     index = free_.back();
     free_.pop_back();
-    slots_[index] = slot{};
+    static_assert(std::is_trivially_destructible_v<slot>);
+    std::construct_at(&slots_[index]);  // reset in place, with no temporary to copy
   } else {
     index = static_cast<uint32_t>(slots_.size());
     slots_.emplace_back();
   }
   slot& s = slots_[index];
   s.key = key;
+  s.key_hash = hash;
   connection& c = s.c;
   c.id = next_id_++;
   c.first_ns = c.last_ns = ts_ns;
@@ -178,26 +211,19 @@ uint32_t tracker::create(const flow_key& key, const wire::packet_view& p, int64_
   endpoint dst{p.dst, p.dport};
   bool syn_only = (p.flags & syn) && !(p.flags & ack);
   bool syn_ack = (p.flags & syn) && (p.flags & ack);
-  if (syn_only) {
-    c.client = src;
-    c.server = dst;
-  } else if (syn_ack) {
-    c.client = dst;  // the SYN-ACK's receiver opened the connection
-    c.server = src;
-  } else if (p.sport < 1024 && p.dport >= 1024) {
-    c.client = dst;  // midstream: a well-known source port is the server's
-    c.server = src;
-  } else {
-    c.client = src;
-    c.server = dst;
-  }
-  index_[key] = index;
+  // The SYN-ACK's receiver opened the connection; midstream, a well-known source port is the
+  // server's.
+  bool src_is_client = syn_only || (!syn_ack && !(p.sport < 1024 && p.dport >= 1024));
+  c.client = src_is_client ? src : dst;
+  c.server = src_is_client ? dst : src;
+  s.client_low = src_is_client == src_low;
+  index_.insert(hash, index << 1);
   if (options_.vlan_aware && key.vlan_count() > 0) {  // only tagged traffic can cross VLANs
     by_tuple_[key.without_vlan()] = index;
   }
   push_back(index, list::active);
   ++stats_.connections;
-  stats_.peak_open = std::max<uint64_t>(stats_.peak_open, index_.size());
+  stats_.peak_open = std::max<uint64_t>(stats_.peak_open, open_connections());
   return index;
 }
 
@@ -207,8 +233,8 @@ void tracker::emit(uint32_t index, end_reason why) {
   if (s.c.ended == end_reason::open || why == end_reason::superseded) s.c.ended = why;
   sink_.on_connection(s.c);
   unlink(index);
-  index_.erase(s.key);
-  if (s.has_alias) index_.erase(s.alias);
+  index_.erase(s.key_hash, index << 1);
+  if (s.has_alias) index_.erase(s.alias_hash, index << 1 | 1);
   if (options_.vlan_aware && s.key.vlan_count() > 0) {
     if (auto it = by_tuple_.find(s.key.without_vlan()); it != by_tuple_.end() && it->second == index) {
       by_tuple_.erase(it);
@@ -218,58 +244,71 @@ void tracker::emit(uint32_t index, end_reason why) {
 }
 
 void tracker::evict(int64_t now_ns) {
-  while (closed_.head != none && (slots_[closed_.head].c.last_ns + options_.close_linger_ns < now_ns ||
+  // now - last, not last + wait: no overflow for any pair of capture times and any wait.
+  while (closed_.head != none && (now_ns - slots_[closed_.head].c.last_ns > options_.close_linger_ns ||
                                   closed_count_ > options_.max_lingering)) {
     emit(closed_.head, end_reason::open);  // keeps the reason set when it closed
   }
-  while (active_.head != none && slots_[active_.head].c.last_ns + options_.idle_timeout_ns < now_ns) {
+  while (active_.head != none && now_ns - slots_[active_.head].c.last_ns > options_.idle_timeout_ns) {
     ++stats_.evicted_idle;
     emit(active_.head, end_reason::idle);
   }
+  // Until a head changes, nothing expires before the earlier of the two heads' deadlines.
+  auto deadline = [](int64_t last_ns, int64_t wait_ns) {
+    return last_ns > INT64_MAX - wait_ns - 1 ? INT64_MAX : last_ns + wait_ns + 1;
+  };
+  next_evict_ns_ = INT64_MAX;
+  if (closed_.head != none) {
+    next_evict_ns_ = deadline(slots_[closed_.head].c.last_ns, options_.close_linger_ns);
+  }
+  if (active_.head != none) {
+    next_evict_ns_ = std::min(next_evict_ns_, deadline(slots_[active_.head].c.last_ns, options_.idle_timeout_ns));
+  }
 }
 
-const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns) {
+const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns, uint64_t hash) {
   ++stats_.segments;
   if (ts_ns > now_ns_) {
     now_ns_ = ts_ns;
-    evict(now_ns_);
+    if (now_ns_ >= next_evict_ns_ || closed_count_ > options_.max_lingering) evict(now_ns_);
   }
-  flow_key key = key_of(p);
-  auto it = index_.find(key);
+  bool src_low = false;
+  flow_key key = key_of(p, options_.vlan_aware, src_low);
+  uint32_t index = find(key, hash);
   const bool syn_only = (p.flags & syn) && !(p.flags & ack) && !(p.flags & rst);
-  if (it != index_.end() && syn_only) {
-    connection& old = slots_[it->second].c;
-    endpoint src{p.src, p.sport};
-    bool same_client = old.client == src;
+  if (index != none && syn_only) {
+    slot& held = slots_[index];
+    connection& old = held.c;
+    bool same_client = held.client_low == src_low;
     if (same_client && old.have_client_isn && p.seq != old.client_isn) {
       // A new ISN on this tuple: port reuse starts a new connection. On a live, established
       // connection that is odd enough to flag.
       bool live = old.handshake_complete && old.ended == end_reason::open;
       if (live) old.anomalies |= anomaly::syn_new_isn_live;
-      emit(it->second, old.ended == end_reason::open ? end_reason::superseded : old.ended);
-      it = index_.end();
+      emit(index, old.ended == end_reason::open ? end_reason::superseded : old.ended);
+      index = none;
     } else if (!same_client && old.syn_count == 0 && old.synack_count == 0) {
       // Midstream traffic guessed the roles wrong; a SYN from the other side settles them.
-      emit(it->second, end_reason::superseded);
-      it = index_.end();
+      emit(index, end_reason::superseded);
+      index = none;
     }
   }
-  uint32_t index = it != index_.end() ? it->second : none;
-  if (index == none && !syn_only && options_.vlan_aware && !by_tuple_.empty()) index = find_other_vlan(key, p);
-  if (index == none) index = create(key, p, ts_ns);
+  if (index == none && !syn_only && options_.vlan_aware && !by_tuple_.empty()) {
+    index = find_other_vlan(key, hash, src_low);
+  }
+  if (index == none) index = create(key, hash, p, src_low, ts_ns);
   slot& s = slots_[index];
-  if (s.on == list::active) {
+  if (s.on == list::active && active_.tail != index) {
     unlink(index);
     push_back(index, list::active);
   }
-  update(s, p, ts_ns);
+  update(s, p, s.client_low == src_low, ts_ns);
   return s.c;
 }
 
-void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {
+void tracker::update(slot& s, const wire::packet_view& p, bool from_client, int64_t ts_ns) {
   connection& c = s.c;
   const uint16_t f = p.flags;
-  const bool from_client = c.client == endpoint{p.src, p.sport};
   c.last_ns = std::max(c.last_ns, ts_ns);
   direction_stats& dir = from_client ? c.to_server : c.to_client;
   ++dir.packets;
@@ -376,7 +415,7 @@ void tracker::update(slot& s, const wire::packet_view& p, int64_t ts_ns) {
 void tracker::flush() {
   // Oldest first, so output keeps the order connections were seen in as far as it can.
   std::vector<uint32_t> order;
-  order.reserve(index_.size());
+  order.reserve(open_connections());
   for (uint32_t i = 0; i < slots_.size(); ++i) {
     if (slots_[i].on != list::free) order.push_back(i);
   }

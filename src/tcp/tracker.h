@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tcp/connection.h"
+#include "tcp/flow_index.h"
 #include "wire/packet.h"
 
 namespace synscope::tcp {
@@ -52,7 +53,12 @@ class tracker {
   /// One TCP segment captured at `ts_ns`; returns the connection it belongs to, as updated by
   /// it (valid until the next call). Capture time only moves eviction forward; segments
   /// slightly out of order are fine.
-  const connection& add(const wire::packet_view& p, int64_t ts_ns);
+  const connection& add(const wire::packet_view& p, int64_t ts_ns) { return add(p, ts_ns, hash_of(p, options_)); }
+  /// The same, with `hash` = hash_of(p, options) computed ahead (by another thread, say).
+  const connection& add(const wire::packet_view& p, int64_t ts_ns, uint64_t hash);
+  /// The hash add() files `p`'s connection under. Pure: any thread may compute it.
+  [[nodiscard]] static uint64_t hash_of(const wire::packet_view& p, const tracker_options& options);
+
   /// Hands every connection still held to the sink (ended = capture_end unless closed).
   void flush();
 
@@ -65,7 +71,11 @@ class tracker {
   // key is a handful of word operations on the per-packet path.
   struct flow_key {
     std::array<uint64_t, 6> w{};
-    friend bool operator==(const flow_key&, const flow_key&) = default;
+    friend bool operator==(const flow_key& a, const flow_key& b) {
+      // No early exit and no memcmp call: six XORs and ORs.
+      return ((a.w[0] ^ b.w[0]) | (a.w[1] ^ b.w[1]) | (a.w[2] ^ b.w[2]) | (a.w[3] ^ b.w[3]) |
+              (a.w[4] ^ b.w[4]) | (a.w[5] ^ b.w[5])) == 0;
+    }
     [[nodiscard]] uint8_t vlan_count() const { return static_cast<uint8_t>(w[4] >> 40); }
     [[nodiscard]] flow_key without_vlan() const {
       flow_key k = *this;
@@ -79,29 +89,36 @@ class tracker {
   };
   static constexpr uint32_t none = UINT32_MAX;
   enum class list : uint8_t { free, active, closed };
+  // What a lookup and the LRU lists touch comes first: the key, its hash and the links fill
+  // the slot's first cache line.
   struct slot {
-    connection c;
     flow_key key;
     uint32_t prev = none;
     uint32_t next = none;
+    uint64_t key_hash = 0;
     list on = list::free;
-    int64_t last_synack_ns = -1;
-    bool has_alias = false;  // a second key (the reply direction's VLANs) names this slot
-    flow_key alias;
+    bool client_low = false;  // the client is the key's lower endpoint: from_client is one compare
+    bool has_alias = false;   // a second key (the reply direction's VLANs) names this slot
     bool client_fin = false;
     bool server_fin = false;
     uint32_t client_fin_seq = 0;
     uint32_t server_fin_seq = 0;
+    int64_t last_synack_ns = -1;
+    uint64_t alias_hash = 0;
+    flow_key alias;
+    connection c;
   };
   struct chain {
     uint32_t head = none;
     uint32_t tail = none;
   };
 
-  flow_key key_of(const wire::packet_view& p) const;
-  uint32_t find_other_vlan(const flow_key& key, const wire::packet_view& p);
-  uint32_t create(const flow_key& key, const wire::packet_view& p, int64_t ts_ns);
-  void update(slot& s, const wire::packet_view& p, int64_t ts_ns);
+  // The key of the packet's connection; `src_low` says whether its source is the lower endpoint.
+  static flow_key key_of(const wire::packet_view& p, bool vlan_aware, bool& src_low);
+  uint32_t find(const flow_key& key, uint64_t hash) const;
+  uint32_t find_other_vlan(const flow_key& key, uint64_t hash, bool src_low);
+  uint32_t create(const flow_key& key, uint64_t hash, const wire::packet_view& p, bool src_low, int64_t ts_ns);
+  void update(slot& s, const wire::packet_view& p, bool from_client, int64_t ts_ns);
   void emit(uint32_t index, end_reason why);
   void evict(int64_t now_ns);
   void unlink(uint32_t index);
@@ -112,12 +129,14 @@ class tracker {
   connection_sink& sink_;
   std::vector<slot> slots_;
   std::vector<uint32_t> free_;
-  std::unordered_map<flow_key, uint32_t, flow_hash> index_;
+  flow_index index_;  // key hash -> slot << 1 | (1 when it is the slot's alias key)
   std::unordered_map<flow_key, uint32_t, flow_hash> by_tuple_;  // VLAN-less key -> newest slot
   chain active_;  // least recently seen first
   chain closed_;  // closed longest ago first
   size_t closed_count_ = 0;
   int64_t now_ns_ = INT64_MIN;
+  // No list head can expire before this capture time; INT64_MIN forces a look (a head changed).
+  int64_t next_evict_ns_ = INT64_MIN;
   uint64_t next_id_ = 0;
   tracker_stats stats_;
 };

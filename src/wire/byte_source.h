@@ -27,6 +27,12 @@ class byte_source {
   /// Up to `n` contiguous bytes at the current position; fewer only at the end of the input.
   /// The view stays valid until the next peek().
   core::result<bytes> peek(size_t n);
+  /// For mapped input, every byte from the current position to the end (no copy, no error
+  /// path): the readers' fast path. Empty for streams and at the end.
+  [[nodiscard]] bytes mapped_rest() const noexcept {
+    size_t pos = static_cast<size_t>(offset_);
+    return map_ != nullptr && pos < map_size_ ? bytes(map_ + pos, map_size_ - pos) : bytes();
+  }
   /// Moves the position forward; `n` must not exceed what the last peek() returned.
   void consume(size_t n) noexcept {
     offset_ += n;

@@ -109,6 +109,25 @@ core::result<void> capture_reader::read_pcap_header(bytes head) {
 
 core::result<bool> capture_reader::next_pcap(frame& out) {
   uint64_t at = source_.offset();
+  // Fast path: a whole, plausible record in mapped memory. Anything else (streams, the end
+  // of the input, errors) takes the general path below.
+  if (bytes rest = source_.mapped_rest(); rest.size() >= pcap_record_len) {
+    uint32_t caplen = load_u32(rest.data() + 8, big_endian_);
+    uint32_t frac = load_u32(rest.data() + 4, big_endian_);
+    if (caplen <= std::max(snaplen_, max_snaplen_default) && rest.size() - pcap_record_len >= caplen &&
+        frac < (nanoseconds_ ? 1'000'000'000u : 1'000'000u)) {
+      uint32_t sec = load_u32(rest.data(), big_endian_);
+      out.offset = at;
+      out.ts_ns = static_cast<int64_t>(sec) * 1'000'000'000 + static_cast<int64_t>(frac) * (nanoseconds_ ? 1 : 1000);
+      out.caplen = caplen;
+      out.origlen = load_u32(rest.data() + 12, big_endian_);
+      out.linktype = linktype_;
+      out.interface_id = 0;
+      out.data = rest.subspan(pcap_record_len, caplen);
+      source_.consume(pcap_record_len + caplen);
+      return true;
+    }
+  }
   auto head = source_.peek(pcap_record_len);
   if (!head) return head.error();
   if (head->empty()) return false;

@@ -21,6 +21,13 @@ constexpr uint16_t fastopen_magic = 0xf989;
 }  // namespace
 
 void parse_tcp_options(bytes area, tcp_options& out, bool area_cut) noexcept {
+  // What Linux puts on every segment after the handshake: NOP, NOP, timestamps.
+  if (area.size() == 12 && load_u32be(area.data()) == 0x0101080a) {
+    out.has_timestamps = true;
+    out.tsval = load_u32be(area.data() + 4);
+    out.tsecr = load_u32be(area.data() + 8);
+    return;
+  }
   size_t pos = 0;
   while (pos < area.size()) {
     uint8_t kind = load_u8(area.data() + pos);
