@@ -12,5 +12,7 @@ using command_runner = std::function<int()>;
 command_runner add_probe_command(CLI::App& app);
 command_runner add_analyze_command(CLI::App& app);
 command_runner add_capture_command(CLI::App& app);
+command_runner add_sockets_command(CLI::App& app);
+command_runner add_counters_command(CLI::App& app);
 
 }  // namespace synscope::cli

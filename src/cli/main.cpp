@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
       "  synscope probe                      # the local kernel's handshake baseline\n"
       "  synscope probe example.org:443 -c 5\n"
       "  synscope analyze trace.pcapng 'port 443'   # every handshake in a capture\n"
+      "  synscope sockets -s                 # sockets per state, listener queues\n"
+      "  synscope counters                   # the kernel's handshake counters, grouped\n"
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
@@ -29,6 +31,10 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("analyze"), std::move(analyze));
   auto capture = cli::add_capture_command(app);
   commands.emplace_back(app.get_subcommand("capture"), std::move(capture));
+  auto sockets = cli::add_sockets_command(app);
+  commands.emplace_back(app.get_subcommand("sockets"), std::move(sockets));
+  auto counters = cli::add_counters_command(app);
+  commands.emplace_back(app.get_subcommand("counters"), std::move(counters));
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,252 @@
+// synscope counters: the kernel's TCP counters (nstat's names), grouped for the handshake.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/terminal.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "core/json.h"
+#include "core/table.h"
+#include "core/unique_fd.h"
+#include "kernel/counters.h"
+#include "kernel/netns.h"
+
+namespace synscope::cli {
+namespace {
+
+struct counters_args {
+  std::vector<std::string> patterns;
+  std::string netns;
+  bool all = false;
+  bool json = false;
+  bool delta = false;
+  std::string state_file;
+  std::string interval;
+  int iterations = 0;
+};
+
+// One counter as shown: its value, and (for --delta / --interval) how it moved.
+struct shown {
+  std::string name;
+  std::optional<int64_t> value;  // nullopt: this kernel has no such counter
+  std::optional<double> change;  // per second with --interval, since last time with --delta
+  const char* meaning = "";
+  const char* group = "";
+  bool gauge = false;
+};
+
+std::vector<shown> select(const std::vector<kernel::counter>& all, const counters_args& args) {
+  std::vector<shown> out;
+  if (!args.patterns.empty() || args.all) {
+    for (const auto& c : all) {
+      bool match = args.patterns.empty();
+      for (const auto& p : args.patterns) match = match || kernel::glob_match(p, c.name);
+      if (match) out.push_back({c.name, c.value, std::nullopt, "", "", c.gauge});
+    }
+    return out;
+  }
+  for (const auto& g : kernel::handshake_groups()) {
+    for (const auto& info : g.counters) {
+      out.push_back({info.name, kernel::find_counter(all, info.name), std::nullopt, info.meaning, g.name, false});
+    }
+  }
+  return out;
+}
+
+std::string default_state_file(const std::string& netns) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string base = fmt::format("{}/.synscope-counters.u{}", dir != nullptr && *dir != '\0' ? dir : "/tmp", getuid());
+  return netns.empty() ? base : base + "." + netns;
+}
+
+// The previous values (--delta): "#synscope-counters <monotonic-free wall ns>" then "name value" lines.
+struct saved_state {
+  int64_t wall_ns = 0;
+  std::map<std::string, int64_t> values;
+};
+
+std::optional<saved_state> load_state(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  saved_state s;
+  std::string head;
+  if (!(in >> head >> s.wall_ns) || head != "#synscope-counters") return std::nullopt;
+  std::string name;
+  int64_t v = 0;
+  while (in >> name >> v) s.values[name] = v;
+  return s;
+}
+
+// Written to a temporary file beside it, then renamed: a reader never sees half a file.
+core::result<void> save_state(const std::string& path, const std::vector<kernel::counter>& all, int64_t wall_ns) {
+  std::string tmp = path + ".XXXXXX";
+  core::unique_fd fd(mkstemp(tmp.data()));
+  if (!fd) return core::system_error(tmp, "mkstemp", errno);
+  std::string text = fmt::format("#synscope-counters {}\n", wall_ns);
+  for (const auto& c : all) text += fmt::format("{} {}\n", c.name, c.value);
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      unlink(tmp.c_str());
+      return core::system_error(tmp, "write", err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (fsync(fd.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    return core::system_error(path, "rename", err);
+  }
+  return {};
+}
+
+void print(const std::vector<shown>& rows, const counters_args& args, const char* change_name) {
+  if (args.json) {
+    for (const auto& r : rows) {
+      core::json_object j;
+      j.field("name", r.name);
+      if (r.value) j.field("value", *r.value); else j.null_field("value");
+      if (*change_name != '\0') {
+        if (r.change) j.field(change_name, *r.change); else j.null_field(change_name);
+      }
+      if (*r.group != '\0') j.field("group", r.group);
+      if (r.gauge) j.field("gauge", true);
+      fmt::print("{}\n", j.str());
+    }
+    return;
+  }
+  std::vector<core::table::column> cols{{"counter"}, {"value", core::table::align::right}};
+  if (*change_name != '\0') cols.push_back({change_name, core::table::align::right});
+  bool grouped = !rows.empty() && *rows.front().group != '\0';
+  if (grouped) cols.push_back({"meaning"});
+  core::table t(cols);
+  const char* group = "";
+  std::string out;
+  auto flush = [&] {
+    if (t.rows() > 0) out += t.render();
+    t = core::table(cols);
+  };
+  for (const auto& r : rows) {
+    if (grouped && std::string_view(r.group) != group) {
+      flush();
+      group = r.group;
+      for (const auto& g : kernel::handshake_groups()) {
+        if (std::string_view(g.name) == group) out += fmt::format("{}{} ({})\n", out.empty() ? "" : "\n", g.title, g.name);
+      }
+    }
+    std::vector<std::string> cells{r.name, r.value ? std::to_string(*r.value) : "n/a"};
+    if (*change_name != '\0') {
+      cells.push_back(!r.change ? "" : std::string_view(change_name) == "per_s" ? fmt::format("{:.1f}", *r.change)
+                                                                              : fmt::format("{:.0f}", *r.change));
+    }
+    if (grouped) cells.emplace_back(r.meaning);
+    t.add_row(std::move(cells));
+  }
+  flush();
+  fmt::print("{}", out);
+}
+
+int64_t wall_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int run(const counters_args& args) {
+  if (!args.netns.empty()) {
+    if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
+  }
+  auto now = kernel::read_counters();
+  if (!now) return fail(now.error());
+
+  if (!args.interval.empty()) {
+    auto step = core::parse_duration(args.interval, "--interval");
+    if (!step) return fail(step.error());
+    if (*step < core::ns_per_ms * 10) {
+      return fail(core::error{core::exit_code::usage, "--interval: at least 10ms"});
+    }
+    auto& stop = install_interrupt_flag();
+    std::vector<kernel::counter> before = std::move(*now);
+    int64_t t0 = core::monotonic_ns();
+    for (int i = 0; args.iterations <= 0 || i < args.iterations; ++i) {
+      int64_t next = t0 + (i + 1) * *step;
+      while (!stop && core::monotonic_ns() < next) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<int64_t>(next - core::monotonic_ns(), 50'000'000)));
+      }
+      if (stop) break;
+      auto after = kernel::read_counters();
+      if (!after) return fail(after.error());
+      double seconds = static_cast<double>(*step) / 1e9;
+      auto rows = select(*after, args);
+      for (auto& r : rows) {
+        auto old = kernel::find_counter(before, r.name);
+        if (r.value && old && !r.gauge) r.change = static_cast<double>(*r.value - *old) / seconds;
+      }
+      if (!args.json) fmt::print("{}-- {} --\n", i == 0 ? "" : "\n", fmt::format("{:.3f} s", static_cast<double>(core::monotonic_ns() - t0) / 1e9));
+      print(rows, args, "per_s");
+      std::fflush(stdout);
+      before = std::move(*after);
+    }
+    return 0;
+  }
+
+  auto rows = select(*now, args);
+  if (args.delta) {
+    std::string path = args.state_file.empty() ? default_state_file(args.netns) : args.state_file;
+    auto previous = load_state(path);
+    int64_t t = wall_ns();
+    if (previous) {
+      for (auto& r : rows) {
+        auto it = previous->values.find(r.name);
+        if (r.value && it != previous->values.end() && !r.gauge) r.change = static_cast<double>(*r.value - it->second);
+      }
+      if (!args.json) fmt::print("since the previous call, {:.1f} s ago ({})\n", static_cast<double>(t - previous->wall_ns) / 1e9, path);
+    } else if (!args.json) {
+      fmt::print("no previous call recorded in {}: values since boot\n", path);
+    }
+    if (auto r = save_state(path, *now, t); !r) return fail(r.error());
+    print(rows, args, "delta");
+    return 0;
+  }
+  print(rows, args, "");
+  return 0;
+}
+
+}  // namespace
+
+command_runner add_counters_command(CLI::App& app) {
+  auto args = std::make_shared<counters_args>();
+  CLI::App* cmd = app.add_subcommand(
+      "counters", "The kernel's TCP counters (/proc/net/snmp, netstat, snmp6; nstat's names), grouped for the handshake");
+  cmd->add_option("pattern", args->patterns, "Only counters matching these globs (TcpExt*Listen*); default: the handshake groups");
+  cmd->add_option("--netns", args->netns, "Read this network namespace's counters (ip netns add NAME)");
+  cmd->add_flag("-a,--all", args->all, "Every counter, zeros and settings (gauges) included");
+  cmd->add_flag("--json", args->json, "JSON lines: one object per counter");
+  cmd->add_flag("--delta", args->delta, "Change since the previous --delta call (kept in a state file, like nstat's history)");
+  cmd->add_option("--state-file", args->state_file, "Where --delta keeps values (default $TMPDIR/.synscope-counters.u<uid>[.<netns>])");
+  cmd->add_option("--interval", args->interval, "Print per-second rates every interval (1s, 500ms) until Ctrl-C or -n");
+  cmd->add_option("-n,--iterations", args->iterations, "With --interval: stop after this many")->check(CLI::Range(0, 1'000'000));
+  cmd->get_option("--interval")->excludes(cmd->get_option("--delta"));
+  cmd->footer(
+      "Examples:\n"
+      "  synscope counters                        # opens, queues, SYN cookies, retransmits, TFO, TIME-WAIT, resets\n"
+      "  synscope counters 'TcpExt*Listen*'       # by glob, nstat's names\n"
+      "  synscope counters --interval 1s -n 10    # per-second rates, ten times\n"
+      "  synscope counters --delta                # what changed since the last --delta\n"
+      "Exit codes: 0 ok, 2 bad arguments or no such namespace, 3 /proc unreadable, 4 /proc malformed.");
+  return [args] { return run(*args); };
+}
+
+}  // namespace synscope::cli

@@ -1,0 +1,37 @@
+#include "kernel/netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+
+#include <cerrno>
+
+#include <fmt/format.h>
+
+#include "core/unique_fd.h"
+
+namespace synscope::kernel {
+
+core::result<void> enter_netns(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    return core::error{core::exit_code::usage,
+                       fmt::format("--netns '{}': not a namespace name (see 'ip netns list')", core::printable(name))};
+  }
+  std::string path = "/run/netns/" + name;
+  core::unique_fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) {
+      return core::error{core::exit_code::usage,
+                         fmt::format("--netns '{}': no such network namespace (see 'ip netns list')", core::printable(name))};
+    }
+    return core::system_error(fmt::format("--netns '{}'", core::printable(name)), "open " + path, errno);
+  }
+  if (setns(fd.get(), CLONE_NEWNET) != 0) {
+    int err = errno;
+    auto e = core::system_error(fmt::format("--netns '{}'", core::printable(name)), "setns", err);
+    if (err == EPERM) e.code = core::exit_code::no_permission;
+    return e;
+  }
+  return {};
+}
+
+}  // namespace synscope::kernel

@@ -1,0 +1,226 @@
+#include "kernel/sockets.h"
+
+// linux/tcp.h for the whole struct tcp_info; glibc's netinet/tcp.h must not be included here.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+namespace synscope::kernel {
+namespace {
+
+struct mnl_closer {
+  void operator()(mnl_socket* s) const { mnl_socket_close(s); }
+};
+using mnl_handle = std::unique_ptr<mnl_socket, mnl_closer>;
+
+core::error malformed(const std::string& what) {
+  return core::error{core::exit_code::bad_data, "sock_diag: malformed reply: " + what};
+}
+
+void copy_endpoint(ip_endpoint& e, uint8_t family, const __be32 addr[4], __be16 port) {
+  e.family = family;
+  std::memcpy(e.addr.data(), addr, family == AF_INET ? 4 : 16);
+  e.port = ntohs(port);
+}
+
+}  // namespace
+
+const char* state_name(tcp_state s) {
+  switch (s) {
+    case tcp_state::established: return "established";
+    case tcp_state::syn_sent: return "syn-sent";
+    case tcp_state::syn_recv: return "syn-recv";
+    case tcp_state::fin_wait1: return "fin-wait-1";
+    case tcp_state::fin_wait2: return "fin-wait-2";
+    case tcp_state::time_wait: return "time-wait";
+    case tcp_state::close: return "unconnected";
+    case tcp_state::close_wait: return "close-wait";
+    case tcp_state::last_ack: return "last-ack";
+    case tcp_state::listen: return "listen";
+    case tcp_state::closing: return "closing";
+    case tcp_state::new_syn_recv: return "syn-recv";
+  }
+  return "unknown";
+}
+
+std::optional<uint32_t> parse_states(std::string_view name) {
+  using s = tcp_state;
+  const uint32_t bucket = state_bit(s::syn_recv) | state_bit(s::time_wait);
+  const uint32_t connected = all_states & ~(state_bit(s::listen) | state_bit(s::close));
+  if (name == "all") return all_states;
+  if (name == "connected") return connected;
+  if (name == "synchronized") return connected & ~state_bit(s::syn_sent);
+  if (name == "bucket") return bucket;
+  if (name == "big") return all_states & ~bucket;
+  if (name == "listening" || name == "listen") return state_bit(s::listen);
+  if (name == "closed" || name == "unconnected") return state_bit(s::close);
+  for (int i = 1; i <= tcp_state_max; ++i) {
+    auto st = static_cast<tcp_state>(i);
+    if (st != s::new_syn_recv && name == state_name(st)) return state_bit(st);
+  }
+  return std::nullopt;
+}
+
+std::string to_string(const ip_endpoint& e) {
+  char text[INET6_ADDRSTRLEN] = {};
+  bool any = true;
+  for (size_t i = 0; i < (e.family == AF_INET ? 4u : 16u); ++i) any = any && e.addr[i] == 0;
+  if (any) return fmt::format("*:{}", e.port);
+  inet_ntop(e.family == AF_INET ? AF_INET : AF_INET6, e.addr.data(), text, sizeof text);
+  return e.family == AF_INET ? fmt::format("{}:{}", text, e.port) : fmt::format("[{}]:{}", text, e.port);
+}
+
+bool parse_diag_message(const void* msg, size_t len, tcp_socket& out) {
+  const auto* nlh = static_cast<const nlmsghdr*>(msg);
+  if (len < sizeof(nlmsghdr) || nlh->nlmsg_len > len || nlh->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+    return false;
+  }
+  const auto* m = static_cast<const inet_diag_msg*>(mnl_nlmsg_get_payload(nlh));
+  if (m->idiag_family != AF_INET && m->idiag_family != AF_INET6) return false;
+  if (m->idiag_state < 1 || m->idiag_state > tcp_state_max) return false;
+  out = tcp_socket{};
+  out.state = static_cast<tcp_state>(m->idiag_state);
+  if (out.state == tcp_state::new_syn_recv) out.state = tcp_state::syn_recv;  // ss shows request sockets so
+  copy_endpoint(out.local, m->idiag_family, m->id.idiag_src, m->id.idiag_sport);
+  copy_endpoint(out.remote, m->idiag_family, m->id.idiag_dst, m->id.idiag_dport);
+  out.rqueue = m->idiag_rqueue;
+  out.wqueue = m->idiag_wqueue;
+  out.uid = m->idiag_uid;
+  out.inode = m->idiag_inode;
+  out.timer = m->idiag_timer;
+  out.retrans = m->idiag_retrans;
+  out.expires_ms = m->idiag_expires;
+  // Attributes follow the message, each aligned to 4 bytes.
+  const auto* base = static_cast<const char*>(msg);
+  size_t at = NLMSG_LENGTH(sizeof(inet_diag_msg));
+  at = MNL_ALIGN(at);
+  while (at + sizeof(nlattr) <= nlh->nlmsg_len) {
+    const auto* a = reinterpret_cast<const nlattr*>(base + at);  // NOLINT: netlink's layout
+    if (a->nla_len < sizeof(nlattr) || at + a->nla_len > nlh->nlmsg_len) return false;
+    if ((a->nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
+      tcp_info ti{};
+      size_t n = std::min<size_t>(a->nla_len - sizeof(nlattr), sizeof ti);
+      std::memcpy(&ti, base + at + sizeof(nlattr), n);
+      socket_info i;
+      i.rtt_us = ti.tcpi_rtt;
+      i.rttvar_us = ti.tcpi_rttvar;
+      i.retransmits = ti.tcpi_retransmits;
+      i.total_retrans = ti.tcpi_total_retrans;
+      i.snd_cwnd = ti.tcpi_snd_cwnd;
+      i.snd_mss = ti.tcpi_snd_mss;
+      i.options = ti.tcpi_options;
+      i.snd_wscale = ti.tcpi_snd_wscale;
+      i.rcv_wscale = ti.tcpi_rcv_wscale;
+      out.info = i;
+    }
+    at += MNL_ALIGN(a->nla_len);
+  }
+  return true;
+}
+
+core::result<int> walk_replies(const void* buf, size_t len, const std::function<void(const tcp_socket&)>& each) {
+  const auto* nlh = static_cast<const nlmsghdr*>(buf);
+  int left = static_cast<int>(std::min<size_t>(len, INT32_MAX));
+  tcp_socket s;
+  while (mnl_nlmsg_ok(nlh, left)) {
+    if (nlh->nlmsg_type == NLMSG_DONE) return 1;
+    if (nlh->nlmsg_type == NLMSG_ERROR) {
+      if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return malformed("a short NLMSG_ERROR");
+      const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
+      return core::system_error("sock_diag dump", "netlink", -err->error);
+    }
+    if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+      if (!parse_diag_message(nlh, nlh->nlmsg_len, s)) return malformed(fmt::format("a message of {} bytes", nlh->nlmsg_len));
+      each(s);
+    }
+    nlh = mnl_nlmsg_next(nlh, &left);
+  }
+  if (left != 0) return malformed(fmt::format("{} bytes left over", left));
+  return 0;
+}
+
+core::result<void> dump_tcp(const socket_query& query, const std::function<void(const tcp_socket&)>& each) {
+  mnl_handle nl(mnl_socket_open(NETLINK_SOCK_DIAG));
+  if (!nl) return core::system_error("sock_diag", "socket(NETLINK_SOCK_DIAG)", errno);
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) return core::system_error("sock_diag", "bind", errno);
+  // Large reads: the kernel fills what the buffer can take, so fewer system calls per socket.
+  std::vector<char> buf(256 * 1024);
+  uint32_t seq = 1;
+  auto filtered = [&](const tcp_socket& s) {
+    // The kernel reports FIN-WAIT-2 mini-sockets under TIME-WAIT's bit; keep exactly what was asked.
+    if (query.states & state_bit(s.state)) each(s);
+  };
+  for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
+    if ((family == AF_INET && !query.ipv4) || (family == AF_INET6 && !query.ipv6)) continue;
+    alignas(nlmsghdr) char request[512];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(request);
+    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = seq++;
+    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+    req->sdiag_family = family;
+    req->sdiag_protocol = IPPROTO_TCP;
+    req->idiag_states = query.states;
+    if (query.tcp_info) req->idiag_ext |= 1u << (INET_DIAG_INFO - 1);
+    if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return core::system_error("sock_diag", "sendto", errno);
+    for (;;) {
+      ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return core::system_error("sock_diag", "recvfrom", errno);
+      }
+      auto done = walk_replies(buf.data(), static_cast<size_t>(n), filtered);
+      if (!done) return done.error();
+      if (*done == 1) break;
+      if (n == 0) return malformed("the dump ended without NLMSG_DONE");
+    }
+  }
+  return {};
+}
+
+std::vector<std::pair<uint64_t, socket_owner>> socket_owners(const std::string& proc_root) {
+  std::vector<std::pair<uint64_t, socket_owner>> out;
+  std::unique_ptr<DIR, int (*)(DIR*)> procs(opendir(proc_root.c_str()), closedir);
+  if (!procs) return out;
+  while (dirent* p = readdir(procs.get())) {
+    char* end = nullptr;
+    long pid = std::strtol(p->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0) continue;
+    std::string fd_dir = fmt::format("{}/{}/fd", proc_root, p->d_name);
+    std::unique_ptr<DIR, int (*)(DIR*)> fds(opendir(fd_dir.c_str()), closedir);
+    if (!fds) continue;  // gone, or not ours to look at
+    std::string comm;
+    while (dirent* f = readdir(fds.get())) {
+      if (f->d_name[0] == '.') continue;
+      char target[64];
+      std::string link = fd_dir;
+      link.push_back('/');
+      link.append(f->d_name);
+      ssize_t n = readlink(link.c_str(), target, sizeof target - 1);
+      if (n <= 9 || std::strncmp(target, "socket:[", 8) != 0) continue;
+      target[n] = '\0';
+      uint64_t inode = std::strtoull(target + 8, nullptr, 10);
+      if (comm.empty()) {
+        std::ifstream c(fmt::format("{}/{}/comm", proc_root, p->d_name));
+        std::getline(c, comm);
+        if (comm.empty()) comm.assign(1, '?');  // (not = "?": a g++ 12 -Wrestrict false positive)
+      }
+      out.push_back({inode, socket_owner{static_cast<int>(pid), comm}});
+    }
+  }
+  return out;
+}
+
+}  // namespace synscope::kernel

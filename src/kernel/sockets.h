@@ -1,0 +1,100 @@
+#pragma once
+// TCP sockets from the kernel through netlink sock_diag (INET_DIAG), the interface `ss` uses.
+// The state filter travels to the kernel, so only sockets in the asked-for states cross into
+// user space; request sockets (half-open connections, NEW_SYN_RECV) come with SYN-RECV.
+//
+//   kernel::socket_query q;
+//   q.states = kernel::state_bit(kernel::tcp_state::time_wait);
+//   uint64_t n = 0;
+//   auto r = kernel::dump_tcp(q, [&](const kernel::tcp_socket&) { ++n; });
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace synscope::kernel {
+
+/// The kernel's TCP states (include/net/tcp_states.h), with their numbers.
+enum class tcp_state : uint8_t {
+  established = 1, syn_sent, syn_recv, fin_wait1, fin_wait2, time_wait, close, close_wait, last_ack, listen, closing,
+  new_syn_recv,
+};
+inline constexpr int tcp_state_max = 12;
+constexpr uint32_t state_bit(tcp_state s) { return 1u << static_cast<uint32_t>(s); }
+inline constexpr uint32_t all_states = 0xfffu << 1;  // 1..12
+
+/// ss's name for a state ("time-wait", "syn-recv", "listen"...).
+const char* state_name(tcp_state s);
+/// ss's state names and groups (all, connected, synchronized, bucket, big) as a state mask;
+/// "listening" is accepted for "listen", as ss does.
+std::optional<uint32_t> parse_states(std::string_view name);
+
+struct ip_endpoint {
+  uint8_t family = 0;               ///< AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};   ///< IPv4 in the first four bytes
+  uint16_t port = 0;
+};
+/// "127.0.0.1:80", "[::1]:80", "*:80" for a wildcard address.
+std::string to_string(const ip_endpoint& e);
+
+/// What TCP_INFO (INET_DIAG_INFO) says of a full socket, for -i.
+struct socket_info {
+  uint32_t rtt_us = 0;
+  uint32_t rttvar_us = 0;
+  uint32_t retransmits = 0;       ///< unrecovered RTO timeouts now
+  uint32_t total_retrans = 0;
+  uint32_t snd_cwnd = 0;
+  uint32_t snd_mss = 0;
+  uint8_t options = 0;            ///< TCPI_OPT_* bits
+  uint8_t snd_wscale = 0;
+  uint8_t rcv_wscale = 0;
+};
+
+struct tcp_socket {
+  tcp_state state = tcp_state::close;
+  ip_endpoint local;
+  ip_endpoint remote;
+  uint32_t rqueue = 0;  ///< listeners: accept queue now; others: bytes unread
+  uint32_t wqueue = 0;  ///< listeners: accept queue limit (backlog); others: bytes unacknowledged
+  uint32_t uid = 0;
+  uint64_t inode = 0;   ///< 0 for TIME-WAIT and request sockets (no file)
+  uint8_t timer = 0;    ///< 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 zero-window probe
+  uint8_t retrans = 0;
+  uint32_t expires_ms = 0;
+  std::optional<socket_info> info;
+};
+
+struct socket_query {
+  uint32_t states = all_states;  ///< state_bit() mask; filtered in the kernel
+  bool ipv4 = true;
+  bool ipv6 = true;
+  bool tcp_info = false;         ///< ask for INET_DIAG_INFO (full sockets only)
+};
+
+/// Dumps every TCP socket of the current network namespace that `query` selects, calling
+/// `each` for each. Errors: netlink unavailable or refused (exit 3), a malformed reply (4).
+core::result<void> dump_tcp(const socket_query& query, const std::function<void(const tcp_socket&)>& each);
+
+/// Parses one sock_diag reply message (an inet_diag_msg with its attributes). False when the
+/// bytes are not a well-formed message. Pure: the fuzz target calls it on arbitrary input.
+bool parse_diag_message(const void* msg, size_t len, tcp_socket& out);
+
+/// Walks the netlink messages in a receive buffer: each SOCK_DIAG_BY_FAMILY message goes to
+/// `each`. Returns 1 when NLMSG_DONE was seen, 0 when more is to come, or an error (a
+/// NLMSG_ERROR from the kernel, or a malformed buffer).
+core::result<int> walk_replies(const void* buf, size_t len, const std::function<void(const tcp_socket&)>& each);
+
+/// socket inode -> "pid/comm" of the process holding it, from /proc/<pid>/fd (all processes
+/// this user may look into). For -p.
+struct socket_owner {
+  int pid = 0;
+  std::string comm;
+};
+std::vector<std::pair<uint64_t, socket_owner>> socket_owners(const std::string& proc_root = "/proc");
+
+}  // namespace synscope::kernel

@@ -1,0 +1,247 @@
+// synscope sockets and synscope counters against ss and nstat, in a namespace the test makes:
+// 20,000+ TIME-WAIT sockets plus listeners, an accept queue nobody drains, ESTABLISHED,
+// CLOSE-WAIT and FIN-WAIT-2 pairs.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/unique_fd.h"
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+// Sockets made inside a namespace: a thread enters it, creates them, and leaves them to us
+// (a socket stays in the namespace it was created in).
+class sockets_in {
+ public:
+  explicit sockets_in(const std::string& ns) : ns_(ns) {}
+
+  // A listener on 127.0.0.1:port with `backlog`; returns its fd.
+  int listener(uint16_t port, int backlog) {
+    int fd = -1;
+    in_ns([&] {
+      fd = socket(AF_INET, SOCK_STREAM, 0);
+      int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+      sockaddr_in a = address(port);
+      EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+      EXPECT_EQ(listen(fd, backlog), 0);
+    });
+    keep(fd);
+    return fd;
+  }
+  // A connected client to 127.0.0.1:port.
+  int connect_to(uint16_t port) {
+    int fd = -1;
+    in_ns([&] {
+      fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in a = address(port);
+      EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    });
+    keep(fd);
+    return fd;
+  }
+  void keep(int fd) { fds_.emplace_back(fd); }
+
+ private:
+  static sockaddr_in address(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  template <class F>
+  void in_ns(F&& f) {
+    std::thread t([&] {
+      core::unique_fd nsfd(open(("/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC));
+      ASSERT_TRUE(nsfd) << "open /run/netns/" << ns_;
+      ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
+      f();
+    });
+    t.join();
+  }
+  std::string ns_;
+  std::vector<core::unique_fd> fds_;
+};
+
+// ss -tan's State column -> synscope's state names.
+std::map<std::string, uint64_t> ss_counts(const netns& ns) {
+  static const std::map<std::string, std::string> names = {
+      {"ESTAB", "established"},  {"SYN-SENT", "syn-sent"},     {"SYN-RECV", "syn-recv"},   {"FIN-WAIT-1", "fin-wait-1"},
+      {"FIN-WAIT-2", "fin-wait-2"}, {"TIME-WAIT", "time-wait"}, {"UNCONN", "unconnected"}, {"CLOSE-WAIT", "close-wait"},
+      {"LAST-ACK", "last-ack"},  {"LISTEN", "listen"},         {"CLOSING", "closing"}};
+  auto r = ns.run({"ss", "-tan"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::string, uint64_t> counts;
+  std::istringstream in(r.out);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string state;
+    words >> state;
+    auto it = names.find(state);
+    EXPECT_NE(it, names.end()) << "ss state " << state;
+    if (it != names.end()) ++counts[it->second];
+  }
+  return counts;
+}
+
+class KernelView : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto ns = netns::create(why);
+    if (!ns) GTEST_SKIP() << why;
+    ns_.emplace(std::move(*ns));
+  }
+  std::optional<netns> ns_;
+};
+
+TEST_F(KernelView, SummaryCountsEqualSsForEveryStateWith20000TimeWait) {
+  // 20,500 handshakes against synscope probe's own listener, closed normally: one side of each
+  // ends in TIME-WAIT (60 s, longer than this test). tw_reuse off (in this namespace only), or
+  // loopback connects would recycle TIME-WAIT ports as they go.
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
+  auto probe = ns_->run({synscope_binary(), "probe", "-c", "20500", "-i", "0", "-q"}, 120'000);
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  sockets_in s(ns_->name());
+  s.listener(7000, 16);  // never accepts: 5 connections wait in its queue
+  for (int i = 0; i < 5; ++i) s.connect_to(7000);
+  int l2 = s.listener(7001, 16);
+  s.connect_to(7001);  // accepted and closed by the server: CLOSE-WAIT here, FIN-WAIT-2 there
+  int accepted = accept(l2, nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  close(accepted);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  auto r = run_command({synscope_binary(), "sockets", "--summary", "--json", "--netns", ns_->name()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto ss = ss_counts(*ns_);
+  auto j = nlohmann::json::parse(r.out);
+  uint64_t total = 0;
+  for (const auto& [state, v] : j["states"].items()) {
+    SCOPED_TRACE(state);
+    EXPECT_EQ(v["total"].get<uint64_t>(), ss[state]);
+    total += v["total"].get<uint64_t>();
+  }
+  EXPECT_EQ(j["total"].get<uint64_t>(), total);
+  EXPECT_GE(j["states"]["time-wait"]["total"].get<uint64_t>(), 20'000u);
+  EXPECT_EQ(j["states"]["listen"]["total"].get<uint64_t>(), 2u);
+  EXPECT_EQ(j["states"]["close-wait"]["total"].get<uint64_t>(), 1u);
+  EXPECT_GE(j["states"]["fin-wait-2"]["total"].get<uint64_t>(), 1u);  // ours, and the probe's orphans
+  EXPECT_EQ(j["states"]["established"]["total"].get<uint64_t>(), 10u);  // 5 pairs in the queue
+
+  // The never-accepting listener: accept queue 5 of 16, as ss -ltn's Recv-Q and Send-Q.
+  bool found = false;
+  for (const auto& l : j["listeners"]) {
+    if (l["local"] == "127.0.0.1:7000") {
+      found = true;
+      EXPECT_EQ(l["accept_queue"].get<uint32_t>(), 5u);
+      EXPECT_EQ(l["backlog"].get<uint32_t>(), 16u);
+    }
+  }
+  EXPECT_TRUE(found);
+  auto ltn = ns_->run({"ss", "-Hltn", "sport", "= :7000"});
+  std::istringstream words(ltn.out);
+  std::string state, recv_q, send_q;
+  words >> state >> recv_q >> send_q;
+  EXPECT_EQ(recv_q, "5");
+  EXPECT_EQ(send_q, "16");
+
+  // --count without formatting, and the same number as ss's list.
+  auto count = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--count", "--netns", ns_->name()});
+  ASSERT_EQ(count.exit_code, 0) << count.err;
+  auto ss_tw = ns_->run({"sh", "-c", "ss -Htan state time-wait | wc -l"});
+  EXPECT_EQ(std::stoull(count.out), std::stoull(ss_tw.out));
+
+  // --top process finds us holding the CLOSE-WAIT socket; --top remote groups TIME-WAIT peers.
+  auto top = run_command({synscope_binary(), "sockets", "--state", "close-wait", "--top", "process", "--json", "--netns",
+                          ns_->name()});
+  ASSERT_EQ(top.exit_code, 0) << top.err;
+  auto rows = parse_json_lines(top.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_NE(rows[0]["process"].get<std::string>().find(std::to_string(getpid()) + "/"), std::string::npos) << top.out;
+  auto peers = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--top", "remote", "--json", "--netns",
+                            ns_->name()});
+  auto peer_rows = parse_json_lines(peers.out);
+  ASSERT_FALSE(peer_rows.empty());
+  EXPECT_GE(peer_rows[0]["sockets"].get<uint64_t>(), 20'000u);
+}
+
+TEST_F(KernelView, FiltersAndPortCounts) {
+  sockets_in s(ns_->name());
+  s.listener(7100, 8);
+  s.listener(7200, 8);
+  for (int i = 0; i < 3; ++i) s.connect_to(7100);
+  auto by = run_command({synscope_binary(), "sockets", "--by", "port", "--json", "--netns", ns_->name()});
+  ASSERT_EQ(by.exit_code, 0) << by.err;
+  std::map<std::string, nlohmann::json> ports;
+  for (const auto& row : parse_json_lines(by.out)) ports[row["port"].get<std::string>()] = row;
+  EXPECT_EQ(ports["7100"]["states"]["listen"], 1);
+  EXPECT_EQ(ports["7100"]["states"]["established"], 3);  // the server side of each queued connection
+  EXPECT_EQ(ports["7200"]["sockets"], 1);
+  auto listing = run_command({synscope_binary(), "sockets", "--dport", "7100", "--src", "127.0.0.0/8", "--json",
+                              "--netns", ns_->name()});
+  EXPECT_EQ(parse_json_lines(listing.out).size(), 3u) << listing.out;
+  auto v6 = run_command({synscope_binary(), "sockets", "-6", "--count", "--netns", ns_->name()});
+  EXPECT_EQ(v6.out, "0\n");
+  auto bad = run_command({synscope_binary(), "sockets", "--src", "10.0.0.0/33"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("--src '10.0.0.0/33'"), std::string::npos) << bad.err;
+}
+
+TEST_F(KernelView, CountersEqualNstatInAQuietNamespace) {
+  auto ours = run_command({synscope_binary(), "counters", "--all", "--json", "--netns", ns_->name()});
+  auto theirs = ns_->run({"nstat", "-azs", "--json"});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
+  std::map<std::string, int64_t> mine;
+  for (const auto& row : parse_json_lines(ours.out)) mine[row["name"].get<std::string>()] = row["value"].get<int64_t>();
+  auto j = nlohmann::json::parse(theirs.out);
+  size_t compared = 0;
+  for (const auto& [name, value] : j["kernel"].items()) {
+    SCOPED_TRACE(name);
+    ASSERT_TRUE(mine.count(name)) << "nstat has it, we do not";
+    EXPECT_EQ(mine[name], value.get<int64_t>());
+    ++compared;
+  }
+  EXPECT_GT(compared, 200u);
+  EXPECT_TRUE(mine.count("TcpCurrEstab")) << "gauges are ours too";
+}
+
+TEST_F(KernelView, CounterDeltaCountsTheConnectsInBetween) {
+  temp_dir dir;
+  std::string state = dir.path("state");
+  auto first = run_command({synscope_binary(), "counters", "--delta", "--state-file", state, "--json", "--netns", ns_->name()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  ASSERT_EQ(ns_->run({synscope_binary(), "probe", "-c", "25", "-i", "0", "-q", "--reset"}).exit_code, 0);
+  auto second = run_command({synscope_binary(), "counters", "--delta", "--state-file", state, "--json", "--netns",
+                             ns_->name(), "TcpActiveOpens"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto rows = parse_json_lines(second.out);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0]["delta"].get<double>(), 25.0);
+  // Rates: two intervals, then it stops by itself.
+  auto rates = run_command({synscope_binary(), "counters", "--interval", "100ms", "-n", "2", "--json", "--netns",
+                            ns_->name(), "TcpActiveOpens"});
+  ASSERT_EQ(rates.exit_code, 0) << rates.err;
+  EXPECT_EQ(parse_json_lines(rates.out).size(), 2u);
+  auto missing = run_command({synscope_binary(), "counters", "--netns", "synscope-no-such-ns"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no such network namespace"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace synscope::testing
