@@ -131,23 +131,32 @@ bool parse_diag_message(const void* msg, size_t len, tcp_socket& out) {
 }
 
 core::result<int> walk_replies(const void* buf, size_t len, const std::function<void(const tcp_socket&)>& each) {
-  const auto* nlh = static_cast<const nlmsghdr*>(buf);
-  int left = static_cast<int>(std::min<size_t>(len, INT32_MAX));
+  // Not libmnl's mnl_nlmsg_ok/next: they compare lengths as int, and a nlmsg_len near 2^32
+  // passes the check and aligns to 0, which never advances (found by the netlink fuzz target).
+  const auto* base = static_cast<const char*>(buf);
+  size_t at = 0;
   tcp_socket s;
-  while (mnl_nlmsg_ok(nlh, left)) {
+  while (len - at >= sizeof(nlmsghdr)) {
+    const auto* nlh = reinterpret_cast<const nlmsghdr*>(base + at);  // NOLINT: 4-byte aligned by NLMSG_ALIGN
+    size_t msg_len = nlh->nlmsg_len;
+    if (msg_len < sizeof(nlmsghdr) || msg_len > len - at) {
+      return malformed(fmt::format("a message of {} bytes at offset {} of {}", msg_len, at, len));
+    }
     if (nlh->nlmsg_type == NLMSG_DONE) return 1;
     if (nlh->nlmsg_type == NLMSG_ERROR) {
-      if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return malformed("a short NLMSG_ERROR");
+      if (msg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return malformed("a short NLMSG_ERROR");
       const auto* err = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(nlh));
-      return core::system_error("sock_diag dump", "netlink", -err->error);
+      int e = err->error;  // a negative errno
+      if (e >= 0 || e == INT32_MIN) return malformed(fmt::format("NLMSG_ERROR with error {}", e));
+      return core::system_error("sock_diag dump", "netlink", -e);
     }
     if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-      if (!parse_diag_message(nlh, nlh->nlmsg_len, s)) return malformed(fmt::format("a message of {} bytes", nlh->nlmsg_len));
+      if (!parse_diag_message(nlh, msg_len, s)) return malformed(fmt::format("a message of {} bytes", msg_len));
       each(s);
     }
-    nlh = mnl_nlmsg_next(nlh, &left);
+    at = std::min(len, at + NLMSG_ALIGN(msg_len));
   }
-  if (left != 0) return malformed(fmt::format("{} bytes left over", left));
+  if (at != len) return malformed(fmt::format("{} bytes left over", len - at));
   return 0;
 }
 
