@@ -20,6 +20,7 @@ oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl
   tcpdump tshark                    # packet capture and initial-RTT oracle
   nftables iptables                 # drop rules inside test namespaces
+  tmux                              # drives `synscope top` on a real terminal in tests
 )
 
 export DEBIAN_FRONTEND=noninteractive

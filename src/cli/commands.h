@@ -14,5 +14,6 @@ command_runner add_analyze_command(CLI::App& app);
 command_runner add_capture_command(CLI::App& app);
 command_runner add_sockets_command(CLI::App& app);
 command_runner add_counters_command(CLI::App& app);
+command_runner add_top_command(CLI::App& app);
 
 }  // namespace synscope::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
       "  synscope analyze trace.pcapng 'port 443'   # every handshake in a capture\n"
       "  synscope sockets -s                 # sockets per state, listener queues\n"
       "  synscope counters                   # the kernel's handshake counters, grouped\n"
+      "  synscope top                        # all of it live, once a second\n"
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("sockets"), std::move(sockets));
   auto counters = cli::add_counters_command(app);
   commands.emplace_back(app.get_subcommand("counters"), std::move(counters));
+  auto top = cli::add_top_command(app);
+  commands.emplace_back(app.get_subcommand("top"), std::move(top));
 
   try {
     app.parse(argc, argv);

@@ -14,6 +14,7 @@
 #include "core/json.h"
 #include "core/table.h"
 #include "kernel/netns.h"
+#include "kernel/snapshot.h"
 #include "kernel/sockets.h"
 
 namespace synscope::cli {
@@ -217,13 +218,7 @@ int run(const sockets_args& args) {
     });
     if (!r) return fail(r.error());
     int somaxconn = read_somaxconn();
-    // A request socket belongs to the listener on its port whose address is its own or the wildcard.
-    auto half_open_of = [&](const kernel::tcp_socket& l) {
-      bool wildcard = std::all_of(l.local.addr.begin(), l.local.addr.end(), [](uint8_t b) { return b == 0; });
-      return std::count_if(half_open.begin(), half_open.end(), [&](const kernel::tcp_socket& h) {
-        return h.local.port == l.local.port && (wildcard ? true : h.local.family == l.local.family && h.local.addr == l.local.addr);
-      });
-    };
+    auto loads = kernel::listener_loads(listeners, half_open);
     uint64_t total = 0;
     if (args.json) {
       core::json_object states;
@@ -235,14 +230,14 @@ int run(const sockets_args& args) {
                      core::json_object().field("ipv4", c[0]).field("ipv6", c[1]).field("total", c[0] + c[1]));
       }
       std::string list = "[";
-      for (const auto& l : listeners) {
+      for (const auto& l : loads) {
         if (list.size() > 1) list += ",";
         list += core::json_object()
                     .field("local", kernel::to_string(l.local))
-                    .field("accept_queue", l.rqueue)
-                    .field("backlog", l.wqueue)
-                    .field("half_open", static_cast<uint64_t>(half_open_of(l)))
-                    .field("backlog_capped_by_somaxconn", somaxconn >= 0 && l.wqueue == static_cast<uint32_t>(somaxconn))
+                    .field("accept_queue", l.accept_queue)
+                    .field("backlog", l.backlog)
+                    .field("half_open", l.half_open)
+                    .field("backlog_capped_by_somaxconn", somaxconn >= 0 && l.backlog == static_cast<uint32_t>(somaxconn))
                     .str();
       }
       list += "]";
@@ -264,17 +259,17 @@ int run(const sockets_args& args) {
                  std::to_string(c[0] + c[1])});
     }
     fmt::print("{}TCP sockets: {}\n", t.render(), total);
-    if (!listeners.empty()) {
+    if (!loads.empty()) {
       core::table lt({{"listener"}, {"accept_queue", core::table::align::right}, {"backlog", core::table::align::right},
                       {"half_open", core::table::align::right}, {"note"}});
-      for (const auto& l : listeners) {
+      for (const auto& l : loads) {
         std::string note;
-        if (somaxconn >= 0 && l.wqueue == static_cast<uint32_t>(somaxconn)) {
+        if (somaxconn >= 0 && l.backlog == static_cast<uint32_t>(somaxconn)) {
           note = fmt::format("backlog = somaxconn ({}): the application may have asked for more", somaxconn);
         }
-        if (l.wqueue > 0 && l.rqueue * 5 >= l.wqueue * 4) note = "accept queue over 80% full";
-        lt.add_row({kernel::to_string(l.local), std::to_string(l.rqueue), std::to_string(l.wqueue),
-                    std::to_string(half_open_of(l)), note});
+        if (l.backlog > 0 && l.fill() >= 0.8) note = "accept queue over 80% full";
+        lt.add_row({kernel::to_string(l.local), std::to_string(l.accept_queue), std::to_string(l.backlog),
+                    std::to_string(l.half_open), note});
       }
       fmt::print("\n{}", lt.render());
     }

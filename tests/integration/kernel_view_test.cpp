@@ -243,5 +243,74 @@ TEST_F(KernelView, CounterDeltaCountsTheConnectsInBetween) {
   EXPECT_NE(missing.err.find("no such network namespace"), std::string::npos);
 }
 
+TEST_F(KernelView, TopOnARealTerminalShowsTheCountsAndQuitsOnQ) {
+  if (!have_tool("tmux")) GTEST_SKIP() << "no tmux";
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
+  ASSERT_EQ(ns_->run({synscope_binary(), "probe", "-c", "300", "-i", "0", "-q"}).exit_code, 0);
+  auto tw = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--count", "--netns", ns_->name()});
+  ASSERT_EQ(tw.exit_code, 0);
+  uint64_t expected = std::stoull(tw.out);
+  ASSERT_GE(expected, 300u);
+  // A tmux server of our own (its own socket), so no one else's sessions are touched.
+  std::string server = "synscope-test-" + std::to_string(getpid());
+  auto tmux = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"tmux", "-L", server});
+    return run_command(argv, 10'000);
+  };
+  auto started = tmux({"new-session", "-d", "-x", "120", "-y", "40", "-s", "top", synscope_binary(), "top", "--netns",
+                       ns_->name(), "--interval", "300ms"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  std::string screen;
+  bool seen = false;
+  for (int i = 0; i < 50 && !seen; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    screen = tmux({"capture-pane", "-p", "-t", "top"}).out;
+    // The second screen has rates: wait for it.
+    seen = screen.find("time-wait") != std::string::npos && screen.find("active opens") != std::string::npos &&
+           screen.find("       -") == std::string::npos;
+  }
+  EXPECT_TRUE(seen) << screen;
+  std::istringstream lines(screen);
+  std::string line;
+  bool counted = false;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string label;
+    uint64_t value = 0;
+    if (words >> label >> value && label == "time-wait") {
+      counted = true;
+      EXPECT_EQ(value, expected) << line;
+    }
+  }
+  EXPECT_TRUE(counted) << screen;
+  EXPECT_NE(screen.find("LISTENERS"), std::string::npos);
+  tmux({"send-keys", "-t", "top", "q"});
+  bool gone = false;
+  for (int i = 0; i < 50 && !gone; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    gone = tmux({"has-session", "-t", "top"}).exit_code != 0;
+  }
+  EXPECT_TRUE(gone) << "top did not quit on q";
+  tmux({"kill-server"});
+}
+
+TEST_F(KernelView, TopWithoutATerminalPrintsOneLinePerInterval) {
+  auto r = run_command({synscope_binary(), "top", "--netns", ns_->name(), "--interval", "100ms", "-n", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line;
+  int n = 0;
+  while (std::getline(lines, line)) {
+    ++n;
+    EXPECT_NE(line.find(" time-wait=0 "), std::string::npos) << line;
+    EXPECT_NE(line.find(" active_opens/s=0.0 "), std::string::npos) << line;
+  }
+  EXPECT_EQ(n, 3);
+  auto j = run_command({synscope_binary(), "top", "--netns", ns_->name(), "--interval", "100ms", "-n", "2", "--json"});
+  auto rows = parse_json_lines(j.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["states"]["listen"], 0);
+}
+
 }  // namespace
 }  // namespace synscope::testing

@@ -1,5 +1,6 @@
 // sock_diag reply parsing on crafted messages, state names and groups as ss has them, and a
 // real dump of this process's own listener.
+#include "kernel/snapshot.h"
 #include "kernel/sockets.h"
 
 #include <arpa/inet.h>
@@ -120,6 +121,39 @@ TEST(Sockets, DumpFindsOurOwnListener) {
   close(fd);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace synscope::kernel
+
+namespace synscope::kernel {
+namespace {
+
+tcp_socket sock(tcp_state st, uint8_t family, std::array<uint8_t, 16> addr, uint16_t port, uint32_t rq = 0, uint32_t wq = 0) {
+  tcp_socket s;
+  s.state = st;
+  s.local.family = family;
+  s.local.addr = addr;
+  s.local.port = port;
+  s.rqueue = rq;
+  s.wqueue = wq;
+  return s;
+}
+
+TEST(Snapshot, HalfOpenGoesToTheListenerOnItsPortAndAddress) {
+  std::array<uint8_t, 16> any{};
+  std::array<uint8_t, 16> lo{127, 0, 0, 1};
+  std::array<uint8_t, 16> other{127, 0, 0, 2};
+  std::vector<tcp_socket> listeners{sock(tcp_state::listen, AF_INET, lo, 80, 1, 10),
+                                    sock(tcp_state::listen, AF_INET6, any, 443, 9, 10)};
+  std::vector<tcp_socket> half{sock(tcp_state::syn_recv, AF_INET, lo, 80), sock(tcp_state::syn_recv, AF_INET, other, 80),
+                               sock(tcp_state::syn_recv, AF_INET, lo, 443), sock(tcp_state::syn_recv, AF_INET6, any, 443)};
+  auto loads = listener_loads(listeners, half);
+  ASSERT_EQ(loads.size(), 2u);
+  EXPECT_EQ(loads[0].local.port, 443);  // 90% full comes first
+  EXPECT_EQ(loads[0].half_open, 2u);    // a wildcard IPv6 listener takes IPv4 too
+  EXPECT_EQ(loads[1].half_open, 1u);    // 127.0.0.2:80 is not 127.0.0.1:80's
+  EXPECT_DOUBLE_EQ(loads[1].fill(), 0.1);
 }
 
 }  // namespace

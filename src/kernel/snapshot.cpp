@@ -1,0 +1,60 @@
+#include "kernel/snapshot.h"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "core/clock.h"
+
+namespace synscope::kernel {
+
+std::vector<listener_load> listener_loads(const std::vector<tcp_socket>& listeners,
+                                          const std::vector<tcp_socket>& half_open) {
+  std::vector<listener_load> out;
+  out.reserve(listeners.size());
+  for (const auto& l : listeners) {
+    listener_load load{l.local, l.rqueue, l.wqueue, 0};
+    bool wildcard = std::all_of(l.local.addr.begin(), l.local.addr.end(), [](uint8_t b) { return b == 0; });
+    for (const auto& h : half_open) {
+      if (h.local.port != l.local.port) continue;
+      // A wildcard IPv6 listener also takes IPv4 (unless IPV6_V6ONLY, which sock_diag does not show).
+      bool family_ok = h.local.family == l.local.family || (wildcard && l.local.family == AF_INET6);
+      if (family_ok && (wildcard || h.local.addr == l.local.addr)) ++load.half_open;
+    }
+    out.push_back(load);
+  }
+  std::stable_sort(out.begin(), out.end(), [](const listener_load& a, const listener_load& b) {
+    if (a.fill() != b.fill()) return a.fill() > b.fill();
+    return a.half_open > b.half_open;
+  });
+  return out;
+}
+
+core::result<snapshot> take_snapshot() {
+  snapshot s;
+  std::vector<tcp_socket> listeners;
+  std::vector<tcp_socket> half_open;
+  auto dumped = dump_tcp({}, [&](const tcp_socket& t) {
+    ++s.by_state[static_cast<size_t>(t.state)];
+    ++s.sockets;
+    if (t.state == tcp_state::listen) listeners.push_back(t);
+    if (t.state == tcp_state::syn_recv) half_open.push_back(t);
+  });
+  if (!dumped) return dumped.error();
+  s.listeners = listener_loads(listeners, half_open);
+  auto counters = read_counters();
+  if (!counters) return counters.error();
+  s.counters = std::move(*counters);
+  s.taken_ns = core::monotonic_ns();
+  return s;
+}
+
+double rate(const snapshot& before, const snapshot& after, std::string_view name) {
+  auto a = find_counter(before.counters, name);
+  auto b = find_counter(after.counters, name);
+  int64_t dt = after.taken_ns - before.taken_ns;
+  if (!a || !b || dt <= 0) return 0.0;
+  return static_cast<double>(*b - *a) * 1e9 / static_cast<double>(dt);
+}
+
+}  // namespace synscope::kernel
