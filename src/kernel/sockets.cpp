@@ -150,7 +150,7 @@ core::result<int> walk_replies(const void* buf, size_t len, const std::function<
       if (e >= 0 || e == INT32_MIN) return malformed(fmt::format("NLMSG_ERROR with error {}", e));
       return core::system_error("sock_diag dump", "netlink", -e);
     }
-    if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+    if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY || nlh->nlmsg_type == TCPDIAG_GETSOCK) {
       if (!parse_diag_message(nlh, msg_len, s)) return malformed(fmt::format("a message of {} bytes", msg_len));
       each(s);
     }
@@ -171,18 +171,36 @@ core::result<void> dump_tcp(const socket_query& query, const std::function<void(
     // The kernel reports FIN-WAIT-2 mini-sockets under TIME-WAIT's bit; keep exactly what was asked.
     if (query.states & state_bit(s.state)) each(s);
   };
-  for (uint8_t family : {uint8_t{AF_INET}, uint8_t{AF_INET6}}) {
-    if ((family == AF_INET && !query.ipv4) || (family == AF_INET6 && !query.ipv6)) continue;
+  // Both families: one TCPDIAG_GETSOCK request, which the kernel serves with the family left
+  // open (AF_UNSPEC), so it walks its socket hash tables once instead of once per family.
+  // One family: a SOCK_DIAG_BY_FAMILY request for it.
+  std::vector<uint8_t> requests;
+  if (query.ipv4 && query.ipv6) {
+    requests.push_back(AF_UNSPEC);
+  } else if (query.ipv4) {
+    requests.push_back(AF_INET);
+  } else if (query.ipv6) {
+    requests.push_back(AF_INET6);
+  }
+  for (uint8_t family : requests) {
     alignas(nlmsghdr) char request[512];
     nlmsghdr* nlh = mnl_nlmsg_put_header(request);
-    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = seq++;
-    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
-    req->sdiag_family = family;
-    req->sdiag_protocol = IPPROTO_TCP;
-    req->idiag_states = query.states;
-    if (query.tcp_info) req->idiag_ext |= 1u << (INET_DIAG_INFO - 1);
+    if (family == AF_UNSPEC) {
+      nlh->nlmsg_type = TCPDIAG_GETSOCK;
+      auto* req = static_cast<inet_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req)));
+      req->idiag_family = AF_INET;  // ignored by the kernel for dumps of this type
+      req->idiag_states = query.states;
+      if (query.tcp_info) req->idiag_ext = static_cast<uint8_t>(1u << (INET_DIAG_INFO - 1));
+    } else {
+      nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+      auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+      req->sdiag_family = family;
+      req->sdiag_protocol = IPPROTO_TCP;
+      req->idiag_states = query.states;
+      if (query.tcp_info) req->idiag_ext |= 1u << (INET_DIAG_INFO - 1);
+    }
     if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return core::system_error("sock_diag", "sendto", errno);
     for (;;) {
       ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());

@@ -40,6 +40,21 @@ class sockets_in {
     keep(fd);
     return fd;
   }
+  // A listener on [::1]:port.
+  int listener6(uint16_t port) {
+    int fd = -1;
+    in_ns([&] {
+      fd = socket(AF_INET6, SOCK_STREAM, 0);
+      sockaddr_in6 a{};
+      a.sin6_family = AF_INET6;
+      a.sin6_port = htons(port);
+      a.sin6_addr = in6addr_loopback;
+      EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+      EXPECT_EQ(listen(fd, 4), 0);
+    });
+    keep(fd);
+    return fd;
+  }
   // A connected client to 127.0.0.1:port.
   int connect_to(uint16_t port) {
     int fd = -1;
@@ -197,6 +212,16 @@ TEST_F(KernelView, FiltersAndPortCounts) {
   EXPECT_EQ(parse_json_lines(listing.out).size(), 3u) << listing.out;
   auto v6 = run_command({synscope_binary(), "sockets", "-6", "--count", "--netns", ns_->name()});
   EXPECT_EQ(v6.out, "0\n");
+  // Both families come from one request (TCPDIAG_GETSOCK), one family from its own.
+  s.listener6(7300);
+  auto both = run_command({synscope_binary(), "sockets", "-l", "--json", "--netns", ns_->name()});
+  auto rows = parse_json_lines(both.out);
+  ASSERT_EQ(rows.size(), 3u) << both.out;
+  EXPECT_EQ(run_command({synscope_binary(), "sockets", "-6", "--count", "--netns", ns_->name()}).out, "1\n");
+  EXPECT_EQ(run_command({synscope_binary(), "sockets", "-4", "-l", "--count", "--netns", ns_->name()}).out, "2\n");
+  bool v6_listener = false;
+  for (const auto& row : rows) v6_listener = v6_listener || (row["local"] == "[::1]:7300" && row["family"] == "ipv6");
+  EXPECT_TRUE(v6_listener) << both.out;
   auto bad = run_command({synscope_binary(), "sockets", "--src", "10.0.0.0/33"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--src '10.0.0.0/33'"), std::string::npos) << bad.err;
