@@ -275,7 +275,7 @@ TEST_F(KernelView, TopOnARealTerminalShowsTheCountsAndQuitsOnQ) {
   auto tw = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--count", "--netns", ns_->name()});
   ASSERT_EQ(tw.exit_code, 0);
   uint64_t expected = std::stoull(tw.out);
-  ASSERT_GE(expected, 300u);
+  ASSERT_GE(expected, 250u);  // the last few may end with a RST when the probe exits
   // A tmux server of our own (its own socket), so no one else's sessions are touched.
   std::string server = "synscope-test-" + std::to_string(getpid());
   auto tmux = [&](std::vector<std::string> argv) {
