@@ -21,6 +21,7 @@ oracle_packages=(
   tcpdump tshark                    # packet capture and initial-RTT oracle
   nftables iptables                 # drop rules inside test namespaces
   tmux                              # drives `synscope top` on a real terminal in tests
+  apache2-utils nginx               # ab, and nginx as bench/connect_rate's reference server
 )
 
 export DEBIAN_FRONTEND=noninteractive
@@ -35,7 +36,16 @@ done
 if ((${#missing[@]})); then
   echo "setup.sh: installing ${missing[*]}"
   apt-get update -qq
+  # Packages with a daemon (nginx) must not start one: the benchmark runs its own nginx, with
+  # its own configuration, in a network namespace. policy-rc.d is how Debian says so.
+  made_policy=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if ((made_policy)); then rm -f /usr/sbin/policy-rc.d; fi
 else
   echo "setup.sh: all packages present"
 fi

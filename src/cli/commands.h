@@ -15,5 +15,7 @@ command_runner add_capture_command(CLI::App& app);
 command_runner add_sockets_command(CLI::App& app);
 command_runner add_counters_command(CLI::App& app);
 command_runner add_top_command(CLI::App& app);
+command_runner add_serve_command(CLI::App& app);
+command_runner add_bench_command(CLI::App& app);
 
 }  // namespace synscope::cli

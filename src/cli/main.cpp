@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
       "  synscope sockets -s                 # sockets per state, listener queues\n"
       "  synscope counters                   # the kernel's handshake counters, grouped\n"
       "  synscope top                        # all of it live, once a second\n"
+      "  synscope serve --mode http &  synscope bench 127.0.0.1:8080 -n 10000 -c 64\n"
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("counters"), std::move(counters));
   auto top = cli::add_top_command(app);
   commands.emplace_back(app.get_subcommand("top"), std::move(top));
+  auto serve = cli::add_serve_command(app);
+  commands.emplace_back(app.get_subcommand("serve"), std::move(serve));
+  auto bench = cli::add_bench_command(app);
+  commands.emplace_back(app.get_subcommand("bench"), std::move(bench));
 
   try {
     app.parse(argc, argv);

@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/endpoint.h"
+#include "core/text.h"
 #include "core/json.h"
 #include "core/table.h"
 
@@ -220,7 +221,13 @@ int run(const probe_args& args) {
   options.timeout_ns = *timeout;
   options.concurrency = args.concurrency;
   options.fastopen = args.fastopen;
-  options.data = args.data.value_or(args.fastopen ? default_fastopen_data : "");
+  if (args.data) {
+    auto data = core::unescape(*args.data, "--data");
+    if (!data) return fail(data.error());
+    options.data = *data;
+  } else {
+    options.data = args.fastopen ? default_fastopen_data : "";
+  }
   options.socket.nodelay = args.nodelay;
   options.socket.quickack = args.quickack;
   options.socket.reset_on_close = args.reset;
@@ -320,7 +327,8 @@ command_runner add_probe_command(CLI::App& app) {
   cmd->add_flag("--fastopen", args->fastopen,
                 "TCP Fast Open: send the data on the SYN once a cookie is cached (MSG_FASTOPEN)");
   cmd->add_option("--data", args->data,
-                  fmt::format("Bytes to send once connected (on the SYN with --fastopen; default there: {:?})",
+                  fmt::format("Bytes to send once connected, with C escapes (\\r \\n \\xHH) (on the SYN with "
+                              "--fastopen; default there: {:?})",
                               default_fastopen_data));
   cmd->add_flag("--nodelay", args->nodelay, "Set TCP_NODELAY");
   cmd->add_flag("--quickack", args->quickack, "Set TCP_QUICKACK");

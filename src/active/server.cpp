@@ -1,0 +1,466 @@
+#include "active/server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "core/unique_fd.h"
+
+namespace synscope::active {
+namespace {
+
+constexpr int64_t tick_ns = 100 * core::ns_per_ms;       // how often timers are looked at
+constexpr int64_t accept_pause_ns = 100 * core::ns_per_ms;  // after EMFILE and friends
+constexpr size_t max_http_head = 16 * 1024;
+
+bool iequals_prefix(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+const char* serve_mode_name(serve_mode m) {
+  switch (m) {
+    case serve_mode::ack: return "ack";
+    case serve_mode::echo: return "echo";
+    case serve_mode::discard: return "discard";
+    case serve_mode::http: return "http";
+  }
+  return "ack";
+}
+
+// What every thread adds to; read by stats() from any thread.
+struct shared_counters {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> closed{0};
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> idle_closed{0};
+  std::atomic<uint64_t> accept_pauses{0};
+  std::atomic<uint64_t> peak_active{0};
+  std::mutex errors_mutex;
+  std::map<int, uint64_t> errors;
+
+  void error(int errnum) {
+    std::lock_guard lock(errors_mutex);
+    ++errors[errnum];
+  }
+  uint64_t opened() {
+    uint64_t active = accepted.fetch_add(1, std::memory_order_relaxed) + 1 - closed.load(std::memory_order_relaxed);
+    uint64_t peak = peak_active.load(std::memory_order_relaxed);
+    while (active > peak && !peak_active.compare_exchange_weak(peak, active, std::memory_order_relaxed)) {
+    }
+    return active;
+  }
+};
+
+struct server::loop {
+  struct conn {
+    core::unique_fd fd;
+    std::string in;   // http: bytes of requests not yet answered
+    std::string out;  // bytes to write
+    size_t out_done = 0;
+    int64_t last_ns = 0;
+    bool close_after_write = false;
+    bool want_write = false;
+  };
+
+  server_options options;
+  shared_counters* counters = nullptr;
+  core::unique_fd epoll;
+  core::unique_fd wake;  // eventfd: stop() pokes it
+  std::vector<core::unique_fd> listeners;
+  std::unordered_map<int, conn> conns;
+  std::atomic<bool> stopping{false};
+  std::atomic<int64_t> drain_deadline{0};
+  bool accepting = true;
+  int64_t resume_accept_ns = 0;
+  int64_t next_sweep_ns = 0;
+
+  bool is_listener(int fd) const {
+    return std::any_of(listeners.begin(), listeners.end(), [&](const core::unique_fd& l) { return l.get() == fd; });
+  }
+
+  void arm_listeners(bool on) {
+    for (auto& l : listeners) {
+      epoll_event ev{};
+      ev.events = on ? static_cast<uint32_t>(EPOLLIN) : 0u;
+      ev.data.fd = l.get();
+      epoll_ctl(epoll.get(), EPOLL_CTL_MOD, l.get(), &ev);
+    }
+    accepting = on;
+  }
+
+  void close_conn(int fd) {
+    if (conns.erase(fd) > 0) counters->closed.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void set_write_interest(conn& c, bool on) {
+    if (c.want_write == on) return;
+    c.want_write = on;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    ev.data.fd = c.fd.get();
+    epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+  }
+
+  // Writes what is queued; false when the connection was closed.
+  bool flush(conn& c) {
+    while (c.out_done < c.out.size()) {
+      ssize_t n = send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
+      if (n > 0) {
+        c.out_done += static_cast<size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        set_write_interest(c, true);
+        return true;
+      }
+      counters->error(errno);
+      close_conn(c.fd.get());
+      return false;
+    }
+    c.out.clear();
+    c.out_done = 0;
+    set_write_interest(c, false);
+    if (c.close_after_write) {
+      close_conn(c.fd.get());
+      return false;
+    }
+    return true;
+  }
+
+  void http_requests(conn& c) {
+    for (;;) {
+      size_t end = c.in.find("\r\n\r\n");
+      if (end == std::string::npos) {
+        if (c.in.size() > max_http_head) {
+          c.out += "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          c.close_after_write = true;
+          c.in.clear();
+        }
+        return;
+      }
+      std::string_view head(c.in.data(), end);
+      size_t line_end = head.find("\r\n");
+      std::string_view request_line = head.substr(0, line_end);
+      bool http10 = request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.0";
+      bool valid = request_line.find(' ') != std::string_view::npos &&
+                   (http10 || (request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.1"));
+      bool head_method = request_line.substr(0, 5) == "HEAD ";
+      bool keep_alive = !http10;
+      size_t body = 0;
+      size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
+      while (pos < head.size()) {
+        size_t next = head.find("\r\n", pos);
+        if (next == std::string_view::npos) next = head.size();
+        std::string_view field = head.substr(pos, next - pos);
+        if (iequals_prefix(field, "connection:")) {
+          std::string_view v = trim(field.substr(11));
+          if (iequals_prefix(v, "close")) keep_alive = false;
+          if (iequals_prefix(v, "keep-alive")) keep_alive = true;
+        } else if (iequals_prefix(field, "content-length:")) {
+          std::string_view v = trim(field.substr(15));
+          body = 0;
+          for (char ch : v) {
+            if (ch < '0' || ch > '9' || body > (1u << 20)) {
+              valid = false;
+              break;
+            }
+            body = body * 10 + static_cast<size_t>(ch - '0');
+          }
+        }
+        pos = next + 2;
+      }
+      if (!valid) {
+        c.out += "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        c.close_after_write = true;
+        c.in.clear();
+        return;
+      }
+      if (c.in.size() < end + 4 + body) return;  // the body is still coming
+      c.in.erase(0, end + 4 + body);
+      c.out += fmt::format("HTTP/1.1 200 OK\r\nServer: synscope\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
+                           "Connection: {}\r\n\r\n{}",
+                           keep_alive ? "keep-alive" : "close", head_method ? "" : "OK\n");
+      counters->requests.fetch_add(1, std::memory_order_relaxed);
+      if (!keep_alive) {
+        c.close_after_write = true;
+        c.in.clear();
+        return;
+      }
+    }
+  }
+
+  // Reads what is there and answers per mode; false when the connection was closed.
+  bool readable(conn& c) {
+    char buf[16384];
+    for (;;) {
+      ssize_t n = read(c.fd.get(), buf, sizeof buf);
+      if (n > 0) {
+        c.last_ns = core::monotonic_ns();
+        switch (options.mode) {
+          case serve_mode::ack:
+            if (!c.close_after_write) {
+              c.out += "ACK\n";
+              c.close_after_write = true;
+              counters->requests.fetch_add(1, std::memory_order_relaxed);
+            }
+            break;
+          case serve_mode::echo:
+            c.out.append(buf, static_cast<size_t>(n));
+            break;
+          case serve_mode::discard:
+            break;
+          case serve_mode::http:
+            c.in.append(buf, static_cast<size_t>(n));
+            http_requests(c);
+            break;
+        }
+        if (c.close_after_write) break;  // answered: the rest is not read
+        if (c.out.size() > (1u << 20)) break;  // a fast sender and a slow reader: write first
+        continue;
+      }
+      if (n == 0) {  // the client closed: finish writing, then close
+        c.close_after_write = true;
+        break;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      counters->error(errno);
+      close_conn(c.fd.get());
+      return false;
+    }
+    return flush(c);
+  }
+
+  void accept_all(int listener) {
+    while (accepting) {
+      if (options.max_conns > 0 && conns.size() >= options.max_conns) {
+        arm_listeners(false);  // the kernel keeps queueing; resumed when one closes
+        return;
+      }
+      int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+        counters->error(errno);
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+          // Out of descriptors or memory: stop asking for a while instead of spinning on a
+          // listener that stays readable.
+          counters->accept_pauses.fetch_add(1, std::memory_order_relaxed);
+          arm_listeners(false);
+          resume_accept_ns = core::monotonic_ns() + accept_pause_ns;
+        }
+        return;
+      }
+      counters->opened();
+      conn& c = conns[fd];
+      c.fd = core::unique_fd(fd);
+      c.last_ns = core::monotonic_ns();
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLRDHUP;
+      ev.data.fd = fd;
+      if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+        counters->error(errno);
+        close_conn(fd);
+        continue;
+      }
+      readable(c);  // data is often there already (TCP_DEFER_ACCEPT, TFO, loopback)
+    }
+  }
+
+  void sweep(int64_t now) {
+    if (options.idle_timeout_ns <= 0) return;
+    std::vector<int> idle;
+    for (const auto& [fd, c] : conns) {
+      if (now - c.last_ns > options.idle_timeout_ns) idle.push_back(fd);
+    }
+    for (int fd : idle) {
+      counters->idle_closed.fetch_add(1, std::memory_order_relaxed);
+      close_conn(fd);
+    }
+  }
+
+  void run() {
+    epoll_event events[256];
+    bool listening = true;
+    for (;;) {
+      int64_t now = core::monotonic_ns();
+      if (stopping.load(std::memory_order_acquire)) {
+        if (listening) {
+          listeners.clear();  // closing them takes them out of the epoll set
+          listening = false;
+        }
+        if (conns.empty() || now >= drain_deadline.load()) break;
+      }
+      int n = epoll_wait(epoll.get(), events, 256, static_cast<int>(tick_ns / core::ns_per_ms));
+      if (n < 0 && errno != EINTR) break;
+      for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        if (fd == wake.get()) {
+          uint64_t v = 0;
+          if (read(fd, &v, sizeof v) < 0) {
+            // nothing to do: the loop looks at `stopping` next
+          }
+          continue;
+        }
+        if (listening && is_listener(fd)) {
+          accept_all(fd);
+          continue;
+        }
+        auto it = conns.find(fd);
+        if (it == conns.end()) continue;
+        conn& c = it->second;
+        if (events[i].events & EPOLLOUT) {
+          if (!flush(c)) continue;
+        }
+        if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) readable(c);
+      }
+      now = core::monotonic_ns();
+      if (listening && !accepting && now >= resume_accept_ns &&
+          (options.max_conns == 0 || conns.size() < options.max_conns)) {
+        arm_listeners(true);
+      }
+      if (now >= next_sweep_ns) {
+        sweep(now);
+        next_sweep_ns = now + tick_ns;
+      }
+    }
+    counters->closed.fetch_add(conns.size(), std::memory_order_relaxed);
+    conns.clear();
+  }
+};
+
+namespace {
+
+core::result<core::unique_fd> make_listener(const core::socket_address& addr, const server_options& o) {
+  core::unique_fd fd(socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return core::system_error("serve", "socket", errno);
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    return core::system_error("serve", "setsockopt(SO_REUSEPORT)", errno);
+  }
+  if (addr.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd.get(), addr.data(), addr.size()) != 0) {
+    int err = errno;
+    auto e = core::system_error(fmt::format("cannot listen on {}", addr.to_string()), "bind", err);
+    if (err == EACCES) e.code = core::exit_code::no_permission;
+    return e;
+  }
+  if (o.defer_accept_s > 0 &&
+      setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &o.defer_accept_s, sizeof o.defer_accept_s) != 0) {
+    return core::system_error("serve", "setsockopt(TCP_DEFER_ACCEPT)", errno);
+  }
+  if (o.fastopen_qlen > 0 &&
+      setsockopt(fd.get(), IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen_qlen, sizeof o.fastopen_qlen) != 0) {
+    return core::system_error("serve", "setsockopt(TCP_FASTOPEN)", errno);
+  }
+  if (listen(fd.get(), o.backlog) != 0) return core::system_error(fmt::format("listen on {}", addr.to_string()), "listen", errno);
+  return fd;
+}
+
+}  // namespace
+
+core::result<std::unique_ptr<server>> server::start(const server_options& options) {
+  if (options.listen.empty()) return core::error{core::exit_code::usage, "serve: no address to listen on"};
+  if (options.threads < 1 || options.threads > 256) {
+    return core::error{core::exit_code::usage, fmt::format("--threads {}: between 1 and 256", options.threads)};
+  }
+  std::unique_ptr<server> s(new server());
+  s->counters_ = std::make_unique<shared_counters>();
+  shared_counters& counters = *s->counters_;
+  std::vector<core::socket_address> addrs = options.listen;
+  for (int t = 0; t < options.threads; ++t) {
+    auto l = std::make_unique<loop>();
+    l->options = options;
+    l->counters = &counters;
+    l->epoll = core::unique_fd(epoll_create1(EPOLL_CLOEXEC));
+    l->wake = core::unique_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!l->epoll || !l->wake) return core::system_error("serve", "epoll_create1/eventfd", errno);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = l->wake.get();
+    epoll_ctl(l->epoll.get(), EPOLL_CTL_ADD, l->wake.get(), &ev);
+    for (auto& addr : addrs) {
+      auto fd = make_listener(addr, options);
+      if (!fd) return fd.error();
+      if (addr.port() == 0) {  // the kernel chose: every other thread binds the same port
+        sockaddr_storage ss{};
+        socklen_t len = sizeof ss;
+        getsockname(fd->get(), reinterpret_cast<sockaddr*>(&ss), &len);  // NOLINT
+        addr = core::socket_address(reinterpret_cast<sockaddr*>(&ss), len);  // NOLINT
+      }
+      epoll_event lev{};
+      lev.events = EPOLLIN;
+      lev.data.fd = fd->get();
+      epoll_ctl(l->epoll.get(), EPOLL_CTL_ADD, fd->get(), &lev);
+      l->listeners.push_back(std::move(*fd));
+    }
+    s->loops_.push_back(std::move(l));
+  }
+  s->bound_ = addrs;
+  for (auto& l : s->loops_) s->threads_.emplace_back([lp = l.get()] { lp->run(); });
+  return s;
+}
+
+void server::stop(int64_t drain_ns) {
+  if (stopped_) return;
+  stopped_ = true;
+  int64_t deadline = core::monotonic_ns() + drain_ns;
+  for (auto& l : loops_) {
+    l->drain_deadline.store(deadline);
+    l->stopping.store(true, std::memory_order_release);
+    uint64_t one = 1;
+    if (write(l->wake.get(), &one, sizeof one) < 0) {
+      // the loop also wakes on its own every tick
+    }
+  }
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+server::~server() { stop(0); }  // shared_counters is complete here
+
+server_stats server::stats() const {
+  shared_counters& c = *counters_;
+  server_stats s;
+  s.accepted = c.accepted.load();
+  s.closed = c.closed.load();
+  s.active = s.accepted >= s.closed ? s.accepted - s.closed : 0;
+  s.peak_active = c.peak_active.load();
+  s.requests = c.requests.load();
+  s.idle_closed = c.idle_closed.load();
+  s.accept_pauses = c.accept_pauses.load();
+  std::lock_guard lock(c.errors_mutex);
+  s.errors = c.errors;
+  return s;
+}
+
+}  // namespace synscope::active

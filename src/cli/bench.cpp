@@ -1,0 +1,223 @@
+// synscope bench: connections (or requests) per second against a target, with latency
+// percentiles measured without coordinated omission and the kernel's counters beside them.
+#include <unistd.h>
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "active/load.h"
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/terminal.h"
+#include "core/duration.h"
+#include "core/json.h"
+#include "core/table.h"
+#include "core/text.h"
+#include "kernel/counters.h"
+
+namespace synscope::cli {
+namespace {
+
+struct bench_args {
+  std::string target;
+  uint64_t count = 0;
+  int concurrency = 1;
+  std::string rate;
+  std::string duration;
+  std::string mode = "connect";
+  std::optional<std::string> data;
+  bool fastopen = false;
+  std::string source;
+  int threads = 1;
+  std::string timeout = "5s";
+  bool json = false;
+};
+
+constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPSynRetrans",
+                                           "TcpExtTW",              "TcpExtSyncookiesSent", "TcpExtTCPFastOpenActive",
+                                           "TcpExtTCPFastOpenPassive"};
+
+std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
+
+void add_row(core::table& t, const char* name, const core::histogram& h) {
+  if (h.count() == 0) {
+    t.add_row({name, "0", "-", "-", "-", "-", "-", "-", "-"});
+    return;
+  }
+  t.add_row({name, std::to_string(h.count()), ms(h.min()), fmt::format("{:.3f}", h.mean() / 1e6), ms(h.percentile(50)),
+             ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max())});
+}
+
+const char* ports_exhausted_fix =
+    "local ports exhausted (TIME_WAIT): the kernel had no free source port for this target. Fixes: spread "
+    "source addresses (--source 127.0.0.2-127.0.0.60), widen net.ipv4.ip_local_port_range, let connects reuse "
+    "TIME-WAIT ports (net.ipv4.tcp_tw_reuse=1, with timestamps), or reuse connections (--mode pooled)";
+
+int run(const bench_args& args) {
+  auto spec = core::parse_endpoint(args.target, {});
+  if (!spec) return fail(spec.error());
+  auto addrs = core::resolve(*spec, core::address_family::any);
+  if (!addrs) return fail(addrs.error());
+  active::load_options o;
+  o.target = addrs->front();
+  if (args.mode == "connect") o.mode = active::load_mode::connect;
+  else if (args.mode == "request") o.mode = active::load_mode::request;
+  else if (args.mode == "pooled") o.mode = active::load_mode::pooled;
+  else return fail(core::error{core::exit_code::usage, fmt::format("--mode '{}': one of connect, request, pooled", core::printable(args.mode))});
+  o.count = args.count;
+  o.concurrency = args.concurrency;
+  o.threads = args.threads;
+  o.fastopen = args.fastopen;
+  if (args.data) {
+    auto d = core::unescape(*args.data, "--data");
+    if (!d) return fail(d.error());
+    if (d->empty()) return fail(core::error{core::exit_code::usage, "--data: empty (request and pooled need a request)"});
+    o.data = *d;
+  }
+  if (!args.rate.empty()) {
+    std::string r = args.rate;
+    if (r.size() > 2 && r.substr(r.size() - 2) == "/s") r.resize(r.size() - 2);
+    char* end = nullptr;
+    o.rate = std::strtod(r.c_str(), &end);
+    if (r.empty() || *end != '\0' || !(o.rate > 0) || !std::isfinite(o.rate) || o.rate > 10'000'000) {
+      return fail(core::error{core::exit_code::usage, fmt::format("--rate '{}': a positive number per second (1000 or 1000/s)", core::printable(args.rate))});
+    }
+  }
+  if (!args.duration.empty()) {
+    auto d = core::parse_duration(args.duration, "--duration");
+    if (!d) return fail(d.error());
+    o.duration_ns = *d;
+  }
+  if (o.rate > 0 && o.duration_ns == 0 && o.count == 0) {
+    return fail(core::error{core::exit_code::usage, "--rate needs --duration or -n (every run is bounded)"});
+  }
+  auto timeout = core::parse_duration(args.timeout, "--timeout");
+  if (!timeout) return fail(timeout.error());
+  o.timeout_ns = *timeout;
+  if (!args.source.empty()) {
+    auto s = active::parse_source_range(args.source);
+    if (!s) return fail(s.error());
+    o.sources = std::move(*s);
+  }
+  if (o.threads > o.concurrency) o.concurrency = o.threads;
+
+  auto& stop = install_interrupt_flag();
+  bool show_progress = isatty(STDERR_FILENO) == 1 && !args.json;
+  auto progress = [&](uint64_t done, uint64_t total) {
+    if (!show_progress) return;
+    if (total > 0) {
+      int width = 30;
+      int filled = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
+      fmt::print(stderr, "\r[{}{}] {}/{}", std::string(static_cast<size_t>(std::clamp(filled, 0, width)), '#'),
+                 std::string(static_cast<size_t>(width - std::clamp(filled, 0, width)), ' '), done, total);
+    } else {
+      fmt::print(stderr, "\r{} done", done);
+    }
+  };
+  auto before = kernel::read_counters();
+  auto r = active::run_load(o, stop, progress);
+  if (show_progress) fmt::print(stderr, "\r\033[K");
+  if (!r) return fail(r.error());
+  auto after = kernel::read_counters();
+  auto delta = [&](const char* name) -> int64_t {
+    if (!before || !after) return 0;
+    auto a = kernel::find_counter(*before, name);
+    auto b = kernel::find_counter(*after, name);
+    return a && b ? *b - *a : 0;
+  };
+  double seconds = static_cast<double>(r->elapsed_ns) / 1e9;
+  double per_s = seconds > 0 ? static_cast<double>(r->succeeded) / seconds : 0;
+  uint64_t exhausted = r->errors_of(EADDRNOTAVAIL);
+
+  if (args.json) {
+    core::json_object errors;
+    for (const auto& [e, n] : r->errors) errors.field(active::load_error_name(e), n);
+    core::json_object k;
+    for (const char* name : kernel_counters) k.field(name, delta(name));
+    core::json_object j;
+    j.field("type", "summary")
+        .field("target", o.target.to_string())
+        .field("mode", active::load_mode_name(o.mode))
+        .field("loop", o.rate > 0 ? "open" : "closed")
+        .field("concurrency", o.concurrency)
+        .field("threads", o.threads)
+        .field("started", r->started)
+        .field("succeeded", r->succeeded)
+        .field("failed", r->failed)
+        .field("connections", r->connections)
+        .field("data_in_syn", r->data_in_syn)
+        .field("not_started", r->not_started)
+        .field("elapsed_s", seconds)
+        .field("per_s", per_s)
+        .field("handshake_us", histogram_json_us(r->handshake))
+        .field("latency_us", histogram_json_us(r->request))
+        .field("errors", errors)
+        .field("kernel_delta", k);
+    if (exhausted > 0) j.field("ports_exhausted", ports_exhausted_fix);
+    fmt::print("{}\n", j.str());
+  } else {
+    fmt::print("synscope bench {}: {}, {} loop, concurrency {}, {} thread{}\n", o.target.to_string(),
+               active::load_mode_name(o.mode), o.rate > 0 ? fmt::format("open ({:g}/s)", o.rate) : "closed",
+               o.concurrency, o.threads, o.threads == 1 ? "" : "s");
+    fmt::print("started {}, succeeded {}, failed {} in {:.3f} s: {:.0f} {}/s ({} connections)\n", r->started,
+               r->succeeded, r->failed, seconds, per_s, o.mode == active::load_mode::connect ? "connections" : "requests",
+               r->connections);
+    core::table t({{""}, {"count", core::table::align::right}, {"min_ms", core::table::align::right},
+                   {"avg_ms", core::table::align::right}, {"p50_ms", core::table::align::right},
+                   {"p90_ms", core::table::align::right}, {"p99_ms", core::table::align::right},
+                   {"p99.9_ms", core::table::align::right}, {"max_ms", core::table::align::right}});
+    add_row(t, "handshake", r->handshake);
+    add_row(t, o.rate > 0 ? "latency (from due time)" : "latency", r->request);
+    fmt::print("{}", t.render());
+    if (!r->errors.empty()) {
+      std::string line = "errors:";
+      for (const auto& [e, n] : r->errors) line += fmt::format(" {} {}", active::load_error_name(e), n);
+      fmt::print("{}\n", line);
+    }
+    if (o.fastopen) fmt::print("fast open: {} requests carried their data on the SYN\n", r->data_in_syn);
+    if (r->not_started > 0) {
+      fmt::print("not started: {} attempts were due but no slot (-c) freed up within --timeout after the duration\n",
+                 r->not_started);
+    }
+    std::string k = "kernel, whole namespace, during the run:";
+    for (const char* name : kernel_counters) k += fmt::format(" {} {:+}", name + 6, delta(name));  // without "TcpExt"
+    fmt::print("{}\n", k);
+  }
+  if (exhausted > 0) fmt::print(stderr, "synscope: {}: {} connects failed with EADDRNOTAVAIL\n", ports_exhausted_fix, exhausted);
+  return r->failed == 0 && r->not_started == 0 ? 0 : static_cast<int>(core::exit_code::failed);
+}
+
+}  // namespace
+
+command_runner add_bench_command(CLI::App& app) {
+  auto args = std::make_shared<bench_args>();
+  CLI::App* cmd = app.add_subcommand("bench", "Connections or requests per second against a server, latency without coordinated omission");
+  cmd->add_option("target", args->target, "HOST:PORT")->required();
+  cmd->add_option("-n,--count", args->count, "Attempts (connections, or requests with --mode pooled)");
+  cmd->add_option("-c,--concurrency", args->concurrency, "At most this many in flight (pooled: connections)")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  cmd->add_option("--rate", args->rate, "Open loop: start attempts at this rate (1000 or 1000/s), due or not");
+  cmd->add_option("--duration", args->duration, "Stop starting attempts after this long (30s, 2m)");
+  cmd->add_option("--mode", args->mode, "connect (handshake, close), request (send --data, wait for the reply, close), pooled")
+      ->capture_default_str();
+  cmd->add_option("--data", args->data, "The request, with C escapes (\\r \\n \\xHH); default \"hello\\n\"");
+  cmd->add_flag("--fastopen", args->fastopen, "Send the request on the SYN (TCP Fast Open, MSG_FASTOPEN)");
+  cmd->add_option("--source", args->source, "Source addresses, round robin: 127.0.0.2-127.0.0.60 (IP_BIND_ADDRESS_NO_PORT)");
+  cmd->add_option("--threads", args->threads, "Event loops (each takes a share of -c)")->check(CLI::Range(1, 256))->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "Give up on an attempt after this long")->capture_default_str();
+  cmd->add_flag("--json", args->json, "One JSON summary object");
+  cmd->footer(
+      "Bounded by -n or --duration: it stops by itself. A progress bar shows on a terminal.\n"
+      "Examples:\n"
+      "  synscope bench 127.0.0.1:8080 -n 10000 -c 100                     # handshakes per second\n"
+      "  synscope bench 127.0.0.1:8080 --mode request -n 10000 -c 100      # the seed's client against its server\n"
+      "  synscope bench 127.0.0.1:8080 --mode pooled -n 10000 -c 10        # the same requests over 10 connections\n"
+      "  synscope bench 127.0.0.1:8080 --rate 2000/s --duration 10s        # open loop: stalls show as latency\n"
+      "  synscope bench 127.0.0.1:8080 -n 100000 -c 64 --source 127.0.0.2-127.0.0.60\n"
+      "Exit codes: 0 every attempt succeeded, 1 some failed, 2 bad arguments, 3 the system refused.");
+  return [args] { return run(*args); };
+}
+
+}  // namespace synscope::cli

@@ -1,0 +1,236 @@
+// synscope serve and synscope bench, on loopback inside namespaces the tests create: every
+// serve mode answers as it should, ab gets 100 % against --mode http, bench's counts add up,
+// TFO carries data on the SYN, a narrow port range gives the explicit exhaustion message, and a
+// server that stops accepting shows in open-loop latency.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/unique_fd.h"
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+// Runs f on a thread that entered namespace `ns` (sockets it makes stay in that namespace).
+template <class F>
+void in_ns(const std::string& ns, F&& f) {
+  std::thread t([&] {
+    core::unique_fd nsfd(open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(nsfd);
+    ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
+    f();
+  });
+  t.join();
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
+}
+
+// Connects to 127.0.0.1:port in `ns`, sends `data`, optionally shuts down writing, and reads
+// until the server closes (3 s at most).
+std::string exchange(const std::string& ns, uint16_t port, const std::string& data, bool shut_write) {
+  std::string got;
+  in_ns(ns, [&] {
+    core::unique_fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    timeval tv{3, 0};
+    setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a = loopback(port);
+    ASSERT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    ASSERT_EQ(send(fd.get(), data.data(), data.size(), MSG_NOSIGNAL), static_cast<ssize_t>(data.size()));
+    if (shut_write) shutdown(fd.get(), SHUT_WR);
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(fd.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+  });
+  return got;
+}
+
+class ServeBench : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto ns = netns::create(why);
+    if (!ns) GTEST_SKIP() << why;
+    ns_.emplace(std::move(*ns));
+  }
+  // Starts `synscope serve` in the namespace on 127.0.0.1:port; waits until it listens.
+  std::unique_ptr<background_process> serve(uint16_t port, std::vector<std::string> extra) {
+    std::vector<std::string> argv{synscope_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<background_process>(ns_->exec(argv), dir_.path("serve-" + std::to_string(port) + ".log"));
+    EXPECT_TRUE(p->wait_for_log("synscope serve:", 10'000)) << p->log();
+    return p;
+  }
+  nlohmann::json bench(std::vector<std::string> args, command_result* raw = nullptr) {
+    std::vector<std::string> argv{synscope_binary(), "bench"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.emplace_back("--json");
+    auto r = ns_->run(argv, 120'000);
+    if (raw != nullptr) *raw = r;
+    auto lines = parse_json_lines(r.out);
+    EXPECT_EQ(lines.size(), 1u) << r.out << r.err;
+    return lines.empty() ? nlohmann::json{} : lines[0];
+  }
+  std::optional<netns> ns_;
+  temp_dir dir_;
+};
+
+TEST_F(ServeBench, EveryModeAnswersAsItShould) {
+  auto ack = serve(8001, {"--mode", "ack"});
+  auto echo = serve(8002, {"--mode", "echo", "--threads", "2"});
+  auto discard = serve(8003, {"--mode", "discard"});
+  auto http = serve(8004, {"--mode", "http"});
+  EXPECT_EQ(exchange(ns_->name(), 8001, "hello server\n", false), "ACK\n");  // and the server closed
+  EXPECT_EQ(exchange(ns_->name(), 8002, "abc\ndef\n", true), "abc\ndef\n");
+  EXPECT_EQ(exchange(ns_->name(), 8003, "swallowed", true), "");
+  std::string one = exchange(ns_->name(), 8004, "GET / HTTP/1.0\r\n\r\n", false);
+  EXPECT_EQ(one.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << one;
+  EXPECT_NE(one.find("Connection: close\r\n"), std::string::npos) << one;
+  EXPECT_EQ(one.substr(one.size() - 3), "OK\n");
+  // HTTP/1.1 keeps the connection for a second request; "Connection: close" ends it.
+  std::string two = exchange(ns_->name(), 8004,
+                             "GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+                             "Connection: close\r\n\r\nbody",
+                             false);
+  EXPECT_EQ(two.find("HTTP/1.1 200 OK"), 0u);
+  EXPECT_NE(two.find("HTTP/1.1 200 OK", 10), std::string::npos) << two;
+  EXPECT_NE(two.find("Connection: keep-alive"), std::string::npos);
+  std::string bad = exchange(ns_->name(), 8004, "NONSENSE\r\n\r\n", false);
+  EXPECT_EQ(bad.rfind("HTTP/1.1 400 Bad Request", 0), 0u) << bad;
+  // SIGINT: stop, drain, statistics, exit 0.
+  EXPECT_EQ(ack->interrupt(), 0);
+  EXPECT_NE(ack->log().find("accepted 1, active 0"), std::string::npos) << ack->log();
+  EXPECT_EQ(echo->interrupt(), 0);
+  EXPECT_EQ(discard->interrupt(), 0);
+  EXPECT_EQ(http->interrupt(), 0);
+  EXPECT_NE(http->log().find("requests 3,"), std::string::npos) << http->log();  // the 400 is not one
+}
+
+TEST_F(ServeBench, AbGetsEveryRequestAnsweredByModeHttp) {
+  if (!have_tool("ab")) GTEST_SKIP() << "no ab";
+  auto http = serve(8080, {"--mode", "http", "--threads", "2"});
+  for (bool keep_alive : {false, true}) {
+    std::vector<std::string> argv{"ab", "-n", "3000", "-c", "20"};
+    if (keep_alive) argv.emplace_back("-k");
+    argv.emplace_back("http://127.0.0.1:8080/");
+    auto r = ns_->run(argv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("Complete requests:      3000"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Failed requests:        0"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("Non-2xx responses"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(http->interrupt(), 0);
+}
+
+TEST_F(ServeBench, BenchCountsAddUp) {
+  auto ack = serve(8101, {"--mode", "ack", "--threads", "2"});
+  auto echo = serve(8102, {"--mode", "echo"});
+  auto connect = bench({"127.0.0.1:8101", "-n", "3000", "-c", "32", "--threads", "2"});
+  EXPECT_EQ(connect["started"], 3000);
+  EXPECT_EQ(connect["started"].get<uint64_t>(), connect["succeeded"].get<uint64_t>() + connect["failed"].get<uint64_t>());
+  EXPECT_EQ(connect["succeeded"], 3000);
+  EXPECT_EQ(connect["handshake_us"]["count"], connect["succeeded"]);
+  EXPECT_EQ(connect["latency_us"]["count"], connect["succeeded"]);
+  EXPECT_GE(connect["kernel_delta"]["TcpExtTW"].get<int64_t>(), 2900);  // the client closed first, each time
+  auto request = bench({"127.0.0.1:8101", "--mode", "request", "-n", "1000", "-c", "8"});
+  EXPECT_EQ(request["succeeded"], 1000);
+  EXPECT_EQ(request["connections"], 1000);
+  EXPECT_EQ(request["latency_us"]["count"], 1000);
+  auto pooled = bench({"127.0.0.1:8102", "--mode", "pooled", "-n", "1000", "-c", "4", "--data", "ping\\n"});
+  EXPECT_EQ(pooled["succeeded"], 1000);
+  EXPECT_EQ(pooled["connections"], 4);  // the seed's pool: four connections carried every request
+  EXPECT_EQ(pooled["handshake_us"]["count"], 4);
+  // Nobody listening: every attempt refused, and said so.
+  command_result raw;
+  auto refused = bench({"127.0.0.1:8199", "-n", "20"}, &raw);
+  EXPECT_EQ(raw.exit_code, 1);
+  EXPECT_EQ(refused["failed"], 20);
+  EXPECT_EQ(refused["errors"]["ECONNREFUSED"], 20);
+  EXPECT_EQ(ack->interrupt(), 0);
+  EXPECT_NE(ack->log().find("accepted 4000"), std::string::npos) << ack->log();
+  EXPECT_EQ(echo->interrupt(), 0);
+}
+
+TEST_F(ServeBench, FastOpenCarriesTheRequestInTheSyn) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_fastopen=3"}).exit_code, 0);
+  auto ack = serve(8201, {"--mode", "ack", "--fastopen", "64"});
+  auto r = bench({"127.0.0.1:8201", "--mode", "request", "--fastopen", "-n", "50", "-c", "1"});
+  EXPECT_EQ(r["succeeded"], 50);
+  EXPECT_GE(r["data_in_syn"].get<uint64_t>(), 45u);  // the first asks for the cookie
+  EXPECT_GE(r["kernel_delta"]["TcpExtTCPFastOpenPassive"].get<int64_t>(), 45);
+  EXPECT_GE(r["kernel_delta"]["TcpExtTCPFastOpenActive"].get<int64_t>(), 45);
+  EXPECT_EQ(ack->interrupt(), 0);
+}
+
+TEST_F(ServeBench, ANarrowPortRangeGivesTheExhaustionMessageAndSourcesFixIt) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40049"}).exit_code, 0);
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
+  auto ack = serve(8301, {"--mode", "ack"});
+  command_result raw;
+  auto r = bench({"127.0.0.1:8301", "-n", "200", "-c", "1"}, &raw);
+  EXPECT_EQ(raw.exit_code, 1);
+  EXPECT_GE(r["errors"]["EADDRNOTAVAIL"].get<uint64_t>(), 100u) << raw.out;
+  EXPECT_NE(raw.err.find("local ports exhausted (TIME_WAIT)"), std::string::npos) << raw.err;
+  EXPECT_NE(raw.err.find("--source"), std::string::npos);
+  // Eight source addresses: eight times the ports (50 each).
+  auto spread = bench({"127.0.0.1:8301", "-n", "200", "-c", "1", "--source", "127.0.0.2-127.0.0.9"});
+  EXPECT_EQ(spread["succeeded"], 200) << spread.dump();
+  EXPECT_EQ(ack->interrupt(), 0);
+}
+
+TEST_F(ServeBench, AServerThatStopsAcceptingShowsInOpenLoopLatency) {
+  auto healthy = serve(8401, {"--mode", "ack"});
+  auto good = bench({"127.0.0.1:8401", "--rate", "100/s", "--duration", "2s", "-c", "8", "--timeout", "10s"});
+  ASSERT_EQ(good["succeeded"], 200);
+  EXPECT_LT(good["latency_us"]["p90"].get<double>(), 100'000.0);
+  // A listener (backlog 1) whose application takes one connection a second: the accept queue
+  // stays full, SYNs are dropped and retransmitted, and the attempts due meanwhile wait for a
+  // free slot. Their latency counts from when they were due, so it grows past the handshake's.
+  std::atomic<bool> done{false};
+  int listener = -1;
+  in_ns(ns_->name(), [&] {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    sockaddr_in a = loopback(8402);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    ASSERT_EQ(listen(listener, 1), 0);
+  });
+  std::thread slow([&] {
+    while (!done) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      int fd = accept(listener, nullptr, nullptr);
+      if (fd >= 0) close(fd);
+    }
+  });
+  auto stalled = bench({"127.0.0.1:8402", "--rate", "100/s", "--duration", "2s", "-c", "8", "--timeout", "10s"});
+  done = true;
+  slow.join();
+  close(listener);
+  EXPECT_EQ(stalled["started"].get<uint64_t>(), stalled["succeeded"].get<uint64_t>() + stalled["failed"].get<uint64_t>());
+  EXPECT_EQ(stalled["started"].get<uint64_t>() + stalled["not_started"].get<uint64_t>(), 200u) << stalled.dump();
+  double latency_p90 = stalled["latency_us"]["p90"].get<double>();
+  double handshake_p90 = stalled["handshake_us"]["p90"].get<double>();
+  EXPECT_GT(latency_p90, 1'000'000.0) << stalled.dump();
+  EXPECT_GT(latency_p90, handshake_p90 + 500'000.0) << "waiting for a slot must count" << stalled.dump();
+  EXPECT_GT(latency_p90, 10 * good["latency_us"]["p90"].get<double>());
+  EXPECT_EQ(healthy->interrupt(), 0);
+}
+
+}  // namespace
+}  // namespace synscope::testing
