@@ -1,4 +1,6 @@
 // synscope serve: a tuned TCP server (ack, echo, discard, http) for handshake experiments.
+#include <unistd.h>
+
 #include <csignal>
 #include <thread>
 
@@ -118,6 +120,7 @@ int run(const serve_args& args) {
     for (const auto& a : (*server)->bound()) addrs.push_back(a.to_string());
     fmt::print("{}\n", core::json_object()
                            .field("type", "listening")
+                           .field("pid", static_cast<int64_t>(getpid()))
                            .field("mode", active::serve_mode_name(o.mode))
                            .field("listen", addrs)
                            .field("threads", o.threads)

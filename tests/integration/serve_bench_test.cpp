@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -230,6 +233,56 @@ TEST_F(ServeBench, AServerThatStopsAcceptingShowsInOpenLoopLatency) {
   EXPECT_GT(latency_p90, handshake_p90 + 500'000.0) << "waiting for a slot must count" << stalled.dump();
   EXPECT_GT(latency_p90, 10 * good["latency_us"]["p90"].get<double>());
   EXPECT_EQ(healthy->interrupt(), 0);
+}
+
+// CPU seconds (user + system) process `pid` has used.
+double cpu_seconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string f;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(f);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+TEST_F(ServeBench, OutOfDescriptorsPausesAcceptingWithoutSpinning) {
+  // 32 descriptors: fewer than the 60 connections made. The server must pause accept() while
+  // out of descriptors, not burn a CPU, and take new connections once those are gone.
+  std::vector<std::string> argv = ns_->exec({"prlimit", "--nofile=32:32", synscope_binary(), "serve", "--listen",
+                                             "127.0.0.1:8501", "--mode", "echo", "--json"});
+  background_process server(argv, dir_.path("serve-emfile.log"));
+  ASSERT_TRUE(server.wait_for_log("\"listening\"", 10'000)) << server.log();
+  auto first = parse_json_lines(server.log().substr(0, server.log().find('\n') + 1));
+  ASSERT_EQ(first.size(), 1u);
+  int pid = first[0]["pid"].get<int>();
+  // 60 idle connections: the kernel completes every handshake; the server runs out of
+  // descriptors after about 25 and the listener stays readable.
+  std::vector<core::unique_fd> held;
+  in_ns(ns_->name(), [&] {
+    for (int i = 0; i < 60; ++i) {
+      core::unique_fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_in a = loopback(8501);
+      ASSERT_EQ(connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+      held.push_back(std::move(fd));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  double cpu_before = cpu_seconds(pid);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  double cpu = cpu_seconds(pid) - cpu_before;
+  EXPECT_LT(cpu, 0.2) << "a busy loop: " << cpu << " s of CPU in 1 s with nothing to do";
+  held.clear();  // the server's descriptors come back as these close
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(exchange(ns_->name(), 8501, "still here", true), "still here");
+  EXPECT_EQ(server.interrupt(), 0);
+  auto lines = parse_json_lines(server.log());
+  ASSERT_GE(lines.size(), 2u);
+  const auto& stats = lines.back();
+  EXPECT_GT(stats["accept_pauses"].get<uint64_t>(), 0u) << stats.dump();
+  EXPECT_GT(stats["errors"]["EMFILE"].get<uint64_t>(), 0u) << stats.dump();
 }
 
 }  // namespace
