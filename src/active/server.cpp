@@ -87,6 +87,7 @@ struct server::loop {
     int64_t last_ns = 0;
     bool close_after_write = false;
     bool want_write = false;
+    bool registered = false;  // in the epoll set (a connection answered at once never is)
   };
 
   server_options options;
@@ -119,13 +120,24 @@ struct server::loop {
     if (conns.erase(fd) > 0) counters->closed.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void set_write_interest(conn& c, bool on) {
-    if (c.want_write == on) return;
-    c.want_write = on;
+  // Adds the connection to the epoll set, or changes what it waits for; false on failure.
+  bool watch(conn& c, bool write) {
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0u);
+    ev.events = EPOLLIN | EPOLLRDHUP | (write ? EPOLLOUT : 0u);
     ev.data.fd = c.fd.get();
-    epoll_ctl(epoll.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    if (epoll_ctl(epoll.get(), c.registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c.fd.get(), &ev) != 0) {
+      counters->error(errno);
+      return false;
+    }
+    c.registered = true;
+    c.want_write = write;
+    return true;
+  }
+
+  void set_write_interest(conn& c, bool on) {
+    if (c.want_write == on && c.registered) return;
+    if (!c.registered && !on) return;  // not watched yet: accept_all() adds it for reading
+    watch(c, on);
   }
 
   // Writes what is queued; false when the connection was closed.
@@ -283,15 +295,10 @@ struct server::loop {
       conn& c = conns[fd];
       c.fd = core::unique_fd(fd);
       c.last_ns = core::monotonic_ns();
-      epoll_event ev{};
-      ev.events = EPOLLIN | EPOLLRDHUP;
-      ev.data.fd = fd;
-      if (epoll_ctl(epoll.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
-        counters->error(errno);
-        close_conn(fd);
-        continue;
-      }
-      readable(c);  // data is often there already (TCP_DEFER_ACCEPT, TFO, loopback)
+      // Data is often there already (loopback, TCP_DEFER_ACCEPT, TFO): a connection answered
+      // and closed by this first read never enters the epoll set.
+      if (!readable(c)) continue;
+      if (!c.registered && !watch(c, false)) close_conn(fd);
     }
   }
 
