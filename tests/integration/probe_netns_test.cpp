@@ -1,5 +1,6 @@
 // `synscope probe` inside network namespaces the test creates: drop rules, TFO sysctls and
 // packet captures stay there and vanish with the namespace.
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -160,12 +161,22 @@ TEST_F(ProbeNetns, HandshakeTimeAgreesWithTshark) {
   std::vector<double> tshark_us;
   for (const auto& [s, us] : irtt_by_stream) tshark_us.push_back(us);
 
+  // Attempt i is stream i (one at a time, in order). Scheduling noise on a shared machine only
+  // ever adds to our side (the kernel stamps the packets; a preempted probe returns late), so
+  // the systematic offset is the lower quartile of the paired differences; the medians are
+  // printed beside it.
+  std::vector<double> diff;
+  for (size_t i = 0; i < probe_us.size(); ++i) diff.push_back(probe_us[i] - tshark_us[i]);
+  std::sort(diff.begin(), diff.end());
+  double offset = diff[diff.size() / 4];
   double ours = median(probe_us);
   double theirs = median(tshark_us);
   double allowed = std::max(50.0, 0.2 * theirs);
-  EXPECT_LT(std::abs(ours - theirs), allowed)
-      << "probe median " << ours << " us, tshark initial_rtt median " << theirs << " us";
-  std::printf("probe median %.1f us, tshark initial_rtt median %.1f us\n", ours, theirs);
+  EXPECT_LT(std::abs(offset), allowed) << "lower-quartile difference " << offset << " us; probe median " << ours
+                                       << " us, tshark initial_rtt median " << theirs << " us";
+  EXPECT_GE(diff.front(), -5.0) << "the probe can never see the handshake end before the wire does";
+  std::printf("probe median %.1f us, tshark initial_rtt median %.1f us, lower-quartile paired difference %.1f us\n",
+              ours, theirs, offset);
 }
 
 }  // namespace
