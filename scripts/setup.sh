@@ -15,6 +15,7 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev                # tests read --json output with a real parser
   libmnl-dev                        # netlink sock_diag (src/kernel)
+  libmicrohttpd-dev zlib1g-dev      # the exporter's HTTP server and gzip
 )
 oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl
@@ -22,6 +23,7 @@ oracle_packages=(
   nftables iptables                 # drop rules inside test namespaces
   tmux                              # drives `synscope top` on a real terminal in tests
   apache2-utils nginx               # ab, and nginx as bench/connect_rate's reference server
+  prometheus prometheus-node-exporter  # promtool, a real Prometheus server, node_exporter to agree with
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("serve"), std::move(serve));
   auto bench = cli::add_bench_command(app);
   commands.emplace_back(app.get_subcommand("bench"), std::move(bench));
+  auto exporter = cli::add_exporter_command(app);
+  commands.emplace_back(app.get_subcommand("exporter"), std::move(exporter));
 
   try {
     app.parse(argc, argv);

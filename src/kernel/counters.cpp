@@ -92,7 +92,9 @@ core::result<void> parse_snmp_pairs(std::string_view text, std::string_view sour
     std::string_view prefix = names[0].substr(0, names[0].size() - 1);
     for (size_t k = 1; k < names.size(); ++k) {
       counter c;
-      c.name = std::string(prefix) + std::string(names[k]);
+      c.table = std::string(prefix);
+      c.field = std::string(names[k]);
+      c.name = c.table + c.field;
       if (!parse_value(values[k], c.value)) {
         return bad(source, i + 2, fmt::format("'{}' is not a number ({})", core::printable(values[k]), c.name));
       }
@@ -111,6 +113,12 @@ core::result<void> parse_snmp6(std::string_view text, std::string_view source, s
     if (words.size() != 2) return bad(source, i + 1, "expected 'Name value'");
     counter c;
     c.name = std::string(words[0]);
+    // node_exporter's split of snmp6 names: up to and including the first '6' is the
+    // protocol ("Icmp6", "UdpLite6"), the rest the field.
+    if (size_t six = c.name.find('6'); six != std::string::npos) {
+      c.table = c.name.substr(0, six + 1);
+      c.field = c.name.substr(six + 1);
+    }
     if (!parse_value(words[1], c.value)) {
       return bad(source, i + 1, fmt::format("'{}' is not a number ({})", core::printable(words[1]), c.name));
     }

@@ -16,6 +16,8 @@ namespace synscope::kernel {
 
 struct counter {
   std::string name;   ///< nstat's name: table prefix + field ("TcpActiveOpens")
+  std::string table;  ///< "Tcp", "TcpExt", "Ip6" (node_exporter: node_netstat_<table>_<field>)
+  std::string field;  ///< "ActiveOpens"
   int64_t value = 0;  ///< TcpMaxConn is -1 ("no limit")
   bool gauge = false; ///< not a counter: a setting or a current level (nstat leaves these out)
 };

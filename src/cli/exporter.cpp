@@ -1,0 +1,120 @@
+// synscope exporter: the kernel's handshake state for Prometheus, node_exporter-compatible.
+#include <sys/resource.h>
+
+#include <regex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/terminal.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "exporter/collectors.h"
+#include "exporter/http.h"
+#include "kernel/netns.h"
+
+namespace synscope::cli {
+namespace {
+
+struct exporter_args {
+  std::string listen = fmt::format("127.0.0.1:{}", exporter::default_port);
+  std::string netns;
+  std::string netstat_fields = exporter::node_exporter_netstat_fields;
+  std::vector<std::string> probes;
+  std::string probe_timeout = "1s";
+  unsigned connection_limit = 1024;
+  unsigned per_ip_limit = 64;
+  std::string timeout = "10s";
+  std::string duration;
+};
+
+int run(const exporter_args& args) {
+  if (!args.netns.empty()) {
+    if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
+  }
+  exporter::collector_options co;
+  try {
+    std::regex check(args.netstat_fields, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return fail(core::error{core::exit_code::usage,
+                            fmt::format("--netstat-fields '{}': not a regular expression ({})",
+                                        core::printable(args.netstat_fields), e.what())});
+  }
+  co.netstat_fields = args.netstat_fields;
+  for (const auto& p : args.probes) {
+    auto spec = core::parse_endpoint(p, {});
+    if (!spec) return fail(spec.error());
+    auto addrs = core::resolve(*spec, core::address_family::any);
+    if (!addrs) return fail(addrs.error());
+    co.probes.push_back({p, addrs->front()});
+  }
+  auto pt = core::parse_duration(args.probe_timeout, "--probe-timeout");
+  if (!pt) return fail(pt.error());
+  co.probe_timeout_ns = *pt;
+  exporter::http_options ho;
+  auto listen = core::parse_local_address(args.listen, "--listen");
+  if (!listen) return fail(listen.error());
+  ho.listen = *listen;
+  ho.connection_limit = args.connection_limit;
+  ho.per_ip_limit = args.per_ip_limit;
+  auto timeout = core::parse_duration(args.timeout, "--timeout");
+  if (!timeout) return fail(timeout.error());
+  ho.timeout_s = static_cast<unsigned>(std::max<int64_t>(1, *timeout / core::ns_per_s));
+  int64_t duration = 0;
+  if (!args.duration.empty()) {
+    auto d = core::parse_duration(args.duration, "--duration");
+    if (!d) return fail(d.error());
+    duration = *d;
+  }
+  // Room for the connection limit: descriptors up to the hard limit.
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  auto& stop = install_interrupt_flag();
+  exporter::collectors collectors(co);
+  auto server = exporter::http_server::start(ho, collectors);
+  if (!server) return fail(server.error());
+  fmt::print("synscope exporter: listening on http://{}/metrics{}\n", (*server)->bound().to_string(),
+             args.netns.empty() ? "" : " (network namespace " + args.netns + ")");
+  std::fflush(stdout);
+  int64_t start = core::monotonic_ns();
+  while (!stop.load() && (duration == 0 || core::monotonic_ns() - start < duration)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  (*server)->stop();
+  const auto& st = (*server)->stats();
+  fmt::print("synscope exporter: {} requests, {} scrapes, {} not found, {} not allowed\n", st.requests.load(),
+             st.scrapes.load(), st.not_found.load(), st.not_allowed.load());
+  return 0;
+}
+
+}  // namespace
+
+command_runner add_exporter_command(CLI::App& app) {
+  auto args = std::make_shared<exporter_args>();
+  CLI::App* cmd = app.add_subcommand("exporter", "Prometheus metrics of TCP connection establishment (node_exporter-compatible netstat)");
+  cmd->add_option("--listen", args->listen, "ADDR:PORT to serve /metrics on")->capture_default_str();
+  cmd->add_option("--netns", args->netns, "Export this network namespace (ip netns add NAME)");
+  cmd->add_option("--netstat-fields", args->netstat_fields,
+                  "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields)");
+  cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with at every scrape; repeatable");
+  cmd->add_option("--probe-timeout", args->probe_timeout, "Give up on a probe handshake after this long")->capture_default_str();
+  cmd->add_option("--connection-limit", args->connection_limit, "HTTP connections at once")->capture_default_str();
+  cmd->add_option("--per-ip-limit", args->per_ip_limit, "HTTP connections at once from one address")->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "Close HTTP connections idle this long")->capture_default_str();
+  cmd->add_option("--duration", args->duration, "Stop by itself after this long (default: until SIGTERM)");
+  cmd->footer(
+      "Examples:\n"
+      "  synscope exporter                                      # http://127.0.0.1:9851/metrics\n"
+      "  synscope exporter --listen 0.0.0.0:9851 --probe db1:5432 --probe 127.0.0.1:443\n"
+      "  curl -s 127.0.0.1:9851/metrics | grep synscope_tcp_sockets\n"
+      "The series, the alert rules and the dashboard: docs/exporter.md and deploy/.\n"
+      "Exit codes: 0 ok, 2 bad arguments, 3 cannot listen.");
+  return [args] { return run(*args); };
+}
+
+}  // namespace synscope::cli
