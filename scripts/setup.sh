@@ -24,6 +24,7 @@ oracle_packages=(
   tmux                              # drives `synscope top` on a real terminal in tests
   apache2-utils nginx               # ab, and nginx as bench/connect_rate's reference server
   prometheus prometheus-node-exporter  # promtool, a real Prometheus server, node_exporter to agree with
+  curl                              # scrapes in tests
 )
 
 export DEBIAN_FRONTEND=noninteractive

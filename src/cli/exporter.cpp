@@ -21,11 +21,12 @@ namespace {
 struct exporter_args {
   std::string listen = fmt::format("127.0.0.1:{}", exporter::default_port);
   std::string netns;
+  std::string proc_root = "/proc";
   std::string netstat_fields = exporter::node_exporter_netstat_fields;
   std::vector<std::string> probes;
   std::string probe_timeout = "1s";
-  unsigned connection_limit = 1024;
-  unsigned per_ip_limit = 64;
+  unsigned connection_limit = 16384;
+  unsigned per_ip_limit = 0;
   std::string timeout = "10s";
   std::string duration;
 };
@@ -43,6 +44,7 @@ int run(const exporter_args& args) {
                                         core::printable(args.netstat_fields), e.what())});
   }
   co.netstat_fields = args.netstat_fields;
+  co.proc_root = args.proc_root;
   for (const auto& p : args.probes) {
     auto spec = core::parse_endpoint(p, {});
     if (!spec) return fail(spec.error());
@@ -99,12 +101,16 @@ command_runner add_exporter_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("exporter", "Prometheus metrics of TCP connection establishment (node_exporter-compatible netstat)");
   cmd->add_option("--listen", args->listen, "ADDR:PORT to serve /metrics on")->capture_default_str();
   cmd->add_option("--netns", args->netns, "Export this network namespace (ip netns add NAME)");
+  cmd->add_option("--proc-root", args->proc_root,
+                  "Read counters and sysctls from this /proc-like tree (/proc/PID: another process's namespace)")
+      ->capture_default_str();
   cmd->add_option("--netstat-fields", args->netstat_fields,
                   "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields)");
   cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with at every scrape; repeatable");
   cmd->add_option("--probe-timeout", args->probe_timeout, "Give up on a probe handshake after this long")->capture_default_str();
   cmd->add_option("--connection-limit", args->connection_limit, "HTTP connections at once")->capture_default_str();
-  cmd->add_option("--per-ip-limit", args->per_ip_limit, "HTTP connections at once from one address")->capture_default_str();
+  cmd->add_option("--per-ip-limit", args->per_ip_limit, "HTTP connections at once from one address (0: no limit)")
+      ->capture_default_str();
   cmd->add_option("--timeout", args->timeout, "Close HTTP connections idle this long")->capture_default_str();
   cmd->add_option("--duration", args->duration, "Stop by itself after this long (default: until SIGTERM)");
   cmd->footer(

@@ -23,8 +23,8 @@ inline constexpr uint16_t default_port = 9851;
 
 struct http_options {
   core::socket_address listen;
-  unsigned connection_limit = 1024;  ///< connections at once, all clients together
-  unsigned per_ip_limit = 64;        ///< connections at once from one address
+  unsigned connection_limit = 16384;  ///< connections at once, all clients together (idle ones cost a few KB)
+  unsigned per_ip_limit = 0;          ///< connections at once from one address (0: no limit)
   unsigned timeout_s = 10;           ///< a connection idle this long is closed (slow clients)
   size_t header_limit = 16 * 1024;   ///< bytes of request head per connection (431 beyond)
 };
