@@ -22,7 +22,7 @@ struct exporter_args {
   std::string listen = fmt::format("127.0.0.1:{}", exporter::default_port);
   std::string netns;
   std::string proc_root = "/proc";
-  std::string netstat_fields = exporter::node_exporter_netstat_fields;
+  std::string netstat_fields = exporter::default_netstat_fields;
   std::vector<std::string> probes;
   std::string probe_timeout = "1s";
   unsigned connection_limit = 16384;
@@ -105,7 +105,8 @@ command_runner add_exporter_command(CLI::App& app) {
                   "Read counters and sysctls from this /proc-like tree (/proc/PID: another process's namespace)")
       ->capture_default_str();
   cmd->add_option("--netstat-fields", args->netstat_fields,
-                  "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields)");
+                  "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields; "
+                  "the default is node_exporter's plus the handshake counters)");
   cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with at every scrape; repeatable");
   cmd->add_option("--probe-timeout", args->probe_timeout, "Give up on a probe handshake after this long")->capture_default_str();
   cmd->add_option("--connection-limit", args->connection_limit, "HTTP connections at once")->capture_default_str();

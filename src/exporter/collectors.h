@@ -28,8 +28,16 @@ struct probe_target {
   core::socket_address address;
 };
 
+/// synscope's default: node_exporter's fields plus the handshake counters the seed's queries
+/// and deploy/prometheus/alerts.yml use (Tcp_AttemptFails, which node_exporter leaves out, ...).
+inline constexpr const char* default_netstat_fields =
+    "^(.*_(InErrors|InErrs)|Ip_Forwarding|Ip(6|Ext)_(InOctets|OutOctets)|Icmp6?_(InMsgs|OutMsgs)|TcpExt_(Listen.*|"
+    "Syncookies.*|TCPSynRetrans|TCPTimeouts|TCPReqQFull.*|TW|TWRecycled|TWKilled|TCPTimeWaitOverflow|TCPFastOpen.*)|"
+    "Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|CurrEstab|AttemptFails|EstabResets)|"
+    "Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
+
 struct collector_options {
-  std::string netstat_fields = node_exporter_netstat_fields;
+  std::string netstat_fields = default_netstat_fields;
   std::vector<probe_target> probes;
   int64_t probe_timeout_ns = 1'000'000'000;
   std::string proc_root = "/proc";
