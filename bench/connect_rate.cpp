@@ -104,33 +104,6 @@ double c_floor(uint64_t connections, int concurrency) {
   return static_cast<double>(connections) / seconds;
 }
 
-// A background process of ours, ended by its PID.
-struct child {
-  pid_t pid = -1;
-  child(const child&) = delete;
-  child& operator=(const child&) = delete;
-  explicit child(const std::vector<std::string>& argv, const std::string& log) {
-    pid = fork();
-    if (pid == 0) {
-      int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> args;
-      for (const auto& s : argv) args.push_back(const_cast<char*>(s.c_str()));  // NOLINT
-      args.push_back(nullptr);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~child() {
-    if (pid > 0) {
-      kill(pid, SIGTERM);
-      int status = 0;
-      waitpid(pid, &status, 0);
-    }
-  }
-};
-
 bool wait_for_port(uint16_t port) {
   int err = 0;
   for (int i = 0; i < 100; ++i) {
@@ -199,7 +172,7 @@ int main(int argc, char** argv) {
   double ab_ours = 0;
   double ab_nginx = 0;
   {
-    child serve({SYNSCOPE_BINARY, "serve", "--listen", "127.0.0.1:9200", "--mode", "ack", "--backlog", "4096"},
+    bench::child serve({SYNSCOPE_BINARY, "serve", "--listen", "127.0.0.1:9200", "--mode", "ack", "--backlog", "4096"},
                 dir + "/serve-ack.log");
     if (!wait_for_port(9200)) fmt::print(stderr, "{}", slurp(dir + "/serve-ack.log"));
     else {
@@ -209,9 +182,9 @@ int main(int argc, char** argv) {
   }
   // synscope serve --mode http and nginx run side by side; ab drives each in turn, three
   // times, best kept (ab, one thread, is the slower side here, so single runs are noisy).
-  child serve({SYNSCOPE_BINARY, "serve", "--listen", "127.0.0.1:9300", "--mode", "http", "--backlog", "4096"},
+  bench::child serve({SYNSCOPE_BINARY, "serve", "--listen", "127.0.0.1:9300", "--mode", "http", "--backlog", "4096"},
               dir + "/serve-http.log");
-  std::optional<child> nginx;
+  std::optional<bench::child> nginx;
   if (std::system("command -v nginx > /dev/null") == 0) {
     std::ofstream conf(dir + "/nginx.conf");
     conf << "worker_processes 1;\nerror_log " << dir << "/nginx-error.log;\npid " << dir << "/nginx.pid;\n"

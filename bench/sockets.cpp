@@ -32,38 +32,6 @@ namespace {
 
 using namespace synscope;
 
-sockaddr_in loopback(uint32_t host, uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(host);
-  return a;
-}
-
-bool make_time_wait(uint64_t count) {
-  core::unique_fd listener(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  int one = 1;
-  setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in server = loopback(0x7f000001, 9000);
-  if (bind(listener.get(), reinterpret_cast<sockaddr*>(&server), sizeof server) != 0 ||  // NOLINT
-      listen(listener.get(), 128) != 0) {
-    return false;
-  }
-  for (uint64_t i = 0; i < count; ++i) {
-    core::unique_fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in local = loopback(0x7f000002 + static_cast<uint32_t>(i % 50), 0);
-    if (bind(client.get(), reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||         // NOLINT
-        connect(client.get(), reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {  // NOLINT
-      fmt::print(stderr, "bench/sockets: connection {}: {}\n", i, std::strerror(errno));
-      return false;
-    }
-    core::unique_fd accepted(accept(listener.get(), nullptr, nullptr));
-    client.reset();    // the client closes first: it is the one left in TIME-WAIT
-    accepted.reset();
-  }
-  return true;
-}
-
 double best_of(int rounds, const std::vector<std::string>& cmd) {
   double best = 1e300;
   for (int i = 0; i < rounds; ++i) {
@@ -93,7 +61,7 @@ int main(int argc, char** argv) {
   }
   core::unique_fd nsfd(open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC));
   int status = 1;
-  if (nsfd && setns(nsfd.get(), CLONE_NEWNET) == 0 && make_time_wait(sockets)) {
+  if (nsfd && setns(nsfd.get(), CLONE_NEWNET) == 0 && bench::make_time_wait(sockets, 9000)) {
     auto count = bench::run({SYNSCOPE_BINARY, "sockets", "--state", "time-wait", "--count"}, "/tmp/bench-sockets-count");
     std::FILE* f = std::fopen("/tmp/bench-sockets-count", "r");
     unsigned long long n = 0;

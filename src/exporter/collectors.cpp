@@ -76,10 +76,15 @@ bool collectors::collect_netstat(exposition& out) {
   if (!all) return false;
   // node_exporter's names, types and help, in its order (by name).
   std::vector<std::pair<std::string, const kernel::counter*>> chosen;
-  for (const auto& c : *all) {
-    if (c.table.empty()) continue;
-    std::string key = c.table + "_" + c.field;
-    if (std::regex_search(key, fields_)) chosen.emplace_back("node_netstat_" + key, &c);
+  {
+    std::lock_guard lock(fields_mutex_);
+    for (const auto& c : *all) {
+      if (c.table.empty()) continue;
+      std::string key = c.table + "_" + c.field;
+      auto [it, fresh] = field_chosen_.try_emplace(key, false);
+      if (fresh) it->second = std::regex_search(key, fields_);
+      if (it->second) chosen.emplace_back("node_netstat_" + key, &c);
+    }
   }
   std::sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (const auto& [name, c] : chosen) {

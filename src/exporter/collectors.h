@@ -10,6 +10,7 @@
 #include <mutex>
 #include <regex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/endpoint.h"
@@ -68,6 +69,9 @@ class collectors {
 
   collector_options options_;
   std::regex fields_;
+  std::mutex fields_mutex_;
+  std::unordered_map<std::string, bool> field_chosen_;  // the regex's verdict per Table_Field, kept:
+                                                        // std::regex costs more than reading the files
   std::mutex probes_mutex_;  // probe histograms accumulate across scrapes
   std::vector<probe_state> probe_states_;
 };
