@@ -18,5 +18,6 @@ command_runner add_top_command(CLI::App& app);
 command_runner add_serve_command(CLI::App& app);
 command_runner add_bench_command(CLI::App& app);
 command_runner add_exporter_command(CLI::App& app);
+command_runner add_tune_command(CLI::App& app);
 
 }  // namespace synscope::cli

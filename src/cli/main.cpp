@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("bench"), std::move(bench));
   auto exporter = cli::add_exporter_command(app);
   commands.emplace_back(app.get_subcommand("exporter"), std::move(exporter));
+  auto tune = cli::add_tune_command(app);
+  commands.emplace_back(app.get_subcommand("tune"), std::move(tune));
 
   try {
     app.parse(argc, argv);
@@ -52,7 +54,9 @@ int main(int argc, char** argv) {
     // Help for the innermost subcommand that was named, as `git CMD --help` does.
     const CLI::App* target = &app;
     for (const auto& [sub, runner] : commands) {
-      if (sub->parsed()) target = sub;
+      if (!sub->parsed()) continue;
+      target = sub;
+      for (const CLI::App* nested : sub->get_subcommands()) target = nested;  // `tune apply --help`
     }
     fmt::print("{}", target->help());
     return 0;

@@ -1,0 +1,164 @@
+// synscope tune in namespaces the tests create: backup -> apply each profile -> restore gives
+// back every net.* value; a failure halfway through apply leaves every value as it was; a
+// tampered backup is refused; bad profiles change nothing.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// `sysctl -a` inside the namespace, net.* only: key -> value.
+std::map<std::string, std::string> net_sysctls(const netns& ns) {
+  auto r = ns.run({"sysctl", "-a"});
+  std::map<std::string, std::string> out;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("net.", 0) != 0) continue;
+    size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    out[line.substr(0, eq)] = line.substr(eq + 3);
+  }
+  return out;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class Tune : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    auto ns = netns::create(why);
+    if (!ns) GTEST_SKIP() << why;
+    ns_.emplace(std::move(*ns));
+  }
+  command_result tune(std::vector<std::string> args) {
+    args.insert(args.begin(), {synscope_binary(), "tune"});
+    return run_command(args);
+  }
+  std::optional<netns> ns_;
+  temp_dir dir_;
+};
+
+TEST_F(Tune, BackupApplyEachProfileRestoreGivesBackEveryValue) {
+  auto before = net_sysctls(*ns_);
+  ASSERT_GT(before.size(), 100u);
+  auto b = tune({"backup", "--netns", ns_->name(), "--dir", dir_.path("backups"), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  std::string backup = nlohmann::json::parse(b.out)["path"];
+  for (const char* profile : {"baseline", "synflood", "high-rate-client", "low-latency"}) {
+    SCOPED_TRACE(profile);
+    auto a = tune({"apply", "--netns", ns_->name(), "--profile", profile, "--persist-path", dir_.path("99-synscope.conf"),
+                   "--dir", dir_.path("backups"), "--json"});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    // Now the namespace matches the profile: audit says so (exit 0).
+    auto audit = tune({"audit", "--netns", ns_->name(), "--profile", profile});
+    EXPECT_EQ(audit.exit_code, 0) << audit.out;
+    EXPECT_NE(read_all(dir_.path("99-synscope.conf")).find("--profile " + std::string(profile)), std::string::npos);
+  }
+  auto changed = net_sysctls(*ns_);
+  EXPECT_NE(changed["net.ipv4.tcp_synack_retries"], before["net.ipv4.tcp_synack_retries"]);
+  auto r = tune({"restore", "--netns", ns_->name(), backup, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto after = net_sysctls(*ns_);
+  EXPECT_EQ(after.size(), before.size());
+  for (const auto& [k, v] : before) {
+    EXPECT_EQ(after[k], v) << k;
+  }
+  // The host's own settings were never touched: this ran in the namespace.
+}
+
+TEST_F(Tune, AFailureHalfwayThroughApplyLeavesEveryValueAsItWas) {
+  // A /proc-like tree: three plain files and, for the third key the synflood profile writes, a
+  // link to a read-only /proc/sys file, so that write fails after an earlier one succeeded.
+  std::string root = dir_.path("proc");
+  fs::create_directories(root + "/sys/net/ipv4");
+  fs::create_directories(root + "/sys/net/core");
+  std::ofstream(root + "/sys/net/ipv4/tcp_syncookies") << "0\n";
+  std::ofstream(root + "/sys/net/ipv4/tcp_max_syn_backlog") << "2048\n";
+  std::ofstream(root + "/sys/net/core/somaxconn") << "128\n";
+  fs::create_symlink("/proc/sys/kernel/osrelease", root + "/sys/net/ipv4/tcp_synack_retries");
+  auto a = tune({"apply", "--proc-root", root, "--profile", "synflood", "--persist-path", dir_.path("persist.conf"),
+                 "--dir", dir_.path("backups")});
+  EXPECT_NE(a.exit_code, 0);
+  EXPECT_NE(a.err.find("cannot set net.ipv4.tcp_synack_retries"), std::string::npos) << a.err;
+  EXPECT_NE(a.err.find("every value put back"), std::string::npos) << a.err;
+  EXPECT_EQ(read_all(root + "/sys/net/ipv4/tcp_syncookies"), "0\n");
+  EXPECT_EQ(read_all(root + "/sys/net/ipv4/tcp_max_syn_backlog"), "2048\n");
+  EXPECT_EQ(read_all(root + "/sys/net/core/somaxconn"), "128\n");
+  EXPECT_FALSE(fs::exists(dir_.path("persist.conf"))) << "nothing persisted";
+}
+
+TEST_F(Tune, ATamperedBackupIsRefusedAndChangesNothing) {
+  auto b = tune({"backup", "--netns", ns_->name(), "--dir", dir_.path("backups"), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  std::string backup = nlohmann::json::parse(b.out)["path"];
+  // Someone edits the saved settings.
+  std::ofstream(backup + "/sysctl-net.conf", std::ios::app) << "net.ipv4.tcp_syncookies = 0\n";
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_synack_retries=3"}).exit_code, 0);
+  auto r = tune({"restore", "--netns", ns_->name(), backup});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_NE(r.err.find("sysctl-net.conf does not match its checksum"), std::string::npos) << r.err;
+  EXPECT_EQ(net_sysctls(*ns_)["net.ipv4.tcp_synack_retries"], "3");
+  // A file slipped in is refused too.
+  auto b2 = tune({"backup", "--netns", ns_->name(), "--dir", dir_.path("backups2"), "--json"});
+  std::string backup2 = nlohmann::json::parse(b2.out)["path"];
+  std::ofstream(backup2 + "/extra.conf") << "x\n";
+  auto r2 = tune({"restore", "--netns", ns_->name(), backup2});
+  EXPECT_EQ(r2.exit_code, 4);
+  EXPECT_NE(r2.err.find("extra.conf is not in the manifest"), std::string::npos) << r2.err;
+}
+
+TEST_F(Tune, BadProfilesChangeNothingAndSayWhy) {
+  auto before = net_sysctls(*ns_);
+  std::string typo = dir_.path("typo.conf");
+  std::ofstream(typo) << "# mine\nnet.ipv4.tcp_synack_retries = 2\nnet.ipv4.tcp_syncookie = 1\n";
+  auto a = tune({"apply", "--netns", ns_->name(), "--profile", typo, "--persist-path", "", "--dir", dir_.path("b")});
+  EXPECT_EQ(a.exit_code, 2);
+  EXPECT_NE(a.err.find("net.ipv4.tcp_syncookie: no such setting here (did you mean net.ipv4.tcp_syncookies?)"),
+            std::string::npos)
+      << a.err;
+  std::string range = dir_.path("range.conf");
+  std::ofstream(range) << "net.ipv4.tcp_syn_retries = 500\n";
+  auto b = tune({"apply", "--netns", ns_->name(), "--profile", range, "--persist-path", "", "--dir", dir_.path("b")});
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.err.find("net.ipv4.tcp_syn_retries = 500: out of range 1..127"), std::string::npos) << b.err;
+  std::string old = dir_.path("old.conf");
+  std::ofstream(old) << "net.ipv4.tcp_tw_recycle = 1\nnet.ipv4.tcp_fin_timeout = 20\n";
+  auto audit = tune({"audit", "--netns", ns_->name(), "--profile", old, "--json"});
+  auto rows = parse_json_lines(audit.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["status"], "obsolete");
+  EXPECT_NE(rows[0]["reason"].get<std::string>().find("removed in Linux 4.12"), std::string::npos);
+  auto c = tune({"apply", "--netns", ns_->name(), "--profile", old, "--persist-path", "", "--dir", dir_.path("b")});
+  EXPECT_EQ(c.exit_code, 0) << c.err;  // the obsolete key is skipped, the other applied
+  auto now = net_sysctls(*ns_);
+  EXPECT_EQ(now["net.ipv4.tcp_fin_timeout"], "20");
+  EXPECT_EQ(now.count("net.ipv4.tcp_tw_recycle"), 0u);
+  EXPECT_EQ(now["net.ipv4.tcp_synack_retries"], before["net.ipv4.tcp_synack_retries"]);
+  // Not root: refused before anything happens.
+  if (have_tool("setpriv")) {
+    auto n = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", synscope_binary(), "tune",
+                          "apply", "--profile", "baseline"});
+    EXPECT_EQ(n.exit_code, 77) << n.err;
+  }
+}
+
+}  // namespace
+}  // namespace synscope::testing
