@@ -29,15 +29,18 @@ namespace {
 constexpr const char* backup_prefix = "synscope-backup-";
 constexpr const char* manifest_name = "MANIFEST.sha256";
 
-// Runs argv with stdout to `out_path`; true when it exited 0. Not found: false, no error.
-bool run_to_file(const std::vector<std::string>& argv, const std::string& out_path) {
+// Runs argv with stdin from `in_path` and stdout to `out_path` (either may be empty: /dev/null
+// and ours), stderr discarded; true when it exited 0.
+bool run_program(const std::vector<std::string>& argv, const std::string& in_path, const std::string& out_path) {
   pid_t pid = fork();
   if (pid < 0) return false;
   if (pid == 0) {
-    int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int in = open(in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY | O_CLOEXEC);
+    int out = out_path.empty() ? 1 : open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || devnull < 0) _exit(126);
-    dup2(fd, 1);
+    if (in < 0 || out < 0 || devnull < 0) _exit(126);
+    dup2(in, 0);
+    if (out != 1) dup2(out, 1);
     dup2(devnull, 2);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execvp's signature
@@ -50,26 +53,8 @@ bool run_to_file(const std::vector<std::string>& argv, const std::string& out_pa
   }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
-
-// Runs argv with `in_path` as its stdin; true when it exited 0.
-bool run_from_file(const std::vector<std::string>& argv, const std::string& in_path) {
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    int fd = open(in_path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) _exit(126);
-    dup2(fd, 0);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+bool run_to_file(const std::vector<std::string>& argv, const std::string& out_path) { return run_program(argv, "", out_path); }
+bool run_from_file(const std::vector<std::string>& argv, const std::string& in_path) { return run_program(argv, in_path, ""); }
 
 bool have_program(const std::string& name) {
   const char* path = std::getenv("PATH");

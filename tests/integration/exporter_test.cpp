@@ -34,14 +34,8 @@ std::map<std::string, double> netstat_samples(const std::string& text) {
   return out;
 }
 
-class Exporter : public ::testing::Test {
+class Exporter : public netns_test {
  protected:
-  void SetUp() override {
-    std::string why;
-    auto ns = netns::create(why);
-    if (!ns) GTEST_SKIP() << why;
-    ns_.emplace(std::move(*ns));
-  }
   std::unique_ptr<background_process> start(std::vector<std::string> extra, const std::string& log = "exporter.log") {
     std::vector<std::string> argv{synscope_binary(), "exporter", "--listen", "127.0.0.1:9851"};
     argv.insert(argv.end(), extra.begin(), extra.end());
@@ -54,7 +48,6 @@ class Exporter : public ::testing::Test {
     argv.insert(argv.end(), args.begin(), args.end());
     return ns_->run(argv, 20'000);
   }
-  std::optional<netns> ns_;
   temp_dir dir_;
 };
 

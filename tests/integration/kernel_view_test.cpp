@@ -113,16 +113,7 @@ std::map<std::string, uint64_t> ss_counts(const netns& ns) {
   return counts;
 }
 
-class KernelView : public ::testing::Test {
- protected:
-  void SetUp() override {
-    std::string why;
-    auto ns = netns::create(why);
-    if (!ns) GTEST_SKIP() << why;
-    ns_.emplace(std::move(*ns));
-  }
-  std::optional<netns> ns_;
-};
+class KernelView : public netns_test {};
 
 TEST_F(KernelView, SummaryCountsEqualSsForEveryStateWith20000TimeWait) {
   // 20,500 handshakes against synscope probe's own listener, closed normally: one side of each

@@ -65,14 +65,8 @@ std::string exchange(const std::string& ns, uint16_t port, const std::string& da
   return got;
 }
 
-class ServeBench : public ::testing::Test {
+class ServeBench : public netns_test {
  protected:
-  void SetUp() override {
-    std::string why;
-    auto ns = netns::create(why);
-    if (!ns) GTEST_SKIP() << why;
-    ns_.emplace(std::move(*ns));
-  }
   // Starts `synscope serve` in the namespace on 127.0.0.1:port; waits until it listens.
   std::unique_ptr<background_process> serve(uint16_t port, std::vector<std::string> extra) {
     std::vector<std::string> argv{synscope_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port)};
@@ -91,7 +85,6 @@ class ServeBench : public ::testing::Test {
     EXPECT_EQ(lines.size(), 1u) << r.out << r.err;
     return lines.empty() ? nlohmann::json{} : lines[0];
   }
-  std::optional<netns> ns_;
   temp_dir dir_;
 };
 

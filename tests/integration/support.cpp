@@ -280,4 +280,11 @@ double median(std::vector<double> values) {
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2.0;
 }
 
+void netns_test::SetUp() {
+  std::string why;
+  auto ns = netns::create(why);
+  if (!ns) GTEST_SKIP() << why;
+  ns_.emplace(std::move(*ns));
+}
+
 }  // namespace synscope::testing

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 namespace synscope::testing {
@@ -86,6 +87,13 @@ class netns {
   explicit netns(std::string name) : name_(std::move(name)) {}
   void remove() noexcept;
   std::string name_;
+};
+
+/// A test fixture with a fresh network namespace of its own in ns_ (skipped where none can be made).
+class netns_test : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  std::optional<netns> ns_;
 };
 
 /// A temporary directory removed (with its files) on destruction.

@@ -40,19 +40,12 @@ std::string read_all(const std::string& path) {
   return s.str();
 }
 
-class Tune : public ::testing::Test {
+class Tune : public netns_test {
  protected:
-  void SetUp() override {
-    std::string why;
-    auto ns = netns::create(why);
-    if (!ns) GTEST_SKIP() << why;
-    ns_.emplace(std::move(*ns));
-  }
   command_result tune(std::vector<std::string> args) {
     args.insert(args.begin(), {synscope_binary(), "tune"});
     return run_command(args);
   }
-  std::optional<netns> ns_;
   temp_dir dir_;
 };
 
