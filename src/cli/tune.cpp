@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/table.h"
 #include "kernel/netns.h"
+#include "tune/firewall.h"
 #include "tune/tune.h"
 
 namespace synscope::cli {
@@ -25,6 +26,12 @@ struct tune_args {
   std::string backup_path;
   bool firewall = false;
   bool json = false;
+  std::string syn_rate = "10/s";
+  uint32_t burst = 20;
+  uint16_t port = 0;
+  std::string format = "nft";
+  bool fw_apply = false;
+  bool fw_remove = false;
 };
 
 core::result<tune::profile> chosen_profile(const tune_args& args) {
@@ -179,6 +186,31 @@ int run_restore(const tune_args& args) {
   return 0;
 }
 
+int run_firewall(const tune_args& args) {
+  if (int rc = enter(args); rc != 0) return rc;
+  auto rate = tune::parse_rate(args.syn_rate);
+  if (!rate) return fail(rate.error());
+  tune::firewall_format f;
+  if (args.format == "nft") f = tune::firewall_format::nft;
+  else if (args.format == "iptables") f = tune::firewall_format::iptables;
+  else return fail(core::error{core::exit_code::usage, fmt::format("--format '{}': iptables or nft", core::printable(args.format))});
+  if (args.burst == 0) return fail(core::error{core::exit_code::usage, "--burst: at least 1"});
+  tune::syn_limit l{*rate, args.burst, args.port};
+  if (!args.fw_apply && !args.fw_remove) {
+    fmt::print("{}\n# to remove:\n{}", tune::firewall_rules(l, f), tune::firewall_removal(l, f));
+    return 0;
+  }
+  if (geteuid() != 0) return fail(core::error{core::exit_code::no_permission, "tune firewall: --apply and --remove need root"});
+  auto r = args.fw_apply ? tune::firewall_apply(l, f) : tune::firewall_remove(l, f);
+  if (!r) return fail(r.error());
+  fmt::print("{} ({}): at most {}/s new SYNs{}, burst {}\n", args.fw_apply ? "applied" : "removed", args.format, l.per_second,
+             l.port == 0 ? "" : fmt::format(" to port {}", l.port), l.burst);
+  if (args.fw_apply && l.port == 0) {
+    fmt::print(stderr, "synscope: warning: a global SYN limit drops legitimate clients too once a flood exceeds it\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 command_runner add_tune_command(CLI::App& app) {
@@ -220,6 +252,15 @@ command_runner add_tune_command(CLI::App& app) {
   common(restore);
   restore->add_option("backup", args->backup_path, "A backup folder (synscope tune backup prints it)")->required();
   restore->add_flag("--firewall", args->firewall, "Restore the saved firewall rules too");
+  CLI::App* firewall = cmd->add_subcommand("firewall", "The seed's SYN rate limit as rules in a chain of their own: print, --apply, --remove");
+  firewall->add_option("--netns", args->netns, "Work in this network namespace (ip netns add NAME)");
+  firewall->add_option("--syn-rate", args->syn_rate, "New SYNs allowed, 10/s or 600/m")->capture_default_str();
+  firewall->add_option("--burst", args->burst, "Allowed above the rate at once")->capture_default_str();
+  firewall->add_option("--port", args->port, "Only SYNs to this port (default: all, as the seed did)");
+  firewall->add_option("--format", args->format, "nft (table inet synscope) or iptables (chain SYNSCOPE-SYN-LIMIT)")
+      ->capture_default_str();
+  auto* fa = firewall->add_flag("--apply", args->fw_apply, "Load the rules (root)");
+  firewall->add_flag("--remove", args->fw_remove, "Remove them again (root)")->excludes(fa);
   cmd->footer(
       "Examples:\n"
       "  synscope tune audit --profile synflood             # what differs, and why each value\n"
@@ -227,9 +268,11 @@ command_runner add_tune_command(CLI::App& app) {
       "  sudo synscope tune apply --profile high-rate-client  # backup, apply, persist, read back\n"
       "  sudo synscope tune backup --dir /var/backups/synscope --keep-days 30\n"
       "  sudo synscope tune restore /var/backups/synscope/synscope-backup-20261127T063000Z\n"
+      "  synscope tune firewall --syn-rate 10/s --burst 20 --port 443 --format nft      # print; --apply to load\n"
       "Exit codes: 0 ok, 1 audit: some values differ / apply: read-back mismatch, 2 bad profile or key,\n"
       "3 a write or a tool failed, 4 a tampered backup, 77 not root.");
-  return [args, audit, plan, apply, backup, restore] {
+  return [args, audit, plan, apply, backup, restore, firewall] {
+    if (firewall->parsed()) return run_firewall(*args);
     if (audit->parsed()) return run_audit(*args, false);
     if (plan->parsed()) return run_audit(*args, true);
     if (apply->parsed()) return run_apply(*args);

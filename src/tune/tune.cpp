@@ -262,7 +262,7 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
   r.path = final_path;
 
   if (options.keep_days >= 0) {
-    // Oldest first by name (the names carry UTC times); the newest is never removed.
+    // The backup just made is the newest, and is never removed; older ones past the cutoff go.
     std::vector<fs::path> all;
     for (const auto& e : fs::directory_iterator(options.dir, ec)) {
       std::string n = e.path().filename().string();
@@ -270,7 +270,7 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
     }
     std::sort(all.begin(), all.end());
     auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24 * options.keep_days);
-    for (size_t i = 0; i + 1 < all.size(); ++i) {
+    for (size_t i = 0; i < all.size(); ++i) {
       if (all[i] == fs::path(final_path)) continue;
       if (fs::last_write_time(all[i], ec) < cutoff) {
         fs::remove_all(all[i], ec);

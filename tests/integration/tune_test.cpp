@@ -153,5 +153,109 @@ TEST_F(Tune, BadProfilesChangeNothingAndSayWhy) {
   }
 }
 
+// A ruleset dump without comment lines and with [packets:bytes] counters zeroed: what must be
+// identical before the rules and after their removal.
+std::string normalized(const std::string& dump) {
+  std::istringstream in(dump);
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '#') continue;
+    if (size_t b = line.find(" ["); b != std::string::npos && line.back() == ']') line.resize(b);
+    out += line + "\n";
+  }
+  return out;
+}
+
+TEST_F(Tune, FirewallLimitsASynBurstAndGoesWithoutATrace) {
+  for (const char* format : {"nft", "iptables"}) {
+    SCOPED_TRACE(format);
+    bool nft = std::string(format) == "nft";
+    if (!have_tool(nft ? "nft" : "iptables-save")) continue;
+    if (!nft) {  // the filter tables exist before, as on any real host
+      ns_->run({"iptables", "-P", "INPUT", "ACCEPT"});
+      ns_->run({"ip6tables", "-P", "INPUT", "ACCEPT"});
+    }
+    auto dump = [&] {
+      if (nft) return ns_->run({"nft", "list", "ruleset"}).out;
+      return normalized(ns_->run({"iptables-save"}).out) + normalized(ns_->run({"ip6tables-save"}).out);
+    };
+    std::string before = dump();
+    background_process server(ns_->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:8080", "--mode", "ack"}),
+                              dir_.path(std::string("serve-") + format + ".log"));
+    ASSERT_TRUE(server.wait_for_log("synscope serve:", 10'000)) << server.log();
+    auto applied = tune({"firewall", "--netns", ns_->name(), "--format", format, "--syn-rate", "10/s", "--burst", "20",
+                         "--port", "8080", "--apply"});
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+    // A bounded burst: 200 connects, 100 at a time, giving up on each after 500 ms.
+    auto burst = ns_->run({synscope_binary(), "bench", "127.0.0.1:8080", "-n", "200", "-c", "100", "--timeout", "500ms",
+                           "--json"});
+    auto r = parse_json_lines(burst.out);
+    ASSERT_EQ(r.size(), 1u) << burst.err;
+    EXPECT_GT(r[0]["failed"].get<uint64_t>(), 50u) << "SYNs over the limit were dropped";
+    EXPECT_GE(r[0]["succeeded"].get<uint64_t>(), 20u) << "the burst got through";
+    if (nft) {
+      auto table = ns_->run({"nft", "list", "table", "inet", "synscope"}).out;
+      size_t at = table.find("counter packets ");
+      ASSERT_NE(at, std::string::npos) << table;
+      EXPECT_GT(std::stoull(table.substr(at + 16)), 50u) << table;
+    } else {
+      auto chain = ns_->run({"iptables", "-L", "SYNSCOPE-SYN-LIMIT", "-v", "-n", "-x"}).out;
+      std::istringstream in(chain);
+      std::string line;
+      uint64_t dropped = 0;
+      while (std::getline(in, line)) {
+        std::istringstream w(line);
+        uint64_t pkts = 0;
+        std::string bytes, target;
+        if (w >> pkts >> bytes >> target && target == "DROP") dropped = pkts;
+      }
+      EXPECT_GT(dropped, 50u) << chain;
+    }
+    auto removed = tune({"firewall", "--netns", ns_->name(), "--format", format, "--port", "8080", "--remove"});
+    ASSERT_EQ(removed.exit_code, 0) << removed.err;
+    EXPECT_EQ(dump(), before) << "the rules left a trace";
+    EXPECT_EQ(server.interrupt(), 0);
+  }
+}
+
+TEST_F(Tune, BackupRetentionNeverRemovesTheNewest) {
+  std::string dir = dir_.path("kept");
+  std::vector<std::string> made;
+  for (int i = 0; i < 3; ++i) {
+    auto b = tune({"backup", "--netns", ns_->name(), "--dir", dir, "--json"});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    made.push_back(nlohmann::json::parse(b.out)["path"]);
+  }
+  for (const auto& m : made) ASSERT_EQ(run_command({"touch", "-d", "40 days ago", m}).exit_code, 0);
+  // Every backup is older than 30 days now; the newest (made below) and only it survives, and
+  // with nothing newer, a lone old backup is never removed.
+  auto b = tune({"backup", "--netns", ns_->name(), "--dir", dir, "--keep-days", "30", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto j = nlohmann::json::parse(b.out);
+  EXPECT_EQ(j["removed"].size(), 3u) << b.out;
+  EXPECT_TRUE(fs::exists(j["path"].get<std::string>()));
+  ASSERT_EQ(run_command({"touch", "-d", "40 days ago", j["path"].get<std::string>()}).exit_code, 0);
+  // keep-days 0 with one (old) backup in the folder and the new one: the new one stays.
+  auto again = tune({"backup", "--netns", ns_->name(), "--dir", dir, "--keep-days", "0", "--json"});
+  auto k = nlohmann::json::parse(again.out);
+  EXPECT_EQ(k["removed"].size(), 1u);
+  EXPECT_TRUE(fs::exists(k["path"].get<std::string>()));
+}
+
+TEST_F(Tune, AReadOnlyProcSysIsAClearErrorAndChangesNothing) {
+  if (!have_tool("unshare")) GTEST_SKIP() << "no unshare";
+  auto before = net_sysctls(*ns_);
+  // A private mount namespace where /proc/sys is read-only (the host's mounts are untouched).
+  auto r = run_command({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "mount -o bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && exec " +
+                            synscope_binary() + " tune apply --netns " + ns_->name() +
+                            " --profile synflood --persist-path '' --dir " + dir_.path("ro")});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Read-only file system"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("every value put back"), std::string::npos) << r.err;
+  EXPECT_EQ(net_sysctls(*ns_), before);
+}
+
 }  // namespace
 }  // namespace synscope::testing
