@@ -19,5 +19,6 @@ command_runner add_serve_command(CLI::App& app);
 command_runner add_bench_command(CLI::App& app);
 command_runner add_exporter_command(CLI::App& app);
 command_runner add_tune_command(CLI::App& app);
+command_runner add_doctor_command(CLI::App& app);
 
 }  // namespace synscope::cli

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.footer(
       "Examples:\n"
+      "  synscope doctor                     # the seed's checklist, checked on this host\n"
       "  synscope probe                      # the local kernel's handshake baseline\n"
       "  synscope probe example.org:443 -c 5\n"
       "  synscope analyze trace.pcapng 'port 443'   # every handshake in a capture\n"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
+  auto doctor = cli::add_doctor_command(app);
+  commands.emplace_back(app.get_subcommand("doctor"), std::move(doctor));
   auto probe = cli::add_probe_command(app);
   commands.emplace_back(app.get_subcommand("probe"), std::move(probe));
   auto analyze = cli::add_analyze_command(app);

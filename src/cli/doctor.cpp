@@ -1,0 +1,126 @@
+// synscope doctor: the seed's checklist, checked live, with evidence and fixes.
+#include <unistd.h>
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "cli/common.h"
+#include "cli/terminal.h"
+#include "core/clock.h"
+#include "core/duration.h"
+#include "core/json.h"
+#include "doctor/doctor.h"
+#include "kernel/netns.h"
+
+namespace synscope::cli {
+namespace {
+
+struct doctor_args {
+  std::string window = "1s";
+  std::string netns;
+  std::vector<std::string> only;
+  bool json = false;
+  bool no_self_test = false;
+};
+
+// Nagios plugin convention, so monitoring systems can run it as a check.
+int exit_for(doctor::verdict v) {
+  switch (v) {
+    case doctor::verdict::pass:
+    case doctor::verdict::info: return 0;
+    case doctor::verdict::warn: return 1;
+    case doctor::verdict::fail: return 2;
+  }
+  return 2;
+}
+
+const char* colour(doctor::verdict v) {
+  switch (v) {
+    case doctor::verdict::pass: return "\033[32m";
+    case doctor::verdict::info: return "\033[36m";
+    case doctor::verdict::warn: return "\033[33m";
+    case doctor::verdict::fail: return "\033[31m";
+  }
+  return "";
+}
+
+int run(const doctor_args& args) {
+  if (!args.netns.empty()) {
+    if (auto r = kernel::enter_netns(args.netns); !r) {
+      fmt::print(stderr, "synscope: {}\n", r.error().message);
+      return 3;
+    }
+  }
+  auto window = core::parse_duration(args.window, "--window");
+  if (!window || *window < 0 || *window > 600 * core::ns_per_s) {
+    fmt::print(stderr, "synscope: {}\n", window ? "--window: between 0 and 10m" : window.error().message);
+    return 3;
+  }
+  doctor::options o;
+  o.window_ns = *window;
+  o.only = args.only;
+  o.self_test = !args.no_self_test;
+  auto findings = doctor::examine(o);
+  if (!findings) {
+    fmt::print(stderr, "synscope: {}\n", findings.error().message);
+    return 3;
+  }
+  auto worst = doctor::worst(*findings);
+  if (args.json) {
+    for (const auto& f : *findings) {
+      core::json_object evidence;
+      for (const auto& [k, v] : f.evidence) evidence.field(k, v);
+      fmt::print("{}\n", core::json_object()
+                             .field("type", "finding")
+                             .field("group", f.group)
+                             .field("check", f.check)
+                             .field("verdict", doctor::verdict_name(f.level))
+                             .field("summary", f.summary)
+                             .field("evidence", evidence)
+                             .field("fix", f.fix)
+                             .str());
+    }
+    fmt::print("{}\n", core::json_object().field("type", "summary").field("worst", doctor::verdict_name(worst)).str());
+    return exit_for(worst);
+  }
+  bool tty = stdout_is_terminal();
+  std::string group;
+  for (const auto& f : *findings) {
+    if (f.group != group) {
+      group = f.group;
+      fmt::print("{}{}\n", group == findings->front().group ? "" : "\n", group);
+    }
+    fmt::print("  {}{}{}  {}\n", tty ? colour(f.level) : "", doctor::verdict_name(f.level), tty ? "\033[0m" : "", f.summary);
+    if (!f.fix.empty()) fmt::print("        fix: {}\n", f.fix);
+  }
+  std::map<std::string, int> counts;
+  for (const auto& f : *findings) ++counts[doctor::verdict_name(f.level)];
+  fmt::print("\n{} PASS, {} INFO, {} WARN, {} FAIL\n", counts["PASS"], counts["INFO"], counts["WARN"], counts["FAIL"]);
+  return exit_for(worst);
+}
+
+}  // namespace
+
+command_runner add_doctor_command(CLI::App& app) {
+  auto args = std::make_shared<doctor_args>();
+  CLI::App* cmd = app.add_subcommand("doctor", "The seed's checklist, checked live on this host: verdict, numbers, fix");
+  cmd->add_option("--window", args->window, "How long counters are watched for growth")->capture_default_str();
+  cmd->add_option("--netns", args->netns, "Examine this network namespace (ip netns add NAME)");
+  cmd->add_option("--only", args->only, "Only these groups: backlog, queues, half-open, failures, time-wait, close-wait, "
+                                         "fastopen, timers, self-test")
+      ->delimiter(',');
+  cmd->add_flag("--no-self-test", args->no_self_test, "Skip the loopback handshake burst");
+  cmd->add_flag("--json", args->json, "JSON lines: one per finding, then a summary");
+  cmd->footer(
+      "Examples:\n"
+      "  synscope doctor\n"
+      "  synscope doctor --window 10s --only queues,failures\n"
+      "  synscope doctor --netns lab0 --json\n"
+      "Exit codes (the Nagios plugin convention): 0 nothing worse than INFO, 1 WARN, 2 FAIL,\n"
+      "3 could not check (bad arguments, no such namespace, the kernel unreadable).");
+  return [args] { return run(*args); };
+}
+
+}  // namespace synscope::cli

@@ -1,0 +1,168 @@
+// synscope doctor in namespaces the tests create: each WARN and FAIL provoked, seen with the
+// right numbers; a clean namespace has no FAIL.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/unique_fd.h"
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+class Doctor : public netns_test {
+ protected:
+  // Findings of `synscope doctor --netns NS --json` with these extra arguments.
+  std::vector<nlohmann::json> doctor(std::vector<std::string> extra, int* exit_code = nullptr) {
+    std::vector<std::string> argv{synscope_binary(), "doctor", "--netns", ns_->name(), "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = run_command(argv, 60'000);
+    if (exit_code != nullptr) *exit_code = r.exit_code;
+    return of_type(parse_json_lines(r.out), "finding");
+  }
+  static const nlohmann::json* find(const std::vector<nlohmann::json>& f, const std::string& check, const std::string& v) {
+    for (const auto& x : f) {
+      if (x["check"] == check && x["verdict"] == v) return &x;
+    }
+    return nullptr;
+  }
+  // Runs f on a thread inside the namespace (sockets made there stay there).
+  template <class F>
+  void in_ns(F&& f) {
+    std::thread t([&] {
+      core::unique_fd nsfd(open(("/run/netns/" + ns_->name()).c_str(), O_RDONLY | O_CLOEXEC));
+      ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
+      f();
+    });
+    t.join();
+  }
+  static sockaddr_in loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+  }
+  std::vector<core::unique_fd> held_;
+};
+
+TEST_F(Doctor, ACleanNamespaceHasNoFail) {
+  int code = -1;
+  auto f = doctor({"--window", "200ms"}, &code);
+  EXPECT_FALSE(f.empty());
+  for (const auto& x : f) EXPECT_NE(x["verdict"], "FAIL") << x.dump();
+  EXPECT_NE(code, 2);
+  EXPECT_NE(find(f, "loopback", "PASS"), nullptr) << "the self-test passes";
+}
+
+TEST_F(Doctor, AListenerAskingForMoreThanSomaxconn) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.core.somaxconn=128"}).exit_code, 0);
+  in_ns([&] {
+    core::unique_fd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(7100);
+    ASSERT_EQ(bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    ASSERT_EQ(listen(l.get(), 1024), 0);
+    held_.push_back(std::move(l));
+  });
+  int code = -1;
+  auto f = doctor({"--only", "backlog", "--window", "0s"}, &code);
+  auto* w = find(f, "capped-by-somaxconn", "WARN");
+  ASSERT_NE(w, nullptr);
+  EXPECT_NE((*w)["summary"].get<std::string>().find("127.0.0.1:7100: backlog 128 = net.core.somaxconn"), std::string::npos);
+  EXPECT_EQ((*w)["evidence"]["somaxconn"], "128");
+  EXPECT_NE((*w)["fix"].get<std::string>().find("synscope tune apply"), std::string::npos);
+  EXPECT_EQ(code, 1);
+}
+
+TEST_F(Doctor, ANonAcceptingListenerOverflows) {
+  // Backlog 2, never accepted; 8 non-blocking connects: the queue fills, later SYNs are
+  // dropped and retransmitted (1 s later), overflowing again inside the 2 s window.
+  in_ns([&] {
+    core::unique_fd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(7200);
+    ASSERT_EQ(bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    ASSERT_EQ(listen(l.get(), 2), 0);
+    held_.push_back(std::move(l));
+    for (int i = 0; i < 8; ++i) {
+      core::unique_fd c(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+      connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a);  // NOLINT: EINPROGRESS expected
+      held_.push_back(std::move(c));
+    }
+  });
+  int code = -1;
+  auto f = doctor({"--only", "queues", "--window", "2500ms"}, &code);
+  auto* q = find(f, "accept-queue", "FAIL");
+  ASSERT_NE(q, nullptr) << nlohmann::json(f).dump();
+  EXPECT_NE((*q)["summary"].get<std::string>().find("127.0.0.1:7200: accept queue 3 of 2"), std::string::npos);
+  auto* o = find(f, "overflows", "FAIL");
+  ASSERT_NE(o, nullptr) << nlohmann::json(f).dump();
+  EXPECT_NE((*o)["evidence"]["ListenOverflows"], "+0");
+  EXPECT_EQ(code, 2);
+}
+
+TEST_F(Doctor, CloseWaitHeldByAnApplicationThatNeverCloses) {
+  in_ns([&] {
+    core::unique_fd l(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback(7300);
+    ASSERT_EQ(bind(l.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    ASSERT_EQ(listen(l.get(), 4), 0);
+    core::unique_fd c(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    ASSERT_EQ(connect(c.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    core::unique_fd server_side(accept4(l.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    c.reset();  // the peer closes; this process keeps its end open: CLOSE-WAIT
+    held_.push_back(std::move(server_side));
+    held_.push_back(std::move(l));
+  });
+  auto f = doctor({"--only", "close-wait", "--window", "100ms"});
+  auto* w = find(f, "stuck", "WARN");
+  ASSERT_NE(w, nullptr) << nlohmann::json(f).dump();
+  EXPECT_EQ((*w)["evidence"]["sockets"], "1");
+  EXPECT_EQ((*w)["evidence"]["process"].get<std::string>().rfind(std::to_string(getpid()) + "/", 0), 0u) << w->dump();
+}
+
+TEST_F(Doctor, ThirtyThousandTimeWait) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
+  temp_dir dir;
+  background_process server(ns_->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:7400"}), dir.path("serve.log"));
+  ASSERT_TRUE(server.wait_for_log("synscope serve:", 10'000));
+  // The client closes first in connect mode: 31,000 TIME-WAIT, spread over 20 source addresses.
+  auto b = ns_->run({synscope_binary(), "bench", "127.0.0.1:7400", "-n", "31000", "-c", "64", "--source",
+                     "127.0.0.2-127.0.0.21", "--json"},
+                    120'000);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto f = doctor({"--only", "time-wait", "--window", "0s"});
+  auto* w = find(f, "count", "WARN");
+  ASSERT_NE(w, nullptr) << nlohmann::json(f).dump();
+  EXPECT_GE(std::stoull((*w)["evidence"]["time_wait"].get<std::string>()), 30'000u);
+  EXPECT_EQ(server.interrupt(), 0);
+}
+
+TEST_F(Doctor, SyncookiesOffAndTwReuseWithoutTimestamps) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_syncookies=0"}).exit_code, 0);
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1"}).exit_code, 0);
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_timestamps=0"}).exit_code, 0);
+  auto f = doctor({"--only", "half-open,time-wait", "--window", "0s"});
+  auto* c = find(f, "syncookies", "WARN");
+  ASSERT_NE(c, nullptr) << nlohmann::json(f).dump();
+  EXPECT_EQ((*c)["evidence"]["tcp_syncookies"], "0");
+  EXPECT_NE((*c)["fix"].get<std::string>().find("--profile synflood"), std::string::npos);
+  auto* r = find(f, "tw-reuse", "WARN");
+  ASSERT_NE(r, nullptr) << nlohmann::json(f).dump();
+  EXPECT_EQ((*r)["evidence"]["tcp_timestamps"], "0");
+}
+
+TEST_F(Doctor, BadArgumentsAreUnknown) {
+  auto r = run_command({synscope_binary(), "doctor", "--only", "nonsense"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("--only 'nonsense'"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace synscope::testing
