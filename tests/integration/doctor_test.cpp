@@ -33,16 +33,7 @@ class Doctor : public netns_test {
     }
     return nullptr;
   }
-  // Runs f on a thread inside the namespace (sockets made there stay there).
-  template <class F>
-  void in_ns(F&& f) {
-    std::thread t([&] {
-      core::unique_fd nsfd(open(("/run/netns/" + ns_->name()).c_str(), O_RDONLY | O_CLOEXEC));
-      ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
-      f();
-    });
-    t.join();
-  }
+  void in_ns(const std::function<void()>& f) { in_netns(ns_->name(), f); }
   static sockaddr_in loopback(uint16_t port) {
     sockaddr_in a{};
     a.sin_family = AF_INET;

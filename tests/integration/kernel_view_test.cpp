@@ -76,16 +76,7 @@ class sockets_in {
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     return a;
   }
-  template <class F>
-  void in_ns(F&& f) {
-    std::thread t([&] {
-      core::unique_fd nsfd(open(("/run/netns/" + ns_).c_str(), O_RDONLY | O_CLOEXEC));
-      ASSERT_TRUE(nsfd) << "open /run/netns/" << ns_;
-      ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
-      f();
-    });
-    t.join();
-  }
+  void in_ns(const std::function<void()>& f) { in_netns(ns_, f); }
   std::string ns_;
   std::vector<core::unique_fd> fds_;
 };

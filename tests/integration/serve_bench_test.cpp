@@ -23,17 +23,7 @@
 namespace synscope::testing {
 namespace {
 
-// Runs f on a thread that entered namespace `ns` (sockets it makes stay in that namespace).
-template <class F>
-void in_ns(const std::string& ns, F&& f) {
-  std::thread t([&] {
-    core::unique_fd nsfd(open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC));
-    ASSERT_TRUE(nsfd);
-    ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
-    f();
-  });
-  t.join();
-}
+void in_ns(const std::string& ns, const std::function<void()>& f) { in_netns(ns, f); }
 
 sockaddr_in loopback(uint16_t port) {
   sockaddr_in a{};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -18,6 +19,8 @@
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "core/unique_fd.h"
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
@@ -285,6 +288,16 @@ void netns_test::SetUp() {
   auto ns = netns::create(why);
   if (!ns) GTEST_SKIP() << why;
   ns_.emplace(std::move(*ns));
+}
+
+void in_netns(const std::string& ns, const std::function<void()>& f) {
+  std::thread t([&] {
+    core::unique_fd nsfd(open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC));
+    ASSERT_TRUE(nsfd) << "open /run/netns/" << ns;
+    ASSERT_EQ(setns(nsfd.get(), CLONE_NEWNET), 0);
+    f();
+  });
+  t.join();
 }
 
 }  // namespace synscope::testing

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,6 +89,10 @@ class netns {
   void remove() noexcept;
   std::string name_;
 };
+
+/// Runs `f` on a thread that entered network namespace `ns` (/run/netns/NAME) and waits for it:
+/// sockets made there stay in that namespace, usable from any thread.
+void in_netns(const std::string& ns, const std::function<void()>& f);
 
 /// A test fixture with a fresh network namespace of its own in ns_ (skipped where none can be made).
 class netns_test : public ::testing::Test {
