@@ -254,9 +254,19 @@ TEST_F(KernelView, TopOnARealTerminalShowsTheCountsAndQuitsOnQ) {
   if (!have_tool("tmux")) GTEST_SKIP() << "no tmux";
   ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
   ASSERT_EQ(ns_->run({synscope_binary(), "probe", "-c", "300", "-i", "0", "-q"}).exit_code, 0);
-  auto tw = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--count", "--netns", ns_->name()});
-  ASSERT_EQ(tw.exit_code, 0);
-  uint64_t expected = std::stoull(tw.out);
+  // The last connections finish closing just after the probe exits: wait until the count holds.
+  auto count = [&] {
+    auto tw = run_command({synscope_binary(), "sockets", "--state", "time-wait", "--count", "--netns", ns_->name()});
+    EXPECT_EQ(tw.exit_code, 0);
+    return std::stoull(tw.out);
+  };
+  uint64_t expected = count();
+  for (int i = 0; i < 25; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    uint64_t again = count();
+    if (again == expected) break;
+    expected = again;
+  }
   ASSERT_GE(expected, 250u);  // the last few may end with a RST when the probe exits
   // A tmux server of our own (its own socket), so no one else's sessions are touched.
   std::string server = "synscope-test-" + std::to_string(getpid());
