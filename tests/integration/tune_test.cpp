@@ -257,5 +257,22 @@ TEST_F(Tune, AReadOnlyProcSysIsAClearErrorAndChangesNothing) {
   EXPECT_EQ(net_sysctls(*ns_), before);
 }
 
+TEST_F(Tune, RestoreFirewallBringsBackTheSavedRuleset) {
+  if (!have_tool("nft")) GTEST_SKIP() << "no nft";
+  auto applied = tune({"firewall", "--netns", ns_->name(), "--format", "nft", "--port", "9000", "--apply"});
+  ASSERT_EQ(applied.exit_code, 0) << applied.err;
+  std::string with_rules = ns_->run({"nft", "list", "ruleset"}).out;
+  ASSERT_NE(with_rules.find("table inet synscope"), std::string::npos);
+  auto b = tune({"backup", "--netns", ns_->name(), "--dir", dir_.path("fw"), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  std::string backup = nlohmann::json::parse(b.out)["path"];
+  ASSERT_EQ(tune({"firewall", "--netns", ns_->name(), "--format", "nft", "--port", "9000", "--remove"}).exit_code, 0);
+  EXPECT_EQ(ns_->run({"nft", "list", "ruleset"}).out.find("synscope"), std::string::npos);
+  auto r = tune({"restore", "--netns", ns_->name(), backup, "--firewall"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("firewall rules restored"), std::string::npos);
+  EXPECT_EQ(ns_->run({"nft", "list", "ruleset"}).out, with_rules);
+}
+
 }  // namespace
 }  // namespace synscope::testing
