@@ -27,29 +27,17 @@ int main(int argc, char** argv) {
       "  synscope serve --mode http &  synscope bench 127.0.0.1:8080 -n 10000 -c 64\n"
       "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
 
+  // Each subcommand registers itself; the order here is the order of --help.
+  using adder = cli::command_runner (*)(CLI::App&);
+  constexpr adder adders[] = {cli::add_doctor_command,  cli::add_probe_command,    cli::add_analyze_command,
+                              cli::add_capture_command, cli::add_sockets_command,  cli::add_counters_command,
+                              cli::add_top_command,     cli::add_serve_command,    cli::add_bench_command,
+                              cli::add_exporter_command, cli::add_tune_command};
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
-  auto doctor = cli::add_doctor_command(app);
-  commands.emplace_back(app.get_subcommand("doctor"), std::move(doctor));
-  auto probe = cli::add_probe_command(app);
-  commands.emplace_back(app.get_subcommand("probe"), std::move(probe));
-  auto analyze = cli::add_analyze_command(app);
-  commands.emplace_back(app.get_subcommand("analyze"), std::move(analyze));
-  auto capture = cli::add_capture_command(app);
-  commands.emplace_back(app.get_subcommand("capture"), std::move(capture));
-  auto sockets = cli::add_sockets_command(app);
-  commands.emplace_back(app.get_subcommand("sockets"), std::move(sockets));
-  auto counters = cli::add_counters_command(app);
-  commands.emplace_back(app.get_subcommand("counters"), std::move(counters));
-  auto top = cli::add_top_command(app);
-  commands.emplace_back(app.get_subcommand("top"), std::move(top));
-  auto serve = cli::add_serve_command(app);
-  commands.emplace_back(app.get_subcommand("serve"), std::move(serve));
-  auto bench = cli::add_bench_command(app);
-  commands.emplace_back(app.get_subcommand("bench"), std::move(bench));
-  auto exporter = cli::add_exporter_command(app);
-  commands.emplace_back(app.get_subcommand("exporter"), std::move(exporter));
-  auto tune = cli::add_tune_command(app);
-  commands.emplace_back(app.get_subcommand("tune"), std::move(tune));
+  for (adder add : adders) {
+    auto runner = add(app);
+    commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
+  }
 
   try {
     app.parse(argc, argv);
