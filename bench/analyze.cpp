@@ -63,18 +63,6 @@ uint64_t make_capture(const std::string& path, uint64_t connections) {
   return count_frames(path);
 }
 
-double best_of(int runs, const std::vector<std::string>& cmd) {
-  double best = 1e300;
-  for (int i = 0; i < runs; ++i) {
-    auto r = bench::run(cmd);
-    if (r.status != 0) {
-      fmt::print(stderr, "bench/analyze: '{}' failed\n", cmd.front());
-      std::exit(1);
-    }
-    best = std::min(best, r.seconds);
-  }
-  return best;
-}
 
 }  // namespace
 
@@ -96,10 +84,10 @@ int main(int argc, char** argv) {
   double mb = static_cast<double>(std::filesystem::file_size(file)) / 1e6;
   fmt::print("bench/analyze: {} packets of real loopback handshakes, {:.1f} MB\n", got, mb);
   bench::run({"cat", file});  // warm the page cache for everyone
-  double t_cat = best_of(3, {"cat", file});
-  double t_ours = best_of(3, {SYNSCOPE_BINARY, "analyze", file});
-  double t_tcpdump = best_of(1, {"tcpdump", "-nn", "-r", file});
-  double t_tshark = best_of(1, {"tshark", "-r", file, "-T", "fields", "-e", "tcp.analysis.initial_rtt"});
+  double t_cat = bench::best_of(3, {"cat", file}, "bench/analyze");
+  double t_ours = bench::best_of(3, {SYNSCOPE_BINARY, "analyze", file}, "bench/analyze");
+  double t_tcpdump = bench::best_of(1, {"tcpdump", "-nn", "-r", file}, "bench/analyze");
+  double t_tshark = bench::best_of(1, {"tshark", "-r", file, "-T", "fields", "-e", "tcp.analysis.initial_rtt"}, "bench/analyze");
   auto rate = [&](double s) { return static_cast<double>(got) / s / 1e6; };
   fmt::print("  {:<44} {:8.3f} s {:9.2f} M packets/s\n", "cat (the read limit)", t_cat, rate(t_cat));
   fmt::print("  {:<44} {:8.3f} s {:9.2f} M packets/s\n", "synscope analyze", t_ours, rate(t_ours));

@@ -11,6 +11,9 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -50,6 +53,21 @@ inline run_result run(const std::vector<std::string>& args, const char* stdout_t
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   posix_spawn_file_actions_destroy(&actions);
   return r;
+}
+
+/// The shortest wall time of `runs` runs of `cmd`; a failing run ends the benchmark (exit 1),
+/// naming `who` and the command.
+inline double best_of(int runs, const std::vector<std::string>& cmd, const char* who) {
+  double best = 1e300;
+  for (int i = 0; i < runs; ++i) {
+    auto r = run(cmd);
+    if (r.status != 0) {
+      std::fprintf(stderr, "%s: '%s' failed\n", who, cmd.front().c_str());
+      std::exit(1);
+    }
+    best = std::min(best, r.seconds);
+  }
+  return best;
 }
 
 /// A background process of the benchmark's, ended by its PID (SIGTERM, then waited for).

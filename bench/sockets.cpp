@@ -32,18 +32,6 @@ namespace {
 
 using namespace synscope;
 
-double best_of(int rounds, const std::vector<std::string>& cmd) {
-  double best = 1e300;
-  for (int i = 0; i < rounds; ++i) {
-    auto r = bench::run(cmd);
-    if (r.status != 0) {
-      fmt::print(stderr, "bench/sockets: '{}' failed\n", cmd.front());
-      std::exit(1);
-    }
-    best = std::min(best, r.seconds);
-  }
-  return best;
-}
 
 }  // namespace
 
@@ -73,9 +61,9 @@ int main(int argc, char** argv) {
     fmt::print("bench/sockets: {} TIME-WAIT sockets in namespace {} (synscope counts {}), best of {}\n", sockets, ns, n,
                rounds);
     if (count.status == 0 && n >= sockets) {
-      double ours = best_of(rounds, {SYNSCOPE_BINARY, "sockets", "--state", "time-wait", "--count"});
-      double ss = best_of(rounds, {"sh", "-c", "ss -tan state time-wait | wc -l"});
-      double proc = best_of(rounds, {"cat", "/proc/net/tcp"});
+      double ours = bench::best_of(rounds, {SYNSCOPE_BINARY, "sockets", "--state", "time-wait", "--count"}, "bench/sockets");
+      double ss = bench::best_of(rounds, {"sh", "-c", "ss -tan state time-wait | wc -l"}, "bench/sockets");
+      double proc = bench::best_of(rounds, {"cat", "/proc/net/tcp"}, "bench/sockets");
       fmt::print("  {:<50} {:8.2f} ms\n", "synscope sockets --state time-wait --count", ours * 1e3);
       fmt::print("  {:<50} {:8.2f} ms\n", "ss -tan state time-wait | wc -l", ss * 1e3);
       fmt::print("  {:<50} {:8.2f} ms\n", "cat /proc/net/tcp", proc * 1e3);
