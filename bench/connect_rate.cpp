@@ -28,6 +28,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <regex>
 #include <sstream>
@@ -169,6 +170,7 @@ int main(int argc, char** argv) {
   double floor = c_floor(connections, concurrency);
   double ours_connect = 0;
   double ours_request = 0;
+  double ab_single = 0;
   double ab_ours = 0;
   double ab_nginx = 0;
   {
@@ -206,25 +208,42 @@ int main(int argc, char** argv) {
                             "GET / HTTP/1.0\\r\\n\\r\\n", "-n", n, "-c", c, "--json"},
                            dir + "/bench-request.json", "\"per_s\":([0-9.e+]+)");
   }
+  // One ab process is CPU-bound on one core and costs the same per request whichever server
+  // answers (measured: 42-43 us of its own CPU per request against both), so it cannot tell
+  // servers apart. Two ab processes, each with half the requests and half the concurrency,
+  // fill both cores: then the CPU a server spends per connection is CPU the clients lack, and
+  // the rate shows it. Same clients for both servers; best of three rounds.
+  auto ab_pair = [&](const std::string& port, const std::string& name) {
+    std::string half_n = std::to_string(connections / 2);
+    std::string half_c = std::to_string(std::max(1, concurrency / 2));
+    std::string url = "http://127.0.0.1:" + port + "/";
+    auto one = [&](int i) {
+      return rate_of({"ab", "-q", "-n", half_n, "-c", half_c, url}, fmt::format("{}/ab-{}-{}.txt", dir, name, i),
+                     "Requests per second:\\s+([0-9.]+)");
+    };
+    auto first = std::async(std::launch::async, one, 1);
+    double second = one(2);
+    double a = first.get();
+    return a > 0 && second > 0 ? a + second : 0.0;
+  };
   for (int round = 0; round < 3; ++round) {
     if (serve_up) {
-      ab_ours = std::max(ab_ours, rate_of({"ab", "-q", "-n", n, "-c", c, "http://127.0.0.1:9300/"},
-                                          dir + "/ab-serve.txt", "Requests per second:\\s+([0-9.]+)"));
+      ab_single = std::max(ab_single, rate_of({"ab", "-q", "-n", n, "-c", c, "http://127.0.0.1:9300/"},
+                                              dir + "/ab-single.txt", "Requests per second:\\s+([0-9.]+)"));
     }
-    if (nginx_up) {
-      ab_nginx = std::max(ab_nginx, rate_of({"ab", "-q", "-n", n, "-c", c, "http://127.0.0.1:9400/"},
-                                            dir + "/ab-nginx.txt", "Requests per second:\\s+([0-9.]+)"));
-    }
+    if (serve_up) ab_ours = std::max(ab_ours, ab_pair("9300", "serve"));
+    if (nginx_up) ab_nginx = std::max(ab_nginx, ab_pair("9400", "nginx"));
   }
   fmt::print("  {:<62} {:>10.0f} /s\n", "C floor: epoll connects, accept-and-close thread", floor);
   fmt::print("  {:<62} {:>10.0f} /s\n", "synscope bench --mode connect  vs synscope serve", ours_connect);
   fmt::print("  {:<62} {:>10.0f} /s\n", "synscope bench --mode request  vs synscope serve --mode http", ours_request);
-  fmt::print("  {:<62} {:>10.0f} /s\n", "ab -n -c (best of 3)           vs synscope serve --mode http", ab_ours);
-  fmt::print("  {:<62} {:>10.0f} /s\n", "ab -n -c (best of 3)           vs nginx (1 worker)", ab_nginx);
+  fmt::print("  {:<62} {:>10.0f} /s\n", "ab -n -c (best of 3)           vs synscope serve --mode http", ab_single);
+  fmt::print("  {:<62} {:>10.0f} /s\n", "2 x ab, n/2 c/2 each (best of 3) vs synscope serve --mode http", ab_ours);
+  fmt::print("  {:<62} {:>10.0f} /s\n", "2 x ab, n/2 c/2 each (best of 3) vs nginx (1 worker)", ab_nginx);
   auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  fmt::print("  bench connect / C floor          {:6.2f}   (target >= 0.90)\n", ratio(ours_connect, floor));
-  fmt::print("  bench request / ab, same server  {:6.2f}   (target >= 1.00)\n", ratio(ours_request, ab_ours));
-  fmt::print("  serve under ab / nginx under ab  {:6.2f}   (target >= 1.00)\n", ratio(ab_ours, ab_nginx));
+  fmt::print("  bench connect / C floor             {:6.2f}   (target >= 0.90)\n", ratio(ours_connect, floor));
+  fmt::print("  bench request / ab, same server     {:6.2f}   (target >= 1.00)\n", ratio(ours_request, ab_single));
+  fmt::print("  serve under 2 ab / nginx under 2 ab {:6.2f}   (target >= 1.00)\n", ratio(ab_ours, ab_nginx));
   nginx.reset();  // ended by PID before their files go
   std::filesystem::remove_all(dir);
   sh("ip netns del " + ns);

@@ -125,6 +125,48 @@ TEST_F(ServeBench, AbGetsEveryRequestAnsweredByModeHttp) {
   EXPECT_EQ(http->interrupt(), 0);
 }
 
+// The last answer goes out corked, so close() puts the FIN on the answer's own segment; and
+// delayed ACKs from accept on let that segment carry the ACK of the request. A connection then
+// costs 7 segments, not 9 (tcpdump counts them).
+TEST_F(ServeBench, TheLastAnswerCarriesTheFinAndTheAck) {
+  if (!have_tool("tcpdump") || !have_tool("ab")) GTEST_SKIP() << "tcpdump and ab are needed";
+  auto http = serve(8090, {"--mode", "http"});
+  std::string pcap = dir_.path("fin.pcap");
+  background_process capture(ns_->exec({"tcpdump", "-i", "lo", "-nn", "-U", "-Z", "root", "-w", pcap, "tcp port 8090"}),
+                             dir_.path("tcpdump.log"));
+  ASSERT_TRUE(capture.wait_for_log("listening on", 20'000)) << capture.log();
+  auto r = ns_->run({"ab", "-q", "-n", "200", "-c", "4", "http://127.0.0.1:8090/"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // libpcap's buffer timeout
+  EXPECT_EQ(capture.interrupt(), 0) << capture.log();
+  auto text = run_command({"tcpdump", "-r", pcap, "-nn"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  std::istringstream lines(text.out);
+  std::string line;
+  int answers = 0, answers_with_fin = 0, bare_acks_of_requests = 0, segments = 0;
+  while (std::getline(lines, line)) {
+    if (line.find(" IP ") == std::string::npos) continue;
+    ++segments;
+    if (line.find("127.0.0.1.8090 >") == std::string::npos) continue;
+    bool data = line.find("length 0") == std::string::npos;
+    bool fin = line.find("Flags [F") != std::string::npos;
+    if (data) {
+      ++answers;
+      answers_with_fin += fin ? 1 : 0;
+    } else if (!fin && line.find("Flags [.], ack 1,") == std::string::npos &&
+               line.find("Flags [.], ack 1 ") == std::string::npos) {
+      // a bare ACK from the server that is not the last ACK of the FIN exchange
+      bare_acks_of_requests += line.find(", ack 83,") != std::string::npos ? 1 : 0;
+    }
+  }
+  EXPECT_EQ(answers, 200) << text.out.substr(0, 4000);
+  EXPECT_EQ(answers_with_fin, 200);
+  // A request that lands before accept() is ACKed at once; most land after.
+  EXPECT_LT(bare_acks_of_requests, 100) << segments << " segments";
+  EXPECT_LT(segments, 200 * 8) << "more than 8 segments per connection";
+  EXPECT_EQ(http->interrupt(), 0);
+}
+
 TEST_F(ServeBench, BenchCountsAddUp) {
   auto ack = serve(8101, {"--mode", "ack", "--threads", "2"});
   auto echo = serve(8102, {"--mode", "echo"});
