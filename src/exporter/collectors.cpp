@@ -95,15 +95,16 @@ bool collectors::collect_netstat(exposition& out) {
 }
 
 bool collectors::collect_sockets(exposition& out) {
-  std::array<std::array<uint64_t, 2>, kernel::tcp_state_max + 1> counts{};
+  // count_tcp(): the counts of a full dump without a message per TIME-WAIT socket (with
+  // 50,000 of them those messages were most of a scrape).
   std::vector<kernel::tcp_socket> listeners;
   std::vector<kernel::tcp_socket> half_open;
-  auto r = kernel::dump_tcp({}, [&](const kernel::tcp_socket& s) {
-    ++counts[static_cast<size_t>(s.state)][s.local.family == AF_INET ? 0 : 1];
+  auto counted = kernel::count_tcp([&](const kernel::tcp_socket& s) {
     if (s.state == kernel::tcp_state::listen) listeners.push_back(s);
     if (s.state == kernel::tcp_state::syn_recv) half_open.push_back(s);
   });
-  if (!r) return false;
+  if (!counted) return false;
+  const auto& counts = *counted;
   out.family("synscope_tcp_sockets", "TCP sockets by state and address family (request sockets count as syn-recv).",
              metric_type::gauge);
   for (int i = 1; i <= kernel::tcp_state_max; ++i) {

@@ -14,6 +14,9 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -168,7 +171,8 @@ core::result<void> dump_tcp(const socket_query& query, const std::function<void(
   std::vector<char> buf(256 * 1024);
   uint32_t seq = 1;
   auto filtered = [&](const tcp_socket& s) {
-    // The kernel reports FIN-WAIT-2 mini-sockets under TIME-WAIT's bit; keep exactly what was asked.
+    // Keep exactly what was asked, whichever state's bit a kernel matches FIN-WAIT-2 mini-sockets
+    // by (6.x: FIN-WAIT-2's, their substate).
     if (query.states & state_bit(s.state)) each(s);
   };
   // Both families: one TCPDIAG_GETSOCK request, which the kernel serves with the family left
@@ -215,6 +219,52 @@ core::result<void> dump_tcp(const socket_query& query, const std::function<void(
     }
   }
   return {};
+}
+
+core::result<state_counts> count_tcp(const std::function<void(const tcp_socket&)>& each) {
+  auto family_of = [](const tcp_socket& s) { return s.local.family == AF_INET ? 0u : 1u; };
+  state_counts counts{};
+  uint64_t minisockets = 0;  // FIN-WAIT-2 mini-sockets: in sockstat's tw, and in this dump
+  uint64_t v6_time_wait = 0;
+  socket_query v6;
+  v6.states = state_bit(tcp_state::time_wait);
+  v6.ipv4 = false;
+  core::result<void> v6_result;
+  // The thread inherits this thread's network namespace, which the caller may have entered.
+  std::thread other([&] {
+    v6_result = dump_tcp(v6, [&](const tcp_socket& s) {
+      if (s.state == tcp_state::time_wait) ++v6_time_wait;
+    });
+  });
+  socket_query rest;
+  rest.states = all_states & ~state_bit(tcp_state::time_wait);
+  auto rest_result = dump_tcp(rest, [&](const tcp_socket& s) {
+    ++counts[static_cast<size_t>(s.state)][family_of(s)];
+    if (s.state == tcp_state::fin_wait2 && s.timer == 3) ++minisockets;  // the TIME-WAIT timer: a mini-socket
+    each(s);
+  });
+  other.join();
+  if (!rest_result) return rest_result.error();
+  if (!v6_result) return v6_result.error();
+  // thread-self: the namespace this thread's sock_diag socket saw (/proc/self/net is the
+  // process's, which may differ after a setns() in one thread).
+  std::ifstream in("/proc/thread-self/net/sockstat");
+  std::string line;
+  std::optional<uint64_t> tw;
+  while (std::getline(in, line)) {
+    if (line.rfind("TCP: ", 0) != 0) continue;
+    std::istringstream words(line.substr(5));
+    std::string key;
+    uint64_t value = 0;
+    while (words >> key >> value) {
+      if (key == "tw") tw = value;
+    }
+  }
+  if (!tw) return core::error{core::exit_code::environment, "sock_diag: no TCP tw count in /proc/thread-self/net/sockstat"};
+  uint64_t others = minisockets + v6_time_wait;
+  counts[static_cast<size_t>(tcp_state::time_wait)][0] = *tw > others ? *tw - others : 0;
+  counts[static_cast<size_t>(tcp_state::time_wait)][1] = v6_time_wait;
+  return counts;
 }
 
 std::vector<std::pair<uint64_t, socket_owner>> socket_owners(const std::string& proc_root) {

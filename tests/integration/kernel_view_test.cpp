@@ -16,6 +16,7 @@
 
 #include "core/unique_fd.h"
 #include "integration/support.h"
+#include "kernel/sockets.h"
 
 namespace synscope::testing {
 namespace {
@@ -176,6 +177,80 @@ TEST_F(KernelView, SummaryCountsEqualSsForEveryStateWith20000TimeWait) {
   auto peer_rows = parse_json_lines(peers.out);
   ASSERT_FALSE(peer_rows.empty());
   EXPECT_GE(peer_rows[0]["sockets"].get<uint64_t>(), 20'000u);
+}
+
+// count_tcp() (the exporter's counts) leaves TIME-WAIT out of its dumps and takes it from
+// sockstat: it must still equal a full dump for every state and family, with TIME-WAIT and
+// FIN-WAIT-2 mini-sockets (also in sockstat's tw) of both families present.
+TEST_F(KernelView, CountsWithoutTimeWaitMessagesEqualAFullDump) {
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0"}).exit_code, 0);
+  std::vector<core::unique_fd> kept;
+  in_netns(ns_->name(), [&] {
+    for (int family : {AF_INET, AF_INET6}) {
+      core::unique_fd listener(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_storage a{};
+      socklen_t len = 0;
+      if (family == AF_INET) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&a);  // NOLINT
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(7400);
+        v4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        len = sizeof *v4;
+      } else {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&a);  // NOLINT
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(7401);
+        v6->sin6_addr = in6addr_loopback;
+        len = sizeof *v6;
+      }
+      auto* sa = reinterpret_cast<sockaddr*>(&a);  // NOLINT
+      ASSERT_EQ(bind(listener.get(), sa, len), 0);
+      ASSERT_EQ(listen(listener.get(), 64), 0);
+      int time_wait = family == AF_INET ? 300 : 200;
+      for (int i = 0; i < time_wait + 4; ++i) {
+        core::unique_fd client(socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        ASSERT_EQ(connect(client.get(), sa, len), 0);
+        core::unique_fd server(accept(listener.get(), nullptr, nullptr));
+        ASSERT_TRUE(server);
+        if (i < time_wait) {
+          client.reset();  // the client closes first: TIME-WAIT on its side
+        } else if (i < time_wait + 3) {
+          server.reset();  // the server closes, the client never does: a FIN-WAIT-2 mini-socket
+          kept.push_back(std::move(client));
+        } else {
+          kept.push_back(std::move(client));  // an ESTABLISHED pair
+          kept.push_back(std::move(server));
+        }
+      }
+      kept.push_back(std::move(listener));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // FINs acknowledged, orphans turned
+  kernel::state_counts full{};
+  core::result<kernel::state_counts> counted = kernel::state_counts{};
+  uint64_t passed_on = 0;
+  in_netns(ns_->name(), [&] {
+    auto dumped = kernel::dump_tcp({}, [&](const kernel::tcp_socket& s) {
+      ++full[static_cast<size_t>(s.state)][s.local.family == AF_INET ? 0 : 1];
+    });
+    ASSERT_TRUE(dumped) << dumped.error().message;
+    counted = kernel::count_tcp([&](const kernel::tcp_socket&) { ++passed_on; });
+  });
+  ASSERT_TRUE(counted) << counted.error().message;
+  for (int st = 1; st <= kernel::tcp_state_max; ++st) {
+    SCOPED_TRACE(kernel::state_name(static_cast<kernel::tcp_state>(st)));
+    EXPECT_EQ((*counted)[static_cast<size_t>(st)][0], full[static_cast<size_t>(st)][0]) << "ipv4";
+    EXPECT_EQ((*counted)[static_cast<size_t>(st)][1], full[static_cast<size_t>(st)][1]) << "ipv6";
+  }
+  auto tw = static_cast<size_t>(kernel::tcp_state::time_wait);
+  auto fw2 = static_cast<size_t>(kernel::tcp_state::fin_wait2);
+  EXPECT_GE(full[tw][0], 300u);
+  EXPECT_GE(full[tw][1], 200u);
+  EXPECT_GE(full[fw2][0], 3u);
+  EXPECT_GE(full[fw2][1], 3u);
+  uint64_t all = 0;
+  for (const auto& by_family : full) all += by_family[0] + by_family[1];
+  EXPECT_EQ(passed_on, all - full[tw][0] - full[tw][1]);  // every socket but TIME-WAIT
 }
 
 TEST_F(KernelView, FiltersAndPortCounts) {
