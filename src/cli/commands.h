@@ -20,5 +20,6 @@ command_runner add_bench_command(CLI::App& app);
 command_runner add_exporter_command(CLI::App& app);
 command_runner add_tune_command(CLI::App& app);
 command_runner add_doctor_command(CLI::App& app);
+command_runner add_lab_command(CLI::App& app);
 
 }  // namespace synscope::cli

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   constexpr adder adders[] = {cli::add_doctor_command,  cli::add_probe_command,    cli::add_analyze_command,
                               cli::add_capture_command, cli::add_sockets_command,  cli::add_counters_command,
                               cli::add_top_command,     cli::add_serve_command,    cli::add_bench_command,
-                              cli::add_exporter_command, cli::add_tune_command};
+                              cli::add_exporter_command, cli::add_tune_command, cli::add_lab_command};
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
   for (adder add : adders) {
     auto runner = add(app);

@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/process.h"
+
 namespace synscope::tune {
 namespace {
 
@@ -19,39 +21,6 @@ constexpr const char* chain = "SYNSCOPE-SYN-LIMIT";
 std::string port_match(const syn_limit& l, firewall_format f) {
   if (l.port == 0) return "";
   return f == firewall_format::nft ? fmt::format("tcp dport {} ", l.port) : fmt::format(" --dport {}", l.port);
-}
-
-// Runs a command; its stdin is `input` (for nft -f -). Exit status 0 -> true.
-bool run(const std::vector<std::string>& argv, const std::string& input, std::string* err = nullptr) {
-  int in[2];
-  int errpipe[2];
-  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(errpipe, O_CLOEXEC) != 0) return false;
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(errpipe[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execvp's signature
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(in[0]);
-  close(errpipe[1]);
-  if (!input.empty() && write(in[1], input.data(), input.size()) < 0) {
-    // the program ended early: its status says why
-  }
-  close(in[1]);
-  std::string text;
-  char buf[512];
-  for (ssize_t n; (n = read(errpipe[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
-  close(errpipe[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (err != nullptr) *err = text.substr(0, text.find('\n'));
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 core::error tool_failed(const std::string& what, const std::string& err) {
@@ -143,15 +112,15 @@ std::string firewall_removal(const syn_limit& l, firewall_format f) {
 core::result<void> firewall_apply(const syn_limit& l, firewall_format f) {
   std::string err;
   if (f == firewall_format::nft) {
-    if (!run({"nft", "-f", "-"}, firewall_rules(l, f), &err)) return tool_failed("nft -f", err);
+    if (!core::run_program({"nft", "-f", "-"}, firewall_rules(l, f), &err)) return tool_failed("nft -f", err);
     return {};
   }
   for (const char* tool : {"iptables", "ip6tables"}) {
     auto cmds = iptables_add(l, tool);
     for (size_t i = 0; i < cmds.size(); ++i) {
-      if (!run(cmds[i], "", &err)) {
+      if (!core::run_program(cmds[i], "", &err)) {
         // Undo what this tool got, so a failure leaves nothing behind.
-        for (const auto& d : iptables_del(l, tool)) run(d, "");
+        for (const auto& d : iptables_del(l, tool)) core::run_program(d, "");
         return tool_failed(joined({cmds[i]}).substr(0, joined({cmds[i]}).size() - 1), err);
       }
     }
@@ -162,12 +131,12 @@ core::result<void> firewall_apply(const syn_limit& l, firewall_format f) {
 core::result<void> firewall_remove(const syn_limit& l, firewall_format f) {
   std::string err;
   if (f == firewall_format::nft) {
-    if (!run({"nft", "delete", "table", "inet", "synscope"}, "", &err)) return tool_failed("nft delete table inet synscope", err);
+    if (!core::run_program({"nft", "delete", "table", "inet", "synscope"}, "", &err)) return tool_failed("nft delete table inet synscope", err);
     return {};
   }
   bool any = false;
   for (const char* tool : {"iptables", "ip6tables"}) {
-    for (const auto& d : iptables_del(l, tool)) any = run(d, "", &err) || any;
+    for (const auto& d : iptables_del(l, tool)) any = core::run_program(d, "", &err) || any;
   }
   if (!any) return tool_failed("removing chain SYNSCOPE-SYN-LIMIT (was it applied, with the same --port?)", err);
   return {};

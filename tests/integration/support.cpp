@@ -218,6 +218,14 @@ int background_process::interrupt(int64_t timeout_ms) {
   return code;
 }
 
+int background_process::kill_now() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGKILL);
+  int code = wait_or_kill(pid_, 10'000, nullptr);
+  pid_ = -1;
+  return code;
+}
+
 std::optional<netns> netns::create(std::string& why) {
   static std::atomic<int> counter{0};
   std::string name = fmt::format("synscope-t{}-{}", getpid(), counter++);

@@ -55,6 +55,9 @@ class background_process {
   ~background_process();  ///< SIGKILLs the process if it is still running
 
   [[nodiscard]] bool started() const { return pid_ > 0; }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+  /// SIGKILL now (no chance to clean up) and wait; returns the exit code (128 + 9).
+  int kill_now();
   /// Waits until the log contains `text`; false after `timeout_ms`.
   bool wait_for_log(const std::string& text, int64_t timeout_ms);
   /// Sends SIGINT and waits for the exit (SIGKILL after `timeout_ms`); returns the exit code.

@@ -1,0 +1,17 @@
+#pragma once
+// Running a program and waiting for it: for the tools synscope drives (nft, iptables, ip, tc).
+// The child inherits the calling thread's network namespace, so a thread that entered one runs
+// the tool there.
+//
+//   std::string why;
+//   if (!core::run_program({"nft", "-f", "-"}, rules, &why)) return fail(why);
+#include <string>
+#include <vector>
+
+namespace synscope::core {
+
+/// Runs argv[0] (found on PATH) with `input` on its stdin and its stdout discarded; true when it
+/// exited 0. `err`, when given, gets the first line of its stderr (or what went wrong starting it).
+bool run_program(const std::vector<std::string>& argv, const std::string& input = {}, std::string* err = nullptr);
+
+}  // namespace synscope::core

@@ -1,0 +1,36 @@
+#pragma once
+// Latency pictures as inline SVG, and the self-contained HTML page they go into: the building
+// blocks the lab's and bench's reports share. No scripts, no fetches: a file that opens
+// anywhere.
+//
+//   std::vector<report::series> s = {report::series_of("cookies on", histogram)};
+//   std::string svg = report::cdf_svg(s, "Handshake time, legitimate client");
+//   write(report::html_page("synscope lab synflood", "<h1>...</h1>" + svg));
+#include <string>
+#include <vector>
+
+#include "core/histogram.h"
+
+namespace synscope::report {
+
+/// One line of a plot: (value in ns, fraction of samples at or below it) points, rising.
+struct series {
+  std::string name;
+  std::vector<std::pair<double, double>> points;
+  uint64_t count = 0;
+};
+
+/// The distribution of a nanosecond histogram as CDF points (0.5 % steps, and the maximum).
+series series_of(const std::string& name, const core::histogram& h);
+
+/// A CDF plot (x: time on a log scale, in ms; y: 0-100 %), one coloured line per series with
+/// a legend. Empty series are listed in the legend as "no samples".
+std::string cdf_svg(const std::vector<series>& all, const std::string& title);
+
+/// `text` with &, <, >, " and ' escaped for HTML.
+std::string html_escape(const std::string& text);
+
+/// A complete HTML document: `title`, a small style sheet, and `body` as given (already HTML).
+std::string html_page(const std::string& title, const std::string& body);
+
+}  // namespace synscope::report
