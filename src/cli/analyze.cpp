@@ -18,6 +18,8 @@
 #include "core/duration.h"
 #include "core/json.h"
 #include "core/table.h"
+#include "core/file.h"
+#include "report/capture_report.h"
 #include "report/ladder.h"
 #include "tcp/analyzer.h"
 
@@ -33,6 +35,7 @@ struct analyze_args {
   std::string idle_timeout = "300";
   bool no_vlan = false;
   std::vector<uint64_t> ladder;
+  std::string report;
   int threads = 0;
 };
 
@@ -230,6 +233,11 @@ int run(const analyze_args& args) {
   options.top_n = args.top;
   options.ladder_ids = args.ladder;
   options.threads = args.threads;
+  if (!args.report.empty()) {
+    // The report's table: the first connections, each with the start of its ladder.
+    options.ladder_ids = report::report_ladder_ids();
+    options.ladder_packets = report::report_ladder_packets;
+  }
 
   bool show_progress = isatty(STDERR_FILENO) == 1;
   int64_t last_progress = 0;
@@ -257,6 +265,14 @@ int run(const analyze_args& args) {
     }
   }
   double seconds = static_cast<double>(core::monotonic_ns() - begin) / 1e9;
+  if (!args.report.empty()) {
+    std::string source;
+    for (const auto& in : options.inputs) source += (source.empty() ? "" : ", ") + in;
+    if (!options.filter.empty()) source += fmt::format(" (filter '{}')", options.filter);
+    auto written = core::write_file_atomically(
+        args.report, report::capture_report_html(*report, source, std::string("synscope ") + SYNSCOPE_VERSION));
+    if (!written) return fail(written.error());
+  }
   if (!args.ladder.empty()) {
     for (uint64_t id : args.ladder) {
       auto it = std::find_if(report->ladders.begin(), report->ladders.end(),
@@ -298,6 +314,10 @@ command_runner add_analyze_command(CLI::App& app) {
   cmd->add_flag("--no-vlan", args->no_vlan, "Ignore VLAN tags when telling connections apart (as tshark does)");
   cmd->add_option("--ladder", args->ladder, "Draw the ladder diagram of these connections (ids from --connections)")
       ->delimiter(',');
+  cmd->add_option("--report", args->report,
+                  "Also write one self-contained HTML file: cards, outcomes, RTT charts, timeline, and a "
+                  "connection table whose rows draw their ladder diagram")
+      ->excludes(cmd->get_option("--ladder"));
   cmd->add_option("--threads", args->threads,
                   "1: read and track in one thread; 2: a reading thread feeds the tracking one "
                   "(the same results); 0: 2 when two CPUs are available")
@@ -313,6 +333,7 @@ command_runner add_analyze_command(CLI::App& app) {
       "  tcpdump -i any -w - 'tcp' | synscope analyze - # from a pipe\n"
       "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
       "  synscope analyze trace.pcap --ladder 0,3       # ladder diagrams of connections 0 and 3\n"
+      "  synscope analyze trace.pcap --report out.html  # the same, to open in a browser\n"
       "Exit codes: 0 analyzed, 2 bad arguments or unreadable file, 4 corrupt capture.");
   return [args] { return run(*args); };
 }

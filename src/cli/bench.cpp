@@ -11,10 +11,12 @@
 #include "cli/common.h"
 #include "cli/terminal.h"
 #include "core/duration.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/table.h"
 #include "core/text.h"
 #include "kernel/counters.h"
+#include "report/plot.h"
 
 namespace synscope::cli {
 namespace {
@@ -32,6 +34,7 @@ struct bench_args {
   int threads = 1;
   std::string timeout = "5s";
   bool json = false;
+  std::string report;
 };
 
 constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPSynRetrans",
@@ -185,6 +188,19 @@ int run(const bench_args& args) {
     fmt::print("{}\n", k);
   }
   if (exhausted > 0) fmt::print(stderr, "synscope: {}: {} connects failed with EADDRNOTAVAIL\n", ports_exhausted_fix, exhausted);
+  if (!args.report.empty()) {
+    std::string body = fmt::format(
+        "<h1>synscope bench {}</h1>\n<p>{}, {} loop, concurrency {}: started {}, succeeded {}, failed {} in {:.3f} s "
+        "({:.0f}/s).</p>\n",
+        report::html_escape(o.target.to_string()), active::load_mode_name(o.mode), o.rate > 0 ? "open" : "closed",
+        o.concurrency, r->started, r->succeeded, r->failed, seconds, per_s);
+    const char* latency = o.rate > 0 ? "latency (from due time)" : "latency";
+    body += report::bars_svg({{"handshake", &r->handshake}, {latency, &r->request}}, "How many took how long");
+    body += report::cdf_svg({report::series_of("handshake", r->handshake), report::series_of(latency, r->request)},
+                            "Cumulative share");
+    auto written = core::write_file_atomically(args.report, report::html_page("synscope bench " + o.target.to_string(), body));
+    if (!written) return fail(written.error());
+  }
   return r->failed == 0 && r->not_started == 0 ? 0 : static_cast<int>(core::exit_code::failed);
 }
 
@@ -208,6 +224,7 @@ command_runner add_bench_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads, "Event loops (each takes a share of -c)")->check(CLI::Range(1, 256))->capture_default_str();
   cmd->add_option("--timeout", args->timeout, "Give up on an attempt after this long")->capture_default_str();
   cmd->add_flag("--json", args->json, "One JSON summary object");
+  cmd->add_option("--report", args->report, "Also write a self-contained HTML file with the latency charts");
   cmd->footer(
       "Bounded by -n or --duration: it stops by itself. A progress bar shows on a terminal.\n"
       "Examples:\n"

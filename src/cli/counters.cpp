@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/file.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
@@ -90,28 +91,9 @@ std::optional<saved_state> load_state(const std::string& path) {
 
 // Written to a temporary file beside it, then renamed: a reader never sees half a file.
 core::result<void> save_state(const std::string& path, const std::vector<kernel::counter>& all, int64_t wall_ns) {
-  std::string tmp = path + ".XXXXXX";
-  core::unique_fd fd(mkstemp(tmp.data()));
-  if (!fd) return core::system_error(tmp, "mkstemp", errno);
   std::string text = fmt::format("#synscope-counters {}\n", wall_ns);
   for (const auto& c : all) text += fmt::format("{} {}\n", c.name, c.value);
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      unlink(tmp.c_str());
-      return core::system_error(tmp, "write", err);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (fsync(fd.get()) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return core::system_error(path, "rename", err);
-  }
-  return {};
+  return core::write_file_atomically(path, text);
 }
 
 void print(const std::vector<shown>& rows, const counters_args& args, const char* change_name) {

@@ -2,7 +2,6 @@
 // removes itself. Parsing and rendering only; the drills are in src/lab/.
 #include <unistd.h>
 
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -10,6 +9,7 @@
 #include "cli/common.h"
 #include "cli/terminal.h"
 #include "core/duration.h"
+#include "core/file.h"
 #include "core/json.h"
 #include "core/table.h"
 #include "lab/drills.h"
@@ -199,15 +199,7 @@ core::result<void> write_report(const lab::drill_report& r, const std::string& p
     body += fmt::format("<li><b>{}</b>: {}</li>\n", report::html_escape(s.name), report::html_escape(items));
   }
   body += "</ul>\n";
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << report::html_page("synscope lab " + r.drill, body);
-    out.flush();
-    if (!out) return core::system_error("--report", "write " + tmp, errno);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return core::system_error("--report", "rename to " + path, errno);
-  return {};
+  return core::write_file_atomically(path, report::html_page("synscope lab " + r.drill, body));
 }
 
 int run(const lab_args& args) {

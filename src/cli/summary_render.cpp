@@ -16,25 +16,6 @@ namespace {
 std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
 
-const char* state_meaning(tcp::conn_state s) {
-  switch (s) {
-    case tcp::conn_state::s0: return "SYN seen, no reply (half-open)";
-    case tcp::conn_state::s1: return "established, not closed";
-    case tcp::conn_state::sf: return "established and closed normally";
-    case tcp::conn_state::rej: return "rejected (RST answered the SYN)";
-    case tcp::conn_state::s2: return "established, client closed, no reply";
-    case tcp::conn_state::s3: return "established, server closed, no reply";
-    case tcp::conn_state::rsto: return "established, client reset";
-    case tcp::conn_state::rstr: return "server reset";
-    case tcp::conn_state::rstos0: return "client sent SYN then RST, no SYN-ACK";
-    case tcp::conn_state::rstrh: return "server sent SYN-ACK then RST, no SYN seen";
-    case tcp::conn_state::sh: return "client sent SYN then FIN, no SYN-ACK";
-    case tcp::conn_state::shr: return "server sent SYN-ACK then FIN, no SYN seen";
-    case tcp::conn_state::oth: return "no SYN seen: midstream traffic";
-  }
-  return "";
-}
-
 constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "handshake ACK not acking ISN+1",
                                           "SYN-ACK with no SYN seen",       "SYN with a new ISN on a live tuple",
                                           "RST answering a SYN",            "SYN-ACK captured before its SYN",
@@ -66,7 +47,7 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   for (size_t i = 0; i < s.by_state.size(); ++i) {
     if (s.by_state[i] == 0) continue;
     auto st = static_cast<tcp::conn_state>(i);
-    states.add_row({tcp::conn_state_name(st), std::to_string(s.by_state[i]), state_meaning(st)});
+    states.add_row({tcp::conn_state_name(st), std::to_string(s.by_state[i]), tcp::conn_state_meaning(st)});
   }
   out += states.render() + "\n";
   core::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},

@@ -115,6 +115,15 @@ double histogram::stddev() const noexcept {
   return std::sqrt(m2_ / static_cast<double>(total_));
 }
 
+uint64_t histogram::count_at_or_below(int64_t v) const noexcept {
+  if (total_ == 0 || v < min_) return 0;
+  if (v >= max_) return total_;
+  size_t last = index_of(static_cast<uint64_t>(v));
+  uint64_t n = 0;
+  for (size_t i = 0; i <= last && i < counts_.size(); ++i) n += counts_[i];
+  return n;
+}
+
 int64_t histogram::percentile(double p) const noexcept {
   if (total_ == 0) {
     return 0;

@@ -38,6 +38,10 @@ class histogram {
   /// values are <= v; p is clamped to [0, 100]. 0 when empty. p=0 gives min(), p=100 max().
   [[nodiscard]] int64_t percentile(double p) const noexcept;
 
+  /// How many recorded values are <= v, to slot precision (a slot counts whole when its lowest
+  /// value is <= v). For bar charts: the count in (a, b] is count_at_or_below(b) - ..(a).
+  [[nodiscard]] uint64_t count_at_or_below(int64_t v) const noexcept;
+
   [[nodiscard]] int64_t highest_trackable() const noexcept { return highest_trackable_; }
 
  private:

@@ -27,10 +27,20 @@ series series_of(const std::string& name, const core::histogram& h);
 /// a legend. Empty series are listed in the legend as "no samples".
 std::string cdf_svg(const std::vector<series>& all, const std::string& title);
 
+/// A histogram as bars over log-spaced bins (time on a log scale, count up), one colour per
+/// histogram, side by side in each bin.
+std::string bars_svg(const std::vector<std::pair<std::string, const core::histogram*>>& all, const std::string& title);
+
+/// Lines over time: `x` is seconds (Unix time), one line per named series of the same length.
+/// More points than the plot is wide are summed into wider steps (the title says how wide).
+std::string timeline_svg(const std::vector<int64_t>& x, const std::vector<std::pair<std::string, std::vector<double>>>& lines,
+                         const std::string& title);
+
 /// `text` with &, <, >, " and ' escaped for HTML.
 std::string html_escape(const std::string& text);
 
-/// A complete HTML document: `title`, a small style sheet, and `body` as given (already HTML).
-std::string html_page(const std::string& title, const std::string& body);
+/// A complete HTML document: `title`, a small style sheet (plus `head_extra`, e.g. more
+/// style), and `body` as given (already HTML).
+std::string html_page(const std::string& title, const std::string& body, const std::string& head_extra = {});
 
 }  // namespace synscope::report

@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -55,7 +56,7 @@ class tracking {
     auto it = ladders_.find(c.id);
     if (it == ladders_.end()) return;
     ladder& l = it->second;
-    if (l.packets.size() < ladder_packet_limit) {
+    if (l.packets.size() < std::min(options_.ladder_packets, ladder_packet_limit)) {
       l.packets.push_back({s.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
                            p.window, p.options, c.client_tcp, c.server_tcp});
     } else {

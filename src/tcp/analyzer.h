@@ -47,6 +47,7 @@ struct analyze_options {
   size_t top_n = 10;
   syn_flood_thresholds flood;
   std::vector<uint64_t> ladder_ids;  ///< connections (by id) whose packets to keep for ladders
+  size_t ladder_packets = ladder_packet_limit;  ///< packets kept per ladder (at most ladder_packet_limit)
   /// 2: one thread reads and decodes while another tracks (results are identical); 1: all in
   /// the calling thread. 0 picks 2 when this process may run on two or more CPUs.
   int threads = 0;

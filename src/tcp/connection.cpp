@@ -35,6 +35,25 @@ const char* conn_state_name(conn_state s) {
   return "OTH";
 }
 
+const char* conn_state_meaning(conn_state s) {
+  switch (s) {
+    case conn_state::s0: return "SYN seen, no reply (half-open)";
+    case conn_state::s1: return "established, not closed";
+    case conn_state::sf: return "established and closed normally";
+    case conn_state::rej: return "rejected (RST answered the SYN)";
+    case conn_state::s2: return "established, client closed, no reply";
+    case conn_state::s3: return "established, server closed, no reply";
+    case conn_state::rsto: return "established, client reset";
+    case conn_state::rstr: return "server reset";
+    case conn_state::rstos0: return "client sent SYN then RST, no SYN-ACK";
+    case conn_state::rstrh: return "server sent SYN-ACK then RST, no SYN seen";
+    case conn_state::sh: return "client sent SYN then FIN, no SYN-ACK";
+    case conn_state::shr: return "server sent SYN-ACK then FIN, no SYN seen";
+    case conn_state::oth: return "no SYN seen: midstream traffic";
+  }
+  return "";
+}
+
 const char* end_reason_name(end_reason r) {
   switch (r) {
     case end_reason::open: return "open";

@@ -22,6 +22,8 @@ std::string to_string(const endpoint& e);
 /// Zeek's conn_state (base/protocols/conn/main.zeek), computed the same way.
 enum class conn_state : uint8_t { s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth };
 const char* conn_state_name(conn_state s);
+/// What a conn_state means, in a few words: "SYN seen, no reply (half-open)".
+const char* conn_state_meaning(conn_state s);
 
 /// Zeek's per-endpoint states, from which conn_state is derived.
 enum class zeek_endpoint : uint8_t { inactive, syn_sent, syn_ack_sent, partial, established, closed, reset };

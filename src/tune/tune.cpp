@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "core/sha256.h"
+#include "core/file.h"
 #include "core/unique_fd.h"
 
 namespace synscope::tune {
@@ -166,32 +167,6 @@ std::string sysctl_d_text(const profile& p) {
   return out;
 }
 
-core::result<void> write_file_atomically(const std::string& path, const std::string& text) {
-  fs::path target(path);
-  std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
-  std::string tmp = path + ".tmp-XXXXXX";
-  core::unique_fd fd(mkstemp(tmp.data()));
-  if (!fd) return core::system_error(path, "mkstemp", errno);
-  auto fail = [&](const char* call) {
-    int err = errno;
-    unlink(tmp.c_str());
-    return core::system_error(path, call, err);
-  };
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<size_t>(n);
-  }
-  if (fchmod(fd.get(), 0644) != 0 || fsync(fd.get()) != 0) return fail("fsync");
-  fd.reset();
-  if (rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
-  core::unique_fd d(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d) fsync(d.get());  // the rename itself reaches the disk
-  return {};
-}
-
 core::result<backup_result> backup(const sysctl_tree& tree, const backup_options& options) {
   std::error_code ec;
   fs::create_directories(options.dir, ec);
@@ -213,7 +188,7 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
   if (!net) return fail(net.error());
   std::string text = fmt::format("# every net.* setting of {} at {}\n", tree.root(), utc_stamp());
   for (const auto& [k, v] : *net) text += k + " = " + v + "\n";
-  if (auto w = write_file_atomically(work + "/sysctl-net.conf", text); !w) return fail(w.error());
+  if (auto w = core::write_file_atomically(work + "/sysctl-net.conf", text); !w) return fail(w.error());
   r.keys = net->size();
   r.files.push_back("sysctl-net.conf");
 
@@ -247,7 +222,7 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
                                  u.release);
   for (const auto& inc : options.include) meta += " " + inc;
   meta += "\n";
-  if (auto w = write_file_atomically(work + "/META", meta); !w) return fail(w.error());
+  if (auto w = core::write_file_atomically(work + "/META", meta); !w) return fail(w.error());
   r.files.emplace_back("META");
 
   std::string manifest;
@@ -256,7 +231,7 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
     if (!sum) return fail(sum.error());
     manifest += *sum + "  " + f + "\n";
   }
-  if (auto w = write_file_atomically(work + "/" + manifest_name, manifest); !w) return fail(w.error());
+  if (auto w = core::write_file_atomically(work + "/" + manifest_name, manifest); !w) return fail(w.error());
   fs::rename(work, final_path, ec);
   if (ec) return fail(core::system_error(final_path, "rename", ec.value()));
   r.path = final_path;
@@ -333,7 +308,7 @@ core::result<restore_result> restore(const std::string& backup_path, const sysct
   if (firewall) {
     if (listed.count("nft-ruleset.txt") && have_program("nft")) {
       std::string script = backup_path + "/.restore.nft";
-      if (auto w = write_file_atomically(script, "flush ruleset\n" + read_file(backup_path + "/nft-ruleset.txt")); !w) {
+      if (auto w = core::write_file_atomically(script, "flush ruleset\n" + read_file(backup_path + "/nft-ruleset.txt")); !w) {
         return w.error();
       }
       bool ok = run_from_file({"nft", "-f", "-"}, script);
@@ -393,7 +368,7 @@ core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, cons
     }
     if (persisted) {
       if (had_persisted) {
-        if (!write_file_atomically(options.persist_path, old_persisted)) notes += "; could not put back " + options.persist_path;
+        if (!core::write_file_atomically(options.persist_path, old_persisted)) notes += "; could not put back " + options.persist_path;
       } else {
         unlink(options.persist_path.c_str());
       }
@@ -412,7 +387,7 @@ core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, cons
   }
   // 4. Persisted, atomically.
   if (!options.persist_path.empty()) {
-    if (auto w = write_file_atomically(options.persist_path, sysctl_d_text(p)); !w) return rollback(w.error());
+    if (auto w = core::write_file_atomically(options.persist_path, sysctl_d_text(p)); !w) return rollback(w.error());
     persisted = true;
     r.persisted = options.persist_path;
   }

@@ -75,7 +75,5 @@ struct apply_result {
 /// first write puts back every value (and the previous persisted file) and returns the error.
 core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, const apply_options& options);
 
-/// Atomic file replacement: write `path`.tmp-XXXXXX beside it, fsync, rename, fsync the folder.
-core::result<void> write_file_atomically(const std::string& path, const std::string& text);
 
 }  // namespace synscope::tune

@@ -123,3 +123,24 @@ TEST(Histogram, FixedMemory) {
 
 }  // namespace
 }  // namespace synscope::core
+
+namespace synscope::core {
+namespace {
+
+TEST(HistogramCount, AtOrBelowFollowsTheValues) {
+  histogram h;
+  EXPECT_EQ(h.count_at_or_below(100), 0u);
+  for (int64_t v = 1; v <= 1000; ++v) h.record(v * 1000);
+  EXPECT_EQ(h.count_at_or_below(0), 0u);
+  EXPECT_EQ(h.count_at_or_below(999), 0u);
+  EXPECT_EQ(h.count_at_or_below(1'000'000), 1000u);
+  EXPECT_EQ(h.count_at_or_below(5'000'000), 1000u);
+  // Slots are at most 1/128 wide: the count at 500,000 is within 1 % of 500.
+  EXPECT_NEAR(static_cast<double>(h.count_at_or_below(500'000)), 500.0, 5.0);
+  for (int64_t v : {1'000, 20'000, 333'000, 999'000}) {
+    EXPECT_LE(h.count_at_or_below(v), h.count_at_or_below(v + 10'000));
+  }
+}
+
+}  // namespace
+}  // namespace synscope::core

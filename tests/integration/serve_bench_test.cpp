@@ -177,8 +177,17 @@ TEST_F(ServeBench, BenchCountsAddUp) {
   EXPECT_EQ(connect["handshake_us"]["count"], connect["succeeded"]);
   EXPECT_EQ(connect["latency_us"]["count"], connect["succeeded"]);
   EXPECT_GE(connect["kernel_delta"]["TcpExtTW"].get<int64_t>(), 2900);  // the client closed first, each time
-  auto request = bench({"127.0.0.1:8101", "--mode", "request", "-n", "1000", "-c", "8"});
+  std::string html = dir_.path("bench.html");
+  auto request = bench({"127.0.0.1:8101", "--mode", "request", "-n", "1000", "-c", "8", "--report", html});
   EXPECT_EQ(request["succeeded"], 1000);
+  {
+    std::ifstream in(html);
+    std::stringstream page;
+    page << in.rdbuf();
+    EXPECT_EQ(page.str().rfind("<!DOCTYPE html>", 0), 0u);
+    EXPECT_NE(page.str().find("handshake (1000 samples)"), std::string::npos);  // the bars' and the CDF's legends
+    EXPECT_NE(page.str().find("succeeded 1000"), std::string::npos);
+  }
   EXPECT_EQ(request["connections"], 1000);
   EXPECT_EQ(request["latency_us"]["count"], 1000);
   auto pooled = bench({"127.0.0.1:8102", "--mode", "pooled", "-n", "1000", "-c", "4", "--data", "ping\\n"});
