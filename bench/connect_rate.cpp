@@ -45,13 +45,7 @@ namespace {
 
 using namespace synscope;
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
+sockaddr_in loopback(uint16_t port) { return bench::loopback_v4(INADDR_LOOPBACK, port); }
 
 // The floor: accept-and-close in one thread, CONCURRENCY connects in flight in another.
 double c_floor(uint64_t connections, int concurrency) {

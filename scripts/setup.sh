@@ -25,6 +25,7 @@ oracle_packages=(
   apache2-utils nginx               # ab, and nginx as bench/connect_rate's reference server
   prometheus prometheus-node-exporter  # promtool, a real Prometheus server, node_exporter to agree with
   curl                              # scrapes in tests
+  strace                            # kills tune at every step in tests (SIGKILL injection)
   chromium                          # opens the HTML reports headless in tests (DevTools over a pipe)
 )
 

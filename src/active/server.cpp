@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "active/http_request.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
 
@@ -25,22 +26,6 @@ namespace {
 constexpr int64_t tick_ns = 100 * core::ns_per_ms;       // how often timers are looked at
 constexpr int64_t accept_pause_ns = 100 * core::ns_per_ms;  // after EMFILE and friends
 constexpr size_t max_http_head = 16 * 1024;
-
-bool iequals_prefix(std::string_view text, std::string_view prefix) {
-  if (text.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(text[i])) != std::tolower(static_cast<unsigned char>(prefix[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 }  // namespace
 
@@ -172,59 +157,29 @@ struct server::loop {
 
   void http_requests(conn& c) {
     for (;;) {
-      size_t end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) {
-        if (c.in.size() > max_http_head) {
+      auto r = parse_http_request(c.in, max_http_head);
+      switch (r.kind) {
+        case http_parse::need_more:
+          return;
+        case http_parse::too_large:
           c.out += "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
           c.close_after_write = true;
           c.in.clear();
-        }
-        return;
+          return;
+        case http_parse::bad:
+          c.out += "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+          c.close_after_write = true;
+          c.in.clear();
+          return;
+        case http_parse::request:
+          break;
       }
-      std::string_view head(c.in.data(), end);
-      size_t line_end = head.find("\r\n");
-      std::string_view request_line = head.substr(0, line_end);
-      bool http10 = request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.0";
-      bool valid = request_line.find(' ') != std::string_view::npos &&
-                   (http10 || (request_line.size() >= 8 && request_line.substr(request_line.size() - 8) == "HTTP/1.1"));
-      bool head_method = request_line.substr(0, 5) == "HEAD ";
-      bool keep_alive = !http10;
-      size_t body = 0;
-      size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
-      while (pos < head.size()) {
-        size_t next = head.find("\r\n", pos);
-        if (next == std::string_view::npos) next = head.size();
-        std::string_view field = head.substr(pos, next - pos);
-        if (iequals_prefix(field, "connection:")) {
-          std::string_view v = trim(field.substr(11));
-          if (iequals_prefix(v, "close")) keep_alive = false;
-          if (iequals_prefix(v, "keep-alive")) keep_alive = true;
-        } else if (iequals_prefix(field, "content-length:")) {
-          std::string_view v = trim(field.substr(15));
-          body = 0;
-          for (char ch : v) {
-            if (ch < '0' || ch > '9' || body > (1u << 20)) {
-              valid = false;
-              break;
-            }
-            body = body * 10 + static_cast<size_t>(ch - '0');
-          }
-        }
-        pos = next + 2;
-      }
-      if (!valid) {
-        c.out += "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-        c.close_after_write = true;
-        c.in.clear();
-        return;
-      }
-      if (c.in.size() < end + 4 + body) return;  // the body is still coming
-      c.in.erase(0, end + 4 + body);
+      c.in.erase(0, r.consumed);
       c.out += fmt::format("HTTP/1.1 200 OK\r\nServer: synscope\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
                            "Connection: {}\r\n\r\n{}",
-                           keep_alive ? "keep-alive" : "close", head_method ? "" : "OK\n");
+                           r.keep_alive ? "keep-alive" : "close", r.head ? "" : "OK\n");
       counters->requests.fetch_add(1, std::memory_order_relaxed);
-      if (!keep_alive) {
+      if (!r.keep_alive) {
         c.close_after_write = true;
         c.in.clear();
         return;

@@ -36,6 +36,7 @@ struct analyze_args {
   bool no_vlan = false;
   std::vector<uint64_t> ladder;
   std::string report;
+  size_t max_open = 262'144;
   int threads = 0;
 };
 
@@ -230,6 +231,7 @@ int run(const analyze_args& args) {
   if (!idle) return fail(idle.error());
   options.tracker.idle_timeout_ns = *idle;
   options.tracker.vlan_aware = !args.no_vlan;
+  options.tracker.max_open = args.max_open;
   options.top_n = args.top;
   options.ladder_ids = args.ladder;
   options.threads = args.threads;
@@ -311,6 +313,11 @@ command_runner add_analyze_command(CLI::App& app) {
   cmd->add_flag("--csv", args->csv, "CSV: a header, then one row per connection");
   cmd->add_option("--top", args->top, "Rows in the top-servers and top-ports lists")->capture_default_str();
   cmd->add_option("--idle-timeout", args->idle_timeout, "A connection silent this long is finished")->capture_default_str();
+  cmd->add_option("--max-open", args->max_open,
+                  "Track at most this many connections at once (under 1 KB each); past it the least "
+                  "recently active is finished early")
+      ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
+      ->capture_default_str();
   cmd->add_flag("--no-vlan", args->no_vlan, "Ignore VLAN tags when telling connections apart (as tshark does)");
   cmd->add_option("--ladder", args->ladder, "Draw the ladder diagram of these connections (ids from --connections)")
       ->delimiter(',');

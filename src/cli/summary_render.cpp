@@ -43,6 +43,11 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   out += fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused, {} half-open (S0)\n\n", s.attempts,
                      s.completed, 100.0 * s.success_rate(), s.refused,
                      s.by_state[static_cast<size_t>(tcp::conn_state::s0)]);
+  if (r.tracker.evicted_full > 0) {
+    out += fmt::format("note: {} connections were finished early, the least recently active first, because more than "
+                       "--max-open were open at once\n\n",
+                       r.tracker.evicted_full);
+  }
   core::table states({col{"outcome"}, col{"connections", right}, col{"meaning"}});
   for (size_t i = 0; i < s.by_state.size(); ++i) {
     if (s.by_state[i] == 0) continue;
@@ -156,6 +161,7 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .raw_field("top_half_open", half_open)
       .raw_field("timeline", timeline)
       .field("peak_open_connections", r.tracker.peak_open)
+      .field("finished_early_full", r.tracker.evicted_full)
       .field("warnings", warnings);
   return j;
 }

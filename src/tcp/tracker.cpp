@@ -296,7 +296,21 @@ const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns, uint64
   if (index == none && !syn_only && options_.vlan_aware && !by_tuple_.empty()) {
     index = find_other_vlan(key, hash, src_low);
   }
-  if (index == none) index = create(key, hash, p, src_low, ts_ns);
+  if (index == none) {
+    index = create(key, hash, p, src_low, ts_ns);
+    // Full: the least recently active goes, a lingering closed one before a live one. The new
+    // connection is the newest, so never the one chosen.
+    while (open_connections() > std::max<size_t>(options_.max_open, 1)) {
+      uint32_t oldest = closed_.head != none ? closed_.head : active_.head;
+      if (oldest == none || oldest == index) break;
+      if (oldest == active_.head) {
+        ++stats_.evicted_full;
+        emit(oldest, end_reason::idle);
+      } else {
+        emit(oldest, end_reason::open);  // keeps the reason set when it closed
+      }
+    }
+  }
   slot& s = slots_[index];
   if (s.on == list::active && active_.tail != index) {
     unlink(index);

@@ -35,6 +35,11 @@ struct tracker_options {
   int64_t idle_timeout_ns = 300'000'000'000;  ///< Zeek's tcp_inactivity_timeout: 5 min
   int64_t close_linger_ns = 2'000'000'000;    ///< keep a closed connection for late ACKs and RSTs
   size_t max_lingering = 4096;                ///< at most this many closed ones kept (oldest go first)
+  /// At most this many connections tracked at once: past it, the least recently active one is
+  /// finished early (as an idle timeout would), so memory stays bounded however many
+  /// connections a capture holds open at once (a SYN flood of spoofed sources). Under a
+  /// kilobyte each: at 262,144, analyze peaked at 229 MB on 10 million connections.
+  size_t max_open = 262'144;
   bool vlan_aware = true;                     ///< the same 4-tuple on two VLANs is two connections
 };
 
@@ -42,6 +47,7 @@ struct tracker_stats {
   uint64_t segments = 0;
   uint64_t connections = 0;
   uint64_t evicted_idle = 0;
+  uint64_t evicted_full = 0;     ///< finished early because max_open connections were tracked
   uint64_t peak_open = 0;
   uint64_t awaiting_synack = 0;  ///< held connections with a client SYN and no SYN-ACK yet (half-open now)
 };

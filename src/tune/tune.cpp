@@ -171,6 +171,13 @@ core::result<backup_result> backup(const sysctl_tree& tree, const backup_options
   std::error_code ec;
   fs::create_directories(options.dir, ec);
   if (ec) return core::system_error(options.dir, "mkdir", ec.value());
+  // A backup that was interrupted (killed, power lost) left a .partial folder: never used, as
+  // only a renamed folder is a backup. Cleared here, so that they do not pile up.
+  for (const auto& e : fs::directory_iterator(options.dir, ec)) {
+    std::string n = e.path().filename().string();
+    if (n.rfind(backup_prefix, 0) == 0 && n.ends_with(".partial")) fs::remove_all(e.path(), ec);
+  }
+  ec.clear();
   backup_result r;
   std::string name = backup_prefix + utc_stamp();
   std::string final_path = options.dir + "/" + name;

@@ -95,62 +95,9 @@ TEST_F(Report, OpensInChromiumAndAClickDrawsTheLadder) {
   fmt::print("report of {} connections loaded in {:.0f} ms\n", connections, load_ms);
 }
 
-// A million packets: 250,000 connections of SYN, SYN-ACK, ACK, RST (every tenth SYN unanswered,
-// every seventeenth refused), written as a raw-IP pcap.
-void write_big_capture(const std::string& path, uint32_t connections) {
-  std::ofstream out(path, std::ios::binary);
-  uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 101};
-  out.write(reinterpret_cast<const char*>(header), sizeof header);  // NOLINT
-  auto packet = [&](int64_t ts_us, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
-                    uint8_t flags) {
-    uint8_t p[40] = {};
-    p[0] = 0x45;
-    p[3] = 40;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t s = htonl(src), d = htonl(dst);
-    std::memcpy(p + 12, &s, 4);
-    std::memcpy(p + 16, &d, 4);
-    uint16_t sp = htons(sport), dp = htons(dport);
-    std::memcpy(p + 20, &sp, 2);
-    std::memcpy(p + 22, &dp, 2);
-    uint32_t sq = htonl(seq), ak = htonl(ack);
-    std::memcpy(p + 24, &sq, 4);
-    std::memcpy(p + 28, &ak, 4);
-    p[32] = 0x50;
-    p[33] = flags;
-    p[34] = 0xff;
-    p[35] = 0xff;
-    uint32_t rec[4] = {static_cast<uint32_t>(ts_us / 1'000'000), static_cast<uint32_t>(ts_us % 1'000'000), 40, 40};
-    out.write(reinterpret_cast<const char*>(rec), sizeof rec);  // NOLINT
-    out.write(reinterpret_cast<const char*>(p), sizeof p);      // NOLINT
-  };
-  const uint32_t server = 0x0a010001;
-  for (uint32_t i = 0; i < connections; ++i) {
-    int64_t t = 1'700'000'000'000'000 + static_cast<int64_t>(i) * 40;
-    uint32_t client = 0x0a000000 | (1 + i / 60000);
-    auto port = static_cast<uint16_t>(1024 + i % 60000);
-    uint32_t isn = i * 7919u, sisn = i * 104729u;
-    packet(t, client, server, port, 80, isn, 0, 0x02);
-    if (i % 10 == 9) {
-      packet(t + 1000, client, server, port, 80, isn, 0, 0x02);  // retransmitted, never answered
-      packet(t + 3000, client, server, port, 80, isn, 0, 0x02);
-      packet(t + 7000, client, server, port, 80, isn, 0, 0x02);
-    } else if (i % 17 == 16) {
-      packet(t + 100, server, client, 80, port, 0, isn + 1, 0x14);  // refused
-      packet(t + 1000, client, server, port, 80, isn, 0, 0x02);
-      packet(t + 1100, server, client, 80, port, 0, isn + 1, 0x14);
-    } else {
-      packet(t + 100, server, client, 80, port, sisn, isn + 1, 0x12);
-      packet(t + 200, client, server, port, 80, isn + 1, sisn + 1, 0x10);
-      packet(t + 300, client, server, port, 80, isn + 1, sisn + 1, 0x14);
-    }
-  }
-}
-
 TEST_F(Report, AMillionPacketReportOpensWithItsTableCapped) {
   std::string capture = dir_.path("big.pcap");
-  write_big_capture(capture, 250'000);
+  write_synthetic_capture(capture, 250'000);
   std::string html = dir_.path("big.html");
   auto r = run_command({synscope_binary(), "analyze", capture, "--report", html}, 300'000);
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,5 +1,7 @@
 #include "integration/support.h"
 
+#include <arpa/inet.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -306,6 +308,67 @@ void in_netns(const std::string& ns, const std::function<void()>& f) {
     f();
   });
   t.join();
+}
+
+void write_synthetic_capture(const std::string& path, uint64_t connections) {
+  std::ofstream out(path, std::ios::binary);
+  uint32_t header[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 65535, 101};
+  out.write(reinterpret_cast<const char*>(header), sizeof header);  // NOLINT
+  auto packet = [&](int64_t ts_us, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+                    uint8_t flags) {
+    uint8_t p[40] = {};
+    p[0] = 0x45;
+    p[3] = 40;
+    p[8] = 64;
+    p[9] = 6;
+    uint32_t s = htonl(src), d = htonl(dst);
+    std::memcpy(p + 12, &s, 4);
+    std::memcpy(p + 16, &d, 4);
+    uint16_t sp = htons(sport), dp = htons(dport);
+    std::memcpy(p + 20, &sp, 2);
+    std::memcpy(p + 22, &dp, 2);
+    uint32_t sq = htonl(seq), ak = htonl(ack);
+    std::memcpy(p + 24, &sq, 4);
+    std::memcpy(p + 28, &ak, 4);
+    p[32] = 0x50;
+    p[33] = flags;
+    p[34] = 0xff;
+    p[35] = 0xff;
+    uint32_t rec[4] = {static_cast<uint32_t>(ts_us / 1'000'000), static_cast<uint32_t>(ts_us % 1'000'000), 40, 40};
+    out.write(reinterpret_cast<const char*>(rec), sizeof rec);  // NOLINT
+    out.write(reinterpret_cast<const char*>(p), sizeof p);      // NOLINT
+  };
+  const uint32_t server = 0x0a010001;
+  for (uint64_t n = 0; n < connections; ++n) {
+    auto i = static_cast<uint32_t>(n);
+    int64_t t = 1'700'000'000'000'000 + static_cast<int64_t>(n) * 40;
+    uint32_t client = 0x0a000000 | static_cast<uint32_t>(1 + n / 60000);
+    auto port = static_cast<uint16_t>(1024 + i % 60000);
+    uint32_t isn = i * 7919u, sisn = i * 104729u;
+    packet(t, client, server, port, 80, isn, 0, 0x02);
+    if (i % 10 == 9) {
+      packet(t + 1000, client, server, port, 80, isn, 0, 0x02);  // retransmitted, never answered
+      packet(t + 3000, client, server, port, 80, isn, 0, 0x02);
+      packet(t + 7000, client, server, port, 80, isn, 0, 0x02);
+    } else if (i % 17 == 16) {
+      packet(t + 100, server, client, 80, port, 0, isn + 1, 0x14);  // refused
+      packet(t + 1000, client, server, port, 80, isn, 0, 0x02);
+      packet(t + 1100, server, client, 80, port, 0, isn + 1, 0x14);
+    } else {
+      packet(t + 100, server, client, 80, port, sisn, isn + 1, 0x12);
+      packet(t + 200, client, server, port, 80, isn + 1, sisn + 1, 0x10);
+      packet(t + 300, client, server, port, 80, isn + 1, sisn + 1, 0x14);
+    }
+  }
+}
+
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return a;
 }
 
 }  // namespace synscope::testing

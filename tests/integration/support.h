@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for integration tests: run synscope and the oracles (tcpdump, tshark, ss, nft) as
 // real processes, in network namespaces the test creates and deletes itself.
+#include <netinet/in.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -119,5 +120,13 @@ class temp_dir {
 
 /// The median of `values` (the mean of the middle two for an even count); values must not be empty.
 double median(std::vector<double> values);
+
+/// A synthetic raw-IP pcap of `connections` connections, 4 packets each (SYN, SYN-ACK, ACK,
+/// RST; every tenth SYN unanswered and retransmitted, every seventeenth refused), 40 us apart:
+/// 56 bytes a packet, so 250,000 connections are a million packets and 13 MB.
+void write_synthetic_capture(const std::string& path, uint64_t connections);
+
+/// 127.0.0.1:port as a sockaddr_in.
+sockaddr_in loopback(uint16_t port);
 
 }  // namespace synscope::testing

@@ -267,3 +267,42 @@ TEST_F(TrackerTest, IdleConnectionsAreEvicted) {
 
 }  // namespace
 }  // namespace synscope::tcp
+
+namespace synscope::tcp {
+namespace {
+
+// A flood of half-open connections from 1,000 spoofed ports: with max_open 100 the tracker
+// never holds more than 100, finishes the least recently active first, and still reports
+// every connection exactly once, each as the half-open attempt it was.
+TEST(TrackerCapacity, MaxOpenBoundsWhatIsHeldAndLosesNothing) {
+  struct counting : connection_sink {
+    std::vector<connection> all;
+    void on_connection(const connection& c) override { all.push_back(c); }
+  } sink;
+  tracker_options o;
+  o.max_open = 100;
+  tracker t(o, sink);
+  size_t most = 0;
+  for (uint16_t i = 0; i < 1000; ++i) {
+    wire::packet_view p;
+    p.src = wire::ip_address{4, {10, 0, 0, 1}};
+    p.dst = wire::ip_address{4, {10, 0, 0, 2}};
+    p.sport = static_cast<uint16_t>(20000 + i);
+    p.dport = 80;
+    p.flags = wire::tcp_flag::syn;
+    p.seq = 1000u * i;
+    t.add(p, int64_t{i} * 1000);
+    most = std::max(most, t.open_connections());
+  }
+  EXPECT_EQ(most, 100u);
+  EXPECT_EQ(t.stats().evicted_full, 900u);
+  ASSERT_EQ(sink.all.size(), 900u);
+  EXPECT_EQ(sink.all.front().client.port, 20000);  // the oldest went first
+  EXPECT_EQ(sink.all.back().client.port, 20899);
+  t.flush();
+  ASSERT_EQ(sink.all.size(), 1000u);
+  for (const auto& c : sink.all) EXPECT_EQ(c.state(), conn_state::s0);
+}
+
+}  // namespace
+}  // namespace synscope::tcp
