@@ -3,10 +3,10 @@
 #include <fnmatch.h>
 
 #include <charconv>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
+
+#include "core/file.h"
 
 namespace synscope::kernel {
 namespace {
@@ -64,14 +64,6 @@ core::error bad(std::string_view source, size_t line, const std::string& what) {
   return core::error{core::exit_code::bad_data, fmt::format("{}: line {}: {}", source, line, what)};
 }
 
-core::result<std::string> slurp(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return core::system_error(path, "open", errno);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 core::result<void> parse_snmp_pairs(std::string_view text, std::string_view source, std::vector<counter>& out) {
@@ -127,16 +119,46 @@ core::result<void> parse_snmp6(std::string_view text, std::string_view source, s
   return {};
 }
 
+core::result<sockstat_tcp> parse_sockstat_tcp(std::string_view text, std::string_view source) {
+  auto lines = lines_of(text);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    auto words = split_words(lines[i]);
+    if (words.empty() || words[0] != "TCP:") continue;
+    if (words.size() % 2 == 0) return bad(source, i + 1, "expected 'TCP: key value ...' pairs");
+    sockstat_tcp tcp;
+    bool has_tw = false;
+    for (size_t k = 1; k < words.size(); k += 2) {
+      uint64_t value = 0;
+      auto [p, ec] = std::from_chars(words[k + 1].data(), words[k + 1].data() + words[k + 1].size(), value);
+      if (ec != std::errc() || p != words[k + 1].data() + words[k + 1].size()) {
+        return bad(source, i + 1,
+                   fmt::format("'{}' is not a number (TCP {})", core::printable(words[k + 1]), core::printable(words[k])));
+      }
+      if (words[k] == "inuse") tcp.inuse = value;
+      if (words[k] == "orphan") tcp.orphan = value;
+      if (words[k] == "alloc") tcp.alloc = value;
+      if (words[k] == "mem") tcp.mem = value;
+      if (words[k] == "tw") {
+        tcp.tw = value;
+        has_tw = true;
+      }
+    }
+    if (!has_tw) return bad(source, i + 1, "the TCP line has no 'tw' count");
+    return tcp;
+  }
+  return core::error{core::exit_code::bad_data, fmt::format("{}: no 'TCP:' line", source)};
+}
+
 core::result<std::vector<counter>> read_counters(const std::string& proc_root) {
   std::vector<counter> all;
   for (const char* file : {"snmp", "netstat"}) {
     std::string path = proc_root + "/net/" + file;
-    auto text = slurp(path);
+    auto text = core::read_file(path);
     if (!text) return text.error();
     if (auto r = parse_snmp_pairs(*text, path, all); !r) return r.error();
   }
   std::string path6 = proc_root + "/net/snmp6";
-  if (auto text = slurp(path6)) {
+  if (auto text = core::read_file(path6)) {
     if (auto r = parse_snmp6(*text, path6, all); !r) return r.error();
   }
   return all;

@@ -28,6 +28,18 @@ core::result<void> parse_snmp_pairs(std::string_view text, std::string_view sour
 /// Parses /proc/net/snmp6's "Name value" lines.
 core::result<void> parse_snmp6(std::string_view text, std::string_view source, std::vector<counter>& out);
 
+/// The TCP line of /proc/net/sockstat: "TCP: inuse 1 orphan 0 tw 8 alloc 1 mem 0".
+struct sockstat_tcp {
+  uint64_t inuse = 0;   ///< sockets in a state other than TIME-WAIT and CLOSE (listeners included)
+  uint64_t orphan = 0;  ///< closed by their process, not yet by TCP
+  uint64_t tw = 0;      ///< TIME-WAIT sockets plus FIN-WAIT-2 mini-sockets
+  uint64_t alloc = 0;   ///< allocated sockets, of any state
+  uint64_t mem = 0;     ///< pages of buffer memory
+};
+/// Parses /proc/net/sockstat, keeping its TCP line; other lines, and keys this version does not
+/// know, are skipped. No TCP line, or one without `tw`, is an error naming `source`.
+core::result<sockstat_tcp> parse_sockstat_tcp(std::string_view text, std::string_view source);
+
 /// Every counter of the namespace the calling thread is in, from `proc_root`/net/{snmp,netstat,snmp6}.
 /// snmp6 is optional (IPv6 may be disabled); snmp and netstat are not.
 core::result<std::vector<counter>> read_counters(const std::string& proc_root = "/proc");

@@ -15,10 +15,12 @@
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
+
+#include "core/file.h"
+#include "kernel/counters.h"
 
 namespace synscope::kernel {
 namespace {
@@ -248,21 +250,14 @@ core::result<state_counts> count_tcp(const std::function<void(const tcp_socket&)
   if (!v6_result) return v6_result.error();
   // thread-self: the namespace this thread's sock_diag socket saw (/proc/self/net is the
   // process's, which may differ after a setns() in one thread).
-  std::ifstream in("/proc/thread-self/net/sockstat");
-  std::string line;
-  std::optional<uint64_t> tw;
-  while (std::getline(in, line)) {
-    if (line.rfind("TCP: ", 0) != 0) continue;
-    std::istringstream words(line.substr(5));
-    std::string key;
-    uint64_t value = 0;
-    while (words >> key >> value) {
-      if (key == "tw") tw = value;
-    }
-  }
-  if (!tw) return core::error{core::exit_code::environment, "sock_diag: no TCP tw count in /proc/thread-self/net/sockstat"};
+  const std::string path = "/proc/thread-self/net/sockstat";
+  auto text = core::read_file(path);
+  if (!text) return text.error();
+  auto sockstat = parse_sockstat_tcp(*text, path);
+  if (!sockstat) return sockstat.error();
+  const uint64_t tw = sockstat->tw;
   uint64_t others = minisockets + v6_time_wait;
-  counts[static_cast<size_t>(tcp_state::time_wait)][0] = *tw > others ? *tw - others : 0;
+  counts[static_cast<size_t>(tcp_state::time_wait)][0] = tw > others ? tw - others : 0;
   counts[static_cast<size_t>(tcp_state::time_wait)][1] = v6_time_wait;
   return counts;
 }

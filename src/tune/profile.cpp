@@ -2,10 +2,11 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
+
+#include "core/file.h"
 
 namespace synscope::tune {
 namespace {
@@ -151,14 +152,9 @@ core::result<profile> load_profile(const std::string& name_or_path) {
                                    "low-latency) and not a file path",
                                    core::printable(name_or_path))};
   }
-  std::ifstream in(name_or_path);
-  if (!in) {
-    return core::error{core::exit_code::usage,
-                       fmt::format("--profile '{}': cannot read: {}", core::printable(name_or_path), std::strerror(errno))};
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return parse_profile(s.str(), name_or_path);
+  auto text = core::read_file(name_or_path);
+  if (!text) return core::error{core::exit_code::usage, "--profile: " + text.error().message};
+  return parse_profile(*text, name_or_path);
 }
 
 }  // namespace synscope::tune

@@ -9,11 +9,10 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "core/file.h"
 #include "core/unique_fd.h"
 
 namespace synscope::tune {
@@ -130,13 +129,10 @@ bool sysctl_tree::exists(std::string_view key) const {
 
 core::result<std::string> sysctl_tree::read(std::string_view key) const {
   std::string p = path(key);
-  std::ifstream in(p);
-  if (!in) return core::system_error(fmt::format("{}", key), "open " + p, errno);
-  std::ostringstream s;
-  s << in.rdbuf();
-  const std::string text = s.str();  // kept: words() returns views into it
+  auto text = core::read_file(p);  // kept: words() returns views into it
+  if (!text) return core::error{text.error().code, fmt::format("{}: {}", key, text.error().message)};
   std::string out;
-  for (auto w : words(text)) out += (out.empty() ? "" : " ") + std::string(w);
+  for (auto w : words(*text)) out += (out.empty() ? "" : " ") + std::string(w);
   return out;
 }
 

@@ -76,11 +76,10 @@ std::string utc_stamp() {
   return text;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+// A backup's file, or "" when it is missing (an older backup may lack the firewall file).
+std::string read_or_empty(const std::string& path) {
+  auto text = core::read_file(path);
+  return text ? std::move(*text) : std::string();
 }
 
 // The backup's sysctl-net.conf: "key = value" lines (a value may be empty, or hold '#').
@@ -269,7 +268,7 @@ core::result<restore_result> restore(const std::string& backup_path, const sysct
   };
   std::string manifest_path = backup_path + "/" + manifest_name;
   if (!fs::exists(manifest_path)) return tampered("no " + std::string(manifest_name) + " (not a synscope backup?)");
-  std::istringstream manifest(read_file(manifest_path));
+  std::istringstream manifest(read_or_empty(manifest_path));
   std::set<std::string> listed;
   std::string line;
   while (std::getline(manifest, line)) {
@@ -290,7 +289,7 @@ core::result<restore_result> restore(const std::string& backup_path, const sysct
   if (!listed.count("sysctl-net.conf")) return tampered("no sysctl-net.conf in the manifest");
 
   restore_result r;
-  auto saved = parse_saved_sysctls(read_file(backup_path + "/sysctl-net.conf"));
+  auto saved = parse_saved_sysctls(read_or_empty(backup_path + "/sysctl-net.conf"));
   if (saved.empty()) return tampered("sysctl-net.conf holds no settings");
   for (const auto& [key, value] : saved) {
     if (value.empty()) continue;  // unreadable when saved (stable_secret and the like)
@@ -315,7 +314,7 @@ core::result<restore_result> restore(const std::string& backup_path, const sysct
   if (firewall) {
     if (listed.count("nft-ruleset.txt") && have_program("nft")) {
       std::string script = backup_path + "/.restore.nft";
-      if (auto w = core::write_file_atomically(script, "flush ruleset\n" + read_file(backup_path + "/nft-ruleset.txt")); !w) {
+      if (auto w = core::write_file_atomically(script, "flush ruleset\n" + read_or_empty(backup_path + "/nft-ruleset.txt")); !w) {
         return w.error();
       }
       bool ok = run_from_file({"nft", "-f", "-"}, script);
@@ -366,7 +365,7 @@ core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, cons
   std::vector<std::pair<std::string, std::string>> written;  // key, old value
   std::string old_persisted;
   bool had_persisted = !options.persist_path.empty() && fs::exists(options.persist_path);
-  if (had_persisted) old_persisted = read_file(options.persist_path);
+  if (had_persisted) old_persisted = read_or_empty(options.persist_path);
   bool persisted = false;
   auto rollback = [&](core::error e) -> core::error {
     std::string notes;

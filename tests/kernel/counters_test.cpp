@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/file.h"
+
 namespace synscope::kernel {
 namespace {
 
@@ -59,6 +61,43 @@ TEST(Counters, ThisHostsProcParses) {
   auto none = read_counters("/nonexistent");
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.error().message.find("/nonexistent/net/snmp"), std::string::npos);
+}
+
+TEST(Counters, SockstatTcpLine) {
+  auto tcp = parse_sockstat_tcp(
+      "sockets: used 9\nTCP: inuse 3 orphan 1 tw 8 alloc 5 mem 2 newkey 7\nUDP: inuse 0 mem 0\n", "sockstat");
+  ASSERT_TRUE(tcp.ok()) << tcp.error().message;
+  EXPECT_EQ(tcp->inuse, 3u);
+  EXPECT_EQ(tcp->orphan, 1u);
+  EXPECT_EQ(tcp->tw, 8u);
+  EXPECT_EQ(tcp->alloc, 5u);
+  EXPECT_EQ(tcp->mem, 2u);  // and a key this version does not know is skipped
+  // "TCP6:" (sockstat6) is another line, not this one.
+  EXPECT_EQ(parse_sockstat_tcp("TCP6: inuse 1\n", "s").error().message, "s: no 'TCP:' line");
+}
+
+TEST(Counters, BadSockstatIsOneLineNamingFileAndLine) {
+  const std::string source = "/proc/thread-self/net/sockstat";
+  auto no_tw = parse_sockstat_tcp("sockets: used 1\nTCP: inuse 1 orphan 0\n", source);
+  ASSERT_FALSE(no_tw.ok());
+  EXPECT_EQ(no_tw.error().code, core::exit_code::bad_data);
+  EXPECT_EQ(no_tw.error().message, source + ": line 2: the TCP line has no 'tw' count");
+  EXPECT_EQ(parse_sockstat_tcp("TCP: inuse 1 tw\n", "s").error().message,
+            "s: line 1: expected 'TCP: key value ...' pairs");
+  EXPECT_EQ(parse_sockstat_tcp("TCP: tw -1\n", "s").error().message, "s: line 1: '-1' is not a number (TCP tw)");
+  EXPECT_EQ(parse_sockstat_tcp("TCP: tw 99999999999999999999\n", "s").error().message,
+            "s: line 1: '99999999999999999999' is not a number (TCP tw)");
+  EXPECT_FALSE(parse_sockstat_tcp("", "s").ok());
+}
+
+TEST(Counters, ThisHostsSockstatParses) {
+  auto text = core::read_file("/proc/net/sockstat");
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  auto tcp = parse_sockstat_tcp(*text, "/proc/net/sockstat");
+  ASSERT_TRUE(tcp.ok()) << tcp.error().message;
+  auto missing = core::read_file("/nonexistent/sockstat");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.error().message, "/nonexistent/sockstat: open: No such file or directory (ENOENT)");
 }
 
 TEST(Counters, GlobsAndGroups) {
