@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "active/socket_options.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
 
@@ -344,6 +345,7 @@ core::result<load_report> run_load(const load_options& options, const std::atomi
                          fmt::format("--source {}: not of the target's address family", s.host_string())};
     }
   }
+  if (auto r = reserve_descriptors(options.concurrency); !r) return r.error();
   uint64_t count = options.count;
   if (count == 0 && options.rate > 0) count = static_cast<uint64_t>(options.rate * static_cast<double>(options.duration_ns) / 1e9);
   uint64_t quota_all = count == 0 ? UINT64_MAX : count;

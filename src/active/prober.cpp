@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -400,22 +399,7 @@ core::result<probe_report> run_probe(const probe_options& options,
       return r.error();
     }
   }
-  // Each attempt in flight holds a socket: lift the soft descriptor limit (1024 by default)
-  // toward the hard one when --concurrency asks for more.
-  rlimit files{};
-  rlim_t wanted = static_cast<rlim_t>(options.concurrency) + 64;
-  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < wanted) {
-    if (files.rlim_max < wanted) {
-      return core::error{core::exit_code::environment,
-                         fmt::format("--concurrency {} needs about {} open files, but this process may open only {} "
-                                     "(raise the hard limit: ulimit -Hn, or LimitNOFILE= in a systemd unit)",
-                                     options.concurrency, wanted, files.rlim_max)};
-    }
-    files.rlim_cur = wanted;
-    if (setrlimit(RLIMIT_NOFILE, &files) != 0) {
-      return core::system_error("--concurrency", "setrlimit(RLIMIT_NOFILE)", errno);
-    }
-  }
+  if (auto r = reserve_descriptors(options.concurrency); !r) return r.error();
   probe_loop loop(options, on_attempt, stop);
   return loop.run();
 }

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -24,6 +25,21 @@ core::result<void> set_int(int fd, int level, int name, int value, const char* w
 }
 
 }  // namespace
+
+core::result<void> reserve_descriptors(int concurrency) {
+  rlimit files{};
+  rlim_t wanted = static_cast<rlim_t>(concurrency) + 64;  // stdio, epoll, timers, /proc reads
+  if (getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_cur >= wanted) return {};
+  if (files.rlim_max < wanted) {
+    return core::error{core::exit_code::environment,
+                       fmt::format("--concurrency {} needs about {} open files, but this process may open only {} "
+                                   "(raise the hard limit: ulimit -Hn, or LimitNOFILE= in a systemd unit)",
+                                   concurrency, wanted, files.rlim_max)};
+  }
+  files.rlim_cur = wanted;
+  if (setrlimit(RLIMIT_NOFILE, &files) != 0) return core::system_error("--concurrency", "setrlimit(RLIMIT_NOFILE)", errno);
+  return {};
+}
 
 core::result<void> apply_client_options(int fd, int family, const client_socket_options& options) {
   if (options.nodelay) {

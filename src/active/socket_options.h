@@ -1,6 +1,6 @@
 #pragma once
 // Options a client socket gets before connect(): the seed's TCP_NODELAY and TCP_QUICKACK, plus
-// a local address, a TOS/traffic class and a firewall mark.
+// a local address, a TOS/traffic class and a firewall mark; and the descriptors for many of them.
 #include <cstdint>
 #include <optional>
 
@@ -20,6 +20,11 @@ struct client_socket_options {
 
 /// Applies `options` to a fresh socket of `family`. Errors name the option and the errno.
 core::result<void> apply_client_options(int fd, int family, const client_socket_options& options);
+
+/// Each attempt in flight holds a socket: lifts the soft open-file limit (1024 by default)
+/// toward the hard one when `concurrency` sockets, plus a margin, need more. An error (exit 3)
+/// names --concurrency and the hard limit when even that is too low.
+core::result<void> reserve_descriptors(int concurrency);
 
 /// Makes close() abort the connection with a RST (SO_LINGER with a zero timeout).
 void set_linger_zero(int fd) noexcept;

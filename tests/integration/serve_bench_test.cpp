@@ -328,5 +328,30 @@ TEST_F(ServeBench, OutOfDescriptorsPausesAcceptingWithoutSpinning) {
   EXPECT_GT(stats["errors"]["EMFILE"].get<uint64_t>(), 0u) << stats.dump();
 }
 
+TEST_F(ServeBench, BenchLiftsTheSoftDescriptorLimitOrSaysWhy) {
+  // A soft limit of 20 open files under -c 100: bench lifts it toward the hard limit, as the
+  // prober does, instead of failing attempts with EMFILE.
+  auto server = serve(8601, {"--mode", "ack"});
+  auto argv = [](const std::string& limit) {
+    return std::vector<std::string>{"prlimit", "--nofile=" + limit, synscope_binary(), "bench", "127.0.0.1:8601",
+                                    "-n", "1000", "-c", "100", "--json"};
+  };
+  auto lifted = ns_->run(argv("20:400"));
+  EXPECT_EQ(lifted.exit_code, 0) << lifted.err;
+  auto lines = parse_json_lines(lifted.out);
+  ASSERT_EQ(lines.size(), 1u) << lifted.out;
+  EXPECT_EQ(lines[0]["succeeded"], 1000) << lines[0].dump();
+  EXPECT_FALSE(lines[0]["errors"].contains("EMFILE")) << lines[0].dump();
+  // A hard limit too low: nothing is started; one line names the option and the limit.
+  auto refused = ns_->run(argv("20:100"));
+  EXPECT_EQ(refused.exit_code, 3);
+  EXPECT_EQ(refused.out, "");
+  EXPECT_EQ(refused.err,
+            "synscope: --concurrency 100 needs about 164 open files, but this process may open only 100 (raise the "
+            "hard limit: ulimit -Hn, or LimitNOFILE= in a systemd unit)\n");
+  EXPECT_EQ(server->interrupt(), 0);
+  EXPECT_NE(server->log().find("accepted 1000"), std::string::npos) << server->log();
+}
+
 }  // namespace
 }  // namespace synscope::testing
