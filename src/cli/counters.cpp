@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -152,6 +153,16 @@ int run(const counters_args& args) {
   }
   auto now = kernel::read_counters();
   if (!now) return fail(now.error());
+  // As grep does: a pattern that matches nothing is said on stderr, and when none matches
+  // anything, nothing is printed and the exit code is 1 (a misspelt name is not a quiet zero).
+  size_t unmatched = 0;
+  for (const auto& p : args.patterns) {
+    if (std::none_of(now->begin(), now->end(), [&](const kernel::counter& c) { return kernel::glob_match(p, c.name); })) {
+      fmt::print(stderr, "synscope: no counter matches '{}' (synscope counters --all lists them)\n", core::printable(p));
+      ++unmatched;
+    }
+  }
+  if (!args.patterns.empty() && unmatched == args.patterns.size()) return static_cast<int>(core::exit_code::failed);
 
   if (!args.interval.empty()) {
     auto step = core::parse_duration(args.interval, "--interval");
@@ -227,7 +238,8 @@ command_runner add_counters_command(CLI::App& app) {
       "  synscope counters 'TcpExt*Listen*'       # by glob, nstat's names\n"
       "  synscope counters --interval 1s -n 10    # per-second rates, ten times\n"
       "  synscope counters --delta                # what changed since the last --delta\n"
-      "Exit codes: 0 ok, 2 bad arguments or no such namespace, 3 /proc unreadable, 4 /proc malformed.");
+      "Exit codes: 0 ok, 1 no counter matches the patterns, 2 bad arguments or no such namespace, 3 /proc unreadable,\n"
+      "4 /proc malformed.");
   return [args] { return run(*args); };
 }
 

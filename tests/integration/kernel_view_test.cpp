@@ -321,6 +321,15 @@ TEST_F(KernelView, CounterDeltaCountsTheConnectsInBetween) {
                             ns_->name(), "TcpActiveOpens"});
   ASSERT_EQ(rates.exit_code, 0) << rates.err;
   EXPECT_EQ(parse_json_lines(rates.out).size(), 2u);
+  // As grep: a pattern matching nothing is named on stderr; none matching anything is exit 1.
+  auto typo = run_command({synscope_binary(), "counters", "--netns", ns_->name(), "TcpActivOpens"});
+  EXPECT_EQ(typo.exit_code, 1);
+  EXPECT_EQ(typo.out, "");
+  EXPECT_EQ(typo.err, "synscope: no counter matches 'TcpActivOpens' (synscope counters --all lists them)\n");
+  auto some = run_command({synscope_binary(), "counters", "--json", "--netns", ns_->name(), "TcpActiveOpens", "Nope*"});
+  EXPECT_EQ(some.exit_code, 0);
+  EXPECT_EQ(parse_json_lines(some.out).size(), 1u);
+  EXPECT_EQ(some.err, "synscope: no counter matches 'Nope*' (synscope counters --all lists them)\n");
   auto missing = run_command({synscope_binary(), "counters", "--netns", "synscope-no-such-ns"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("no such network namespace"), std::string::npos);
