@@ -266,6 +266,10 @@ core::result<restore_result> restore(const std::string& backup_path, const sysct
   auto tampered = [&](const std::string& why) {
     return core::error{core::exit_code::bad_data, fmt::format("{}: refused: {}", backup_path, why)};
   };
+  std::error_code is_dir_error;
+  if (!fs::is_directory(backup_path, is_dir_error)) {
+    return core::error{core::exit_code::usage, fmt::format("{}: no such backup folder", backup_path)};
+  }
   std::string manifest_path = backup_path + "/" + manifest_name;
   if (!fs::exists(manifest_path)) return tampered("no " + std::string(manifest_name) + " (not a synscope backup?)");
   std::istringstream manifest(read_or_empty(manifest_path));

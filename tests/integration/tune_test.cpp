@@ -116,6 +116,14 @@ TEST_F(Tune, ATamperedBackupIsRefusedAndChangesNothing) {
   auto r2 = tune({"restore", "--netns", ns_->name(), backup2});
   EXPECT_EQ(r2.exit_code, 4);
   EXPECT_NE(r2.err.find("extra.conf is not in the manifest"), std::string::npos) << r2.err;
+  // A folder that is not there is a mistyped argument (2), not a tampered backup (4); a folder
+  // that is there without a manifest is not a backup.
+  auto r3 = tune({"restore", "--netns", ns_->name(), dir_.path("no-such-backup")});
+  EXPECT_EQ(r3.exit_code, 2);
+  EXPECT_EQ(r3.err, "synscope: " + dir_.path("no-such-backup") + ": no such backup folder\n");
+  auto r4 = tune({"restore", "--netns", ns_->name(), dir_.path("backups")});
+  EXPECT_EQ(r4.exit_code, 4);
+  EXPECT_NE(r4.err.find("no MANIFEST.sha256 (not a synscope backup?)"), std::string::npos) << r4.err;
 }
 
 TEST_F(Tune, BadProfilesChangeNothingAndSayWhy) {
