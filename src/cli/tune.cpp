@@ -269,7 +269,7 @@ command_runner add_tune_command(CLI::App& app) {
       "  sudo synscope tune backup --dir /var/backups/synscope --keep-days 30\n"
       "  sudo synscope tune restore /var/backups/synscope/synscope-backup-20261127T063000Z\n"
       "  synscope tune firewall --syn-rate 10/s --burst 20 --port 443 --format nft      # print; --apply to load\n"
-      "Exit codes: 0 ok, 1 audit: some values differ / apply: read-back mismatch, 2 bad profile or key,\n"
+      "Exit codes: 0 ok, 1 audit: some values differ / apply: read-back mismatch, 2 bad profile, key or backup folder,\n"
       "3 a write or a tool failed, 4 a tampered backup, 77 not root.");
   return [args, audit, plan, apply, backup, restore, firewall] {
     if (firewall->parsed()) return run_firewall(*args);
