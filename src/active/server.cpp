@@ -357,6 +357,24 @@ core::result<core::unique_fd> make_listener(const core::socket_address& addr, co
   return fd;
 }
 
+// Every listener is SO_REUSEPORT (one per thread), and the kernel lets any socket of the same
+// user join such a group: a second `serve` (or an old one still running) on the same port would
+// silently take half the connections. So first bind once without SO_REUSEPORT, as nginx does:
+// EADDRINUSE then names the conflict before anything listens.
+core::result<void> check_nobody_listens(const core::socket_address& addr) {
+  core::unique_fd fd(socket(addr.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return core::system_error("serve", "socket", errno);
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // TIME-WAIT is no conflict
+  if (addr.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd.get(), addr.data(), addr.size()) == 0) return {};
+  int err = errno;
+  auto e = core::system_error(fmt::format("cannot listen on {}", addr.to_string()), "bind", err);
+  if (err == EADDRINUSE) e.message += ": a socket listens there already (ss -ltnp shows whose)";
+  if (err == EACCES) e.code = core::exit_code::no_permission;
+  return e;
+}
+
 }  // namespace
 
 core::result<std::unique_ptr<server>> server::start(const server_options& options) {
@@ -368,6 +386,10 @@ core::result<std::unique_ptr<server>> server::start(const server_options& option
   s->counters_ = std::make_unique<shared_counters>();
   shared_counters& counters = *s->counters_;
   std::vector<core::socket_address> addrs = options.listen;
+  for (const auto& addr : addrs) {
+    if (addr.port() == 0) continue;  // the kernel will choose a free one
+    if (auto r = check_nobody_listens(addr); !r) return r.error();
+  }
   for (int t = 0; t < options.threads; ++t) {
     auto l = std::make_unique<loop>();
     l->options = options;

@@ -328,6 +328,26 @@ TEST_F(ServeBench, OutOfDescriptorsPausesAcceptingWithoutSpinning) {
   EXPECT_GT(stats["errors"]["EMFILE"].get<uint64_t>(), 0u) << stats.dump();
 }
 
+TEST_F(ServeBench, ASecondServerOnTheSamePortIsRefusedNotJoined) {
+  // serve's listeners are SO_REUSEPORT; a second serve on the port must not join the group and
+  // take half the connections, on the same address or the wildcard.
+  auto first = serve(8701, {"--mode", "ack", "--threads", "2"});
+  for (const std::string addr : {"127.0.0.1:8701", "0.0.0.0:8701"}) {
+    auto second = ns_->run({synscope_binary(), "serve", "--listen", addr, "--duration", "2s"});
+    EXPECT_EQ(second.exit_code, 3);
+    EXPECT_EQ(second.err, "synscope: cannot listen on " + addr +
+                              ": bind: Address already in use (EADDRINUSE): a socket listens there already (ss -ltnp "
+                              "shows whose)\n");
+  }
+  auto b = bench({"127.0.0.1:8701", "-n", "200", "-c", "4"});
+  EXPECT_EQ(b["succeeded"], 200);
+  EXPECT_EQ(first->interrupt(), 0);
+  EXPECT_NE(first->log().find("accepted 200"), std::string::npos) << first->log();
+  // Once it is gone the port is free again, its TIME-WAIT connections notwithstanding.
+  auto again = ns_->run({synscope_binary(), "serve", "--listen", "127.0.0.1:8701", "--duration", "100ms"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+}
+
 TEST_F(ServeBench, BenchLiftsTheSoftDescriptorLimitOrSaysWhy) {
   // A soft limit of 20 open files under -c 100: bench lifts it toward the hard limit, as the
   // prober does, instead of failing attempts with EMFILE.
