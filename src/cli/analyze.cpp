@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -173,23 +175,32 @@ class output_sink : public tcp::connection_sink {
       fmt::print("{}\n", line);
     }
   }
+  // Called on the tracking thread: a failed write (a full disk) is kept for the main thread to
+  // report, and nothing more is written.
   void on_connection(const tcp::connection& c) override {
-    if (args_.json) {
-      fmt::print("{}\n", connection_json(c).str());
-    } else if (args_.csv) {
-      auto row = connection_row(c);
-      std::string line;
-      for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + csv_cell(row[i]);
-      fmt::print("{}\n", line);
-    } else if (args_.connections) {
-      kept_.push_back(c);
+    if (write_error_) return;
+    try {
+      if (args_.json) {
+        fmt::print("{}\n", connection_json(c).str());
+      } else if (args_.csv) {
+        auto row = connection_row(c);
+        std::string line;
+        for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + csv_cell(row[i]);
+        fmt::print("{}\n", line);
+      } else if (args_.connections) {
+        kept_.push_back(c);
+      }
+    } catch (const std::system_error& e) {
+      write_error_ = e;
     }
   }
   std::vector<tcp::connection>& kept() { return kept_; }
+  [[nodiscard]] const std::optional<std::system_error>& write_error() const { return write_error_; }
 
  private:
   const analyze_args& args_;
   std::vector<tcp::connection> kept_;
+  std::optional<std::system_error> write_error_;
 };
 
 std::string connection_table(std::vector<tcp::connection>& all) {
@@ -236,6 +247,8 @@ int run(const analyze_args& args) {
   options.ladder_ids = args.ladder;
   options.threads = args.threads;
   if (!args.report.empty()) {
+    // Checked before the work, so that a long analysis does not end in "cannot write".
+    if (auto c = core::check_output_path(args.report, "--report"); !c) return fail(c.error());
     // The report's table: the first connections, each with the start of its ladder.
     options.ladder_ids = report::report_ladder_ids();
     options.ladder_packets = report::report_ladder_packets;
@@ -259,6 +272,7 @@ int run(const analyze_args& args) {
   auto report = tcp::analyze(options, &out, progress);
   if (show_progress && last_progress != 0) fmt::print(stderr, "\r\033[K");
   if (!report) return fail(report.error());
+  if (out.write_error()) return output_failed(*out.write_error());
   for (const auto& in : report->inputs) {
     if (!in.truncation.empty()) fmt::print(stderr, "synscope: warning: {}\n", in.truncation);
     if (in.odd_timestamps > 0) {
@@ -285,7 +299,7 @@ int run(const analyze_args& args) {
       }
       fmt::print("{}\n", report::render_ladder(*it));
     }
-    return 0;
+    return report->stopped ? fail(*report->stopped) : 0;
   }
   if (args.json) {
     fmt::print("{}\n", summary_json(*report).str());
@@ -297,7 +311,8 @@ int run(const analyze_args& args) {
     size_t files = options.inputs.size();
     fmt::print("{}", summary_text(*report, fmt::format("{} file{}", files, files == 1 ? "" : "s"), seconds));
   }
-  return 0;
+  // The results up to a corrupt record (or a file that shrank) are out; now what stopped them.
+  return report->stopped ? fail(*report->stopped) : 0;
 }
 
 }  // namespace

@@ -58,6 +58,9 @@ const char* ports_exhausted_fix =
     "TIME-WAIT ports (net.ipv4.tcp_tw_reuse=1, with timestamps), or reuse connections (--mode pooled)";
 
 int run(const bench_args& args) {
+  if (!args.report.empty()) {
+    if (auto c = core::check_output_path(args.report, "--report"); !c) return fail(c.error());
+  }
   auto spec = core::parse_endpoint(args.target, {});
   if (!spec) return fail(spec.error());
   auto addrs = core::resolve(*spec, core::address_family::any);

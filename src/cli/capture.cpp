@@ -11,6 +11,7 @@
 #include "capture/live.h"
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "core/file.h"
 #include "cli/summary_render.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
@@ -57,6 +58,9 @@ int run(const capture_args& args) {
   if (!duration) return fail(duration.error());
   if (args.snaplen < 64 || args.snaplen > 262144) {
     return fail({core::exit_code::usage, fmt::format("--snaplen {}: must be 64 to 262144", args.snaplen)});
+  }
+  if (!args.write.empty()) {
+    if (auto c = core::check_output_path(args.write, "-w"); !c) return fail(c.error());
   }
   capture::live_options o;
   o.interface = args.interface;

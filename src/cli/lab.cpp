@@ -209,6 +209,9 @@ int run(const lab_args& args) {
     if (removed.empty()) fmt::print("no lab namespaces left over\n");
     return 0;
   }
+  if (!args.report.empty()) {
+    if (auto c = core::check_output_path(args.report, "--report"); !c) return fail(c.error());
+  }
   if (geteuid() != 0) {
     return fail(core::error{core::exit_code::no_permission, "lab: needs root (it creates network namespaces)"});
   }

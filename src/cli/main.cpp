@@ -1,16 +1,19 @@
 // synscope: one binary, one thin subcommand per file. Parsing and rendering only; the work is
 // done by the library modules (docs/architecture.md).
 #include <cstdio>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/common.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
   using namespace synscope;
+  cli::hold_standard_streams();
   CLI::App app{"synscope: measure, capture and tune TCP connection establishment on Linux."};
   app.name("synscope");
   app.set_version_flag("--version", std::string("synscope ") + SYNSCOPE_VERSION);
@@ -58,8 +61,12 @@ int main(int argc, char** argv) {
     return static_cast<int>(core::exit_code::usage);
   }
   for (auto& [sub, runner] : commands) {
-    if (sub->parsed()) {
-      return runner();
+    if (!sub->parsed()) continue;
+    try {
+      return cli::finish_output(runner());
+    } catch (const std::system_error& e) {  // fmt could not write standard output
+      std::clearerr(stdout);
+      return cli::output_failed(e);
     }
   }
   fmt::print(stderr, "{}", app.help());

@@ -163,6 +163,11 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("peak_open_connections", r.tracker.peak_open)
       .field("finished_early_full", r.tracker.evicted_full)
       .field("warnings", warnings);
+  if (r.stopped) {
+    j.field("error", r.stopped->message);
+  } else {
+    j.null_field("error");
+  }
   return j;
 }
 

@@ -19,8 +19,11 @@ struct tune_args {
   std::string netns;
   std::string proc_root = "/proc";
   uint64_t expected_connections = 0;
-  std::string persist_path = "/etc/sysctl.d/99-synscope.conf";
-  std::string dir = "/var/backups/synscope";
+  std::string persist_path;  // "" until given; the default depends on the namespace (tune::defaults_for)
+  std::string dir;
+  bool persist_given = false;
+  bool dir_given = false;
+  bool no_firewall = false;
   std::vector<std::string> include;
   int keep_days = -1;
   std::string backup_path;
@@ -41,28 +44,42 @@ core::result<tune::profile> chosen_profile(const tune_args& args) {
   return p;
 }
 
-int enter(const tune_args& args) {
+// Enters --netns, then settles the paths: what the user gave, else this namespace's defaults
+// (outside the host's own namespace nothing is persisted and backups go under /run).
+int enter(tune_args& args) {
   if (!args.netns.empty()) {
     if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
   }
+  auto d = tune::defaults_for(kernel::in_initial_netns(), args.proc_root != "/proc");
+  if (!args.persist_given) args.persist_path = d.persist_path;
+  if (!args.dir_given) args.dir = d.backup_dir;
   return 0;
 }
 
-std::string change_list_json(const std::vector<std::pair<std::string, std::pair<std::string, std::string>>>& changed) {
+// Where the namespace rule left persisting out, the reason, for plan and apply.
+std::string live_only_reason(const tune_args& args) {
+  if (args.persist_given) return "--persist-path ''";
+  if (!kernel::in_initial_netns()) {
+    return args.netns.empty() ? "not the host's own network namespace" : "network namespace " + args.netns;
+  }
+  return "--proc-root " + args.proc_root;
+}
+
+std::string change_list_json(const std::vector<tune::change>& changed) {
   std::string out = "[";
-  for (const auto& [k, v] : changed) {
+  for (const auto& c : changed) {
     if (out.size() > 1) out += ",";
-    out += core::json_object().field("key", k).field("was", v.first).field("now", v.second).str();
+    out += core::json_object().field("key", c.key).field("was", c.was).field("now", c.now).str();
   }
   return out + "]";
 }
 
-int run_audit(const tune_args& args, bool plan) {
+int run_audit(tune_args& args, bool plan) {
   if (int rc = enter(args); rc != 0) return rc;
   auto p = chosen_profile(args);
   if (!p) return fail(p.error());
   tune::sysctl_tree tree(args.proc_root);
-  auto rows = tune::audit(*p, tree);
+  auto rows = tune::audit(*p, tree, kernel::in_initial_netns());
   bool differs = false;
   bool bad = false;
   for (const auto& r : rows) {
@@ -79,32 +96,50 @@ int run_audit(const tune_args& args, bool plan) {
                              .field("reason", r.reason)
                              .str());
     }
-    if (plan) fmt::print("{}\n", core::json_object().field("type", "file").field("path", args.persist_path).field("text", tune::sysctl_d_text(*p)).str());
+    if (plan) {
+      fmt::print("{}\n", core::json_object()
+                             .field("type", "file")
+                             .field("path", args.persist_path)
+                             .field("live_only", args.persist_path.empty())
+                             .field("text", args.persist_path.empty() ? std::string() : tune::sysctl_d_text(*p))
+                             .field("backup_dir", args.dir)
+                             .str());
+    }
   } else if (!plan) {
+    // A profile is anyone's file: its text reaches the terminal with control bytes escaped.
     core::table t({{"key"}, {"current"}, {"recommended"}, {"status"}, {"reason"}});
-    for (const auto& r : rows) t.add_row({r.key, r.current, r.recommended, tune::status_name(r.state), r.reason});
-    fmt::print("profile {} against {}:\n{}", p->name, args.proc_root, t.render());
+    for (const auto& r : rows) {
+      t.add_row({core::printable(r.key), core::printable(r.current), core::printable(r.recommended),
+                 tune::status_name(r.state), core::printable(r.reason, 400)});
+    }
+    fmt::print("profile {} against {}:\n{}", core::printable(p->name), args.proc_root, t.render());
   } else {
-    fmt::print("synscope tune apply --profile {} would change:\n", args.profile);
+    fmt::print("synscope tune apply --profile {} would change:\n", core::printable(args.profile));
     size_t n = 0;
     for (const auto& r : rows) {
       if (r.state == tune::status::differs) {
         fmt::print("  {}: {} -> {}\n", r.key, r.current, r.recommended);
         ++n;
       } else if (r.state != tune::status::ok) {
-        fmt::print("  {}: not written ({}: {})\n", r.key, tune::status_name(r.state), r.reason);
+        fmt::print("  {}: not written ({}: {})\n", core::printable(r.key), tune::status_name(r.state),
+                   core::printable(r.reason, 400));
       }
     }
     if (n == 0) fmt::print("  nothing: every value is already the profile's\n");
-    fmt::print("\nand write {}:\n{}", args.persist_path.empty() ? "(nothing: --persist-path '')" : args.persist_path,
-               tune::sysctl_d_text(*p));
+    if (args.persist_path.empty()) {
+      fmt::print("\nlive only ({}): nothing is persisted, so the change ends with the next boot{}\n",
+                 live_only_reason(args), args.persist_given ? "" : "; --persist-path FILE persists it");
+    } else {
+      fmt::print("\nand write {}:\n{}", args.persist_path, core::printable(tune::sysctl_d_text(*p), SIZE_MAX));
+    }
+    fmt::print("backup first, into {}\n", args.dir);
   }
   // audit: 0 all as recommended, 1 some differ, 2 invalid or missing keys.
   if (plan) return bad ? static_cast<int>(core::exit_code::usage) : 0;
   return bad ? static_cast<int>(core::exit_code::usage) : differs ? static_cast<int>(core::exit_code::failed) : 0;
 }
 
-int run_apply(const tune_args& args) {
+int run_apply(tune_args& args) {
   if (int rc = enter(args); rc != 0) return rc;
   auto p = chosen_profile(args);
   if (!p) return fail(p.error());
@@ -114,9 +149,11 @@ int run_apply(const tune_args& args) {
   tune::sysctl_tree tree(args.proc_root);
   tune::apply_options o;
   o.persist_path = args.persist_path;
-  o.backup.dir = args.dir;
+  o.backup_dir = args.dir;
   o.backup.include = args.include;
   o.backup.keep_days = args.keep_days;
+  o.backup.firewall = !args.no_firewall;
+  o.initial_netns = kernel::in_initial_netns();
   auto r = tune::apply(*p, tree, o);
   if (!r) return fail(r.error());
   if (args.json) {
@@ -128,21 +165,27 @@ int run_apply(const tune_args& args) {
     return 0;
   }
   fmt::print("backup: {}\n", r->backup_path);
-  for (const auto& [k, v] : r->changed) fmt::print("  {}: {} -> {}\n", k, v.first, v.second);
+  for (const auto& c : r->changed) fmt::print("  {}: {} -> {}\n", c.key, c.was, c.now);
   if (r->changed.empty()) fmt::print("  nothing to change: every value is already the profile's\n");
-  if (!r->persisted.empty()) fmt::print("persisted: {}\n", r->persisted);
+  if (!r->persisted.empty()) {
+    fmt::print("persisted: {}\n", r->persisted);
+  } else {
+    fmt::print("live only ({}): nothing persisted\n", live_only_reason(args));
+  }
   fmt::print("undo: synscope tune restore {}\n", r->backup_path);
   return 0;
 }
 
-int run_backup(const tune_args& args) {
+int run_backup(tune_args& args) {
   if (int rc = enter(args); rc != 0) return rc;
   tune::sysctl_tree tree(args.proc_root);
   tune::backup_options o;
-  o.dir = args.dir;
   o.include = args.include;
   o.keep_days = args.keep_days;
-  auto r = tune::backup(tree, o);
+  o.firewall = !args.no_firewall;
+  o.persist_path = args.persist_path;
+  o.initial_netns = kernel::in_initial_netns();
+  auto r = tune::backup(tree, args.dir, o);
   if (!r) return fail(r.error());
   if (args.json) {
     fmt::print("{}\n", core::json_object()
@@ -158,35 +201,47 @@ int run_backup(const tune_args& args) {
   return 0;
 }
 
-int run_restore(const tune_args& args) {
+int run_restore(tune_args& args) {
   if (int rc = enter(args); rc != 0) return rc;
   if (geteuid() != 0 && args.proc_root == "/proc") {
     return fail(core::error{core::exit_code::no_permission, "tune restore: needs root (writes /proc/sys)"});
   }
   tune::sysctl_tree tree(args.proc_root);
-  auto r = tune::restore(args.backup_path, tree, args.firewall);
+  auto r = tune::restore(args.backup_path, tree, {args.firewall, kernel::in_initial_netns()});
   if (!r) return fail(r.error());
   if (args.json) {
     fmt::print("{}\n", core::json_object()
                            .raw_field("changed", change_list_json(r->changed))
                            .field("skipped", r->skipped)
+                           .raw_field("differs", change_list_json(r->differs))
+                           .field("persisted", r->persisted)
                            .field("firewall", r->firewall)
                            .str());
-    return 0;
+  } else {
+    fmt::print("verified: owned by root, writable by nobody else, every checksum matches; restored {} setting{}\n",
+               r->changed.size(), r->changed.size() == 1 ? "" : "s");
+    for (const auto& c : r->changed) fmt::print("  {}: {} -> {}\n", c.key, c.was, c.now);
+    if (!r->skipped.empty()) {
+      fmt::print("not here ({} key{} this kernel or namespace does not have, or may not change): {}{}\n", r->skipped.size(),
+                 r->skipped.size() == 1 ? "" : "s",
+                 fmt::join(r->skipped.begin(), r->skipped.begin() + static_cast<long>(std::min<size_t>(8, r->skipped.size())), ", "),
+                 r->skipped.size() > 8 ? ", ..." : "");
+    }
+    fmt::print("persisted file: {}\n", r->persisted);
+    if (!r->firewall.empty()) fmt::print("firewall rules restored ({})\n", r->firewall);
   }
-  fmt::print("checksums verified; restored {} setting{}\n", r->changed.size(), r->changed.size() == 1 ? "" : "s");
-  for (const auto& [k, v] : r->changed) fmt::print("  {}: {} -> {}\n", k, v.first, v.second);
-  if (!r->skipped.empty()) {
-    fmt::print("not restored ({} keys this kernel or namespace does not have or take): {}\n", r->skipped.size(),
-               fmt::join(r->skipped.size() > 8 ? std::vector<std::string>(r->skipped.begin(), r->skipped.begin() + 8)
-                                               : r->skipped,
-                         ", "));
+  for (const auto& d : r->differs) {
+    fmt::print(stderr, "synscope: restore: {} is '{}', not the backup's '{}'\n", d.key, d.now, d.was);
   }
-  if (r->firewall) fmt::print("firewall rules restored\n");
+  if (!r->differs.empty()) {
+    fmt::print(stderr, "synscope: restore: {} setting{} still differ{} from the backup\n", r->differs.size(),
+               r->differs.size() == 1 ? "" : "s", r->differs.size() == 1 ? "s" : "");
+    return static_cast<int>(core::exit_code::failed);
+  }
   return 0;
 }
 
-int run_firewall(const tune_args& args) {
+int run_firewall(tune_args& args) {
   if (int rc = enter(args); rc != 0) return rc;
   auto rate = tune::parse_rate(args.syn_rate);
   if (!rate) return fail(rate.error());
@@ -228,12 +283,29 @@ command_runner add_tune_command(CLI::App& app) {
         ->capture_default_str();
     sub->add_option("--expected-connections", args->expected_connections,
                     "Size tcp_max_syn_backlog and somaxconn for this many connections arriving at once");
-    sub->add_option("--persist-path", args->persist_path, "The sysctl.d file apply writes ('' : live only)")->capture_default_str();
+  };
+  auto persist_opt = [&](CLI::App* sub) {
+    sub->add_option_function<std::string>(
+        "--persist-path",
+        [args](const std::string& v) {
+          args->persist_path = v;
+          args->persist_given = true;
+        },
+        "The sysctl.d file apply writes ('' : live only). Default /etc/sysctl.d/99-synscope.conf in the host's own "
+        "network namespace; outside it (--netns, ip netns exec) nothing is persisted unless this is given");
   };
   auto backup_opts = [&](CLI::App* sub) {
-    sub->add_option("--dir", args->dir, "Where backups go")->capture_default_str();
+    sub->add_option_function<std::string>(
+        "--dir",
+        [args](const std::string& v) {
+          args->dir = v;
+          args->dir_given = true;
+        },
+        "Where backups go, a folder only root can change. Default /var/backups/synscope; outside the host's own "
+        "network namespace /run/synscope/backups");
     sub->add_option("--include", args->include, "Keep this file in the backup too; repeatable");
     sub->add_option("--keep-days", args->keep_days, "Remove backups older than this (never the newest)");
+    sub->add_flag("--no-firewall", args->no_firewall, "Leave the firewall rules out of the backup");
   };
   CLI::App* audit = cmd->add_subcommand("audit", "Current versus recommended, per key (exit 0 all match, 1 some differ, 2 bad keys)");
   common(audit);
@@ -241,14 +313,19 @@ command_runner add_tune_command(CLI::App& app) {
   CLI::App* plan = cmd->add_subcommand("plan", "The changes apply would make and the exact file it would write");
   common(plan);
   profile_opts(plan);
+  persist_opt(plan);
   CLI::App* apply = cmd->add_subcommand("apply", "Back up, apply live, persist atomically, read back; roll back on any failure (root)");
   common(apply);
   profile_opts(apply);
+  persist_opt(apply);
   backup_opts(apply);
-  CLI::App* backup = cmd->add_subcommand("backup", "Every net.* setting, iptables/ip6tables/nft rules and --include files, with sha256 sums");
+  CLI::App* backup = cmd->add_subcommand(
+      "backup", "Every net.* setting, the persisted sysctl.d file, iptables/ip6tables/nft rules and --include files");
   common(backup);
   backup_opts(backup);
-  CLI::App* restore = cmd->add_subcommand("restore", "Verify a backup's checksums, then restore its settings (and --firewall rules)");
+  persist_opt(backup);
+  CLI::App* restore = cmd->add_subcommand(
+      "restore", "Verify a backup (root's own, checksums), restore its settings and the persisted file (and --firewall rules)");
   common(restore);
   restore->add_option("backup", args->backup_path, "A backup folder (synscope tune backup prints it)")->required();
   restore->add_flag("--firewall", args->firewall, "Restore the saved firewall rules too");
@@ -269,8 +346,9 @@ command_runner add_tune_command(CLI::App& app) {
       "  sudo synscope tune backup --dir /var/backups/synscope --keep-days 30\n"
       "  sudo synscope tune restore /var/backups/synscope/synscope-backup-20261127T063000Z\n"
       "  synscope tune firewall --syn-rate 10/s --burst 20 --port 443 --format nft      # print; --apply to load\n"
-      "Exit codes: 0 ok, 1 audit: some values differ / apply: read-back mismatch, 2 bad profile, key or backup folder,\n"
-      "3 a write or a tool failed, 4 a tampered backup, 77 not root.");
+      "Exit codes: 0 ok, 1 audit: some values differ / apply, restore: a value reads back wrong, 2 bad profile, key,\n"
+      "path or backup folder, 3 a write or a tool failed, 4 a backup refused (not root's, writable by others,\n"
+      "changed after it was made, or naming a key outside net.*), 77 not root.");
   return [args, audit, plan, apply, backup, restore, firewall] {
     if (firewall->parsed()) return run_firewall(*args);
     if (audit->parsed()) return run_audit(*args, false);

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -32,6 +34,13 @@ core::result<void> enter_netns(const std::string& name) {
     return e;
   }
   return {};
+}
+
+bool in_initial_netns() {
+  constexpr ino_t init_net_inode = 0xEFFFFFF9U;  // PROC_NET_INIT_INO
+  struct stat st {};
+  if (stat("/proc/thread-self/ns/net", &st) == 0 && st.st_ino == init_net_inode) return true;
+  return access("/proc/sys/net/core/netdev_max_backlog", F_OK) == 0;
 }
 
 }  // namespace synscope::kernel

@@ -13,4 +13,12 @@ namespace synscope::kernel {
 /// Errors: no such namespace (exit 2), not permitted (77), other failures (3).
 core::result<void> enter_netns(const std::string& name);
 
+/// True when the calling thread is in the initial network namespace (the host's own), where
+/// /etc and /var are the host's boot configuration. Known from the namespace's inode (fixed at
+/// 0xEFFFFFF9 for the initial one, include/linux/proc_ns.h) or, on kernels that number it like
+/// any other, from a setting only the initial namespace has (net.core.netdev_max_backlog is
+/// registered for init_net alone). False when neither can be read: then nothing is assumed to
+/// be the host's.
+bool in_initial_netns();
+
 }  // namespace synscope::kernel

@@ -95,15 +95,22 @@ core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire:
   for (auto& reader : readers) {
     input_report in;
     in.name = reader.name();
+    core::result<void> stopped;
     for (;;) {
       auto more = reader.next(f);
-      if (!more) return more.error();
+      if (!more) {
+        stopped = more.error();
+        break;
+      }
       if (!*more) break;
       ++in.frames;
       if ((in.frames & 0xffff) == 0 && progress) progress(in.name, reader.offset(), reader.size(), in.frames);
       if (!filter.empty()) {
         auto pass = filter.matches(f);
-        if (!pass) return pass.error();
+        if (!pass) {
+          stopped = pass.error();
+          break;
+        }
         if (!*pass) {
           ++in.filtered_out;
           continue;
@@ -121,6 +128,7 @@ core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire:
     report.frames += in.frames;
     report.bytes += reader.offset();
     report.inputs.push_back(std::move(in));
+    if (!stopped) return stopped;  // what was read so far stays in the report
   }
   return {};
 }
@@ -227,7 +235,7 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
       track.add(s);
       return true;
     });
-    if (!read) return read.error();
+    if (!read) report.stopped = read.error();
     track.finish(report);
     return report;
   }
@@ -264,7 +272,7 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
     throw;
   }
   reader.join();
-  if (!read) return read.error();
+  if (!read) report.stopped = read.error();
   track.finish(report);
   return report;
 }

@@ -8,6 +8,7 @@
 //   r->summary.success_rate();
 #include <array>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -69,6 +70,9 @@ struct analyze_report {
   uint64_t frames = 0;
   uint64_t bytes = 0;  ///< bytes of input read
   std::vector<ladder> ladders;  ///< one per ladder id that exists, in the order asked
+  /// What stopped the reading before the end (a corrupt record, a file that shrank while it was
+  /// read): everything before it is in the report, as tshark prints what it read before an error.
+  std::optional<core::error> stopped;
 };
 
 /// Progress: bytes read so far of the current input, its size (0 when unknown), frames so far.
@@ -76,8 +80,10 @@ using progress_fn = std::function<void(const std::string& input, uint64_t done, 
 
 /// Runs the pipeline. `extra`, when given, receives every connection as it is finished (for
 /// streaming --json/--connections output), on the calling thread. `progress` is called every
-/// 2^16 frames, from the reading thread (which is not the caller's with two threads). A corrupt
-/// input is an error naming file, offset and packet; a truncated one is a warning.
+/// 2^16 frames, from the reading thread (which is not the caller's with two threads). An input
+/// that cannot be opened is an error; a corrupt record later stops the reading there
+/// (report.stopped names file, offset and packet, with the results up to it); a truncated
+/// input is a warning.
 core::result<analyze_report> analyze(const analyze_options& options, connection_sink* extra,
                                      const progress_fn& progress);
 

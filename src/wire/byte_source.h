@@ -1,6 +1,11 @@
 #pragma once
 // Where capture bytes come from: a memory-mapped regular file (views point straight into the
 // mapping) or a stream such as stdin (read in 1 MiB blocks into a buffer that views point into).
+//
+// A mapped file that shrinks while it is read (a capture being rotated or truncated) would kill
+// the process with SIGBUS at the first page past its new end. A handler of our own maps zero
+// pages over the rest of the mapping instead and records where the bytes were lost; the reader
+// asks lost_from() and stops there with an error naming the file and the offset.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +49,13 @@ class byte_source {
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   /// The total size when known (mapped files), else 0.
   [[nodiscard]] uint64_t size() const noexcept { return map_size_; }
+  /// For a mapped file that shrank while it was read: the byte offset from which its contents
+  /// are gone (what was read there since is zeros). UINT64_MAX while nothing was lost.
+  [[nodiscard]] uint64_t lost_from() const noexcept;
+  /// Asks the file system whether a mapped file is now shorter than when it was mapped (the
+  /// bytes between its new end and the next page read as zeros, without a fault); true, and
+  /// lost_from() is its new size, when it is.
+  bool check_shrunk() noexcept;
 
  private:
   byte_source() = default;
@@ -55,6 +67,8 @@ class byte_source {
   core::unique_fd fd_;
   const std::byte* map_ = nullptr;  // mapped file or caller's memory; nullptr for a stream
   bool owns_map_ = false;           // munmap on destruction
+  int guard_ = -1;                  // slot in the SIGBUS handler's table of mappings, or -1
+  uint64_t shrunk_to_ = UINT64_MAX; // the file's size when check_shrunk() found it smaller
   size_t released_ = 0;             // mapped bytes before this were handed back (MADV_DONTNEED)
   size_t map_size_ = 0;
   std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed

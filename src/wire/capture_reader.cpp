@@ -75,9 +75,28 @@ uint16_t capture_reader::first_linktype() const noexcept {
 
 core::result<bool> capture_reader::next(frame& out) {
   auto r = format_ == capture_format::pcap ? next_pcap(out) : next_pcapng(out);
-  if (r.ok() && *r) {
-    out.number = ++stats_.frames;
+  bool got = r.ok() && *r;
+  // A file that shrinks while it is mapped: past its new end, the rest of that page reads as
+  // zeros and the next page faults (the handler in byte_source maps zeros there and notes it).
+  // So: the record's last byte is touched now, before anything decodes it, and zeros where the
+  // next record should start, like any error or the end, make us ask the file's size.
+  if (got) {
+    if (out.caplen > 0) {
+      [[maybe_unused]] volatile std::byte last = out.data[out.caplen - 1];
+    }
+    bytes after = source_.mapped_rest();
+    bool zero_next = after.size() >= 8 && load_u32le(after.data()) == 0 && load_u32le(after.data() + 4) == 0;
+    if (zero_next || (out.caplen == 0 && out.origlen == 0 && out.ts_ns == 0)) source_.check_shrunk();
+  } else {
+    source_.check_shrunk();
   }
+  if (uint64_t lost = source_.lost_from(); lost != UINT64_MAX && (!got || source_.offset() > lost)) {
+    return core::error{core::exit_code::bad_data,
+                       fmt::format("{}: the file shrank while it was read: the bytes from offset {} on are gone (a "
+                                   "capture rotated or truncated?); results up to packet {}",
+                                   core::printable(name()), lost, stats_.frames)};
+  }
+  if (got) out.number = ++stats_.frames;
   return r;
 }
 

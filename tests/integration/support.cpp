@@ -126,7 +126,12 @@ command_result run_command(const std::vector<std::string>& argv, int64_t timeout
   return result;
 }
 
-std::string synscope_binary() { return SYNSCOPE_BINARY; }
+std::string synscope_binary() {
+  // SYNSCOPE_TEST_BINARY runs the suite against another build: how a new test is seen failing on
+  // the code before its fix.
+  const char* other = std::getenv("SYNSCOPE_TEST_BINARY");
+  return other != nullptr && *other != '\0' ? other : SYNSCOPE_BINARY;
+}
 
 std::vector<nlohmann::json> parse_json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
@@ -215,6 +220,13 @@ bool background_process::wait_for_log(const std::string& text, int64_t timeout_m
 int background_process::interrupt(int64_t timeout_ms) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGINT);
+  int code = wait_or_kill(pid_, timeout_ms, nullptr);
+  pid_ = -1;
+  return code;
+}
+
+int background_process::wait(int64_t timeout_ms) {
+  if (pid_ <= 0) return -1;
   int code = wait_or_kill(pid_, timeout_ms, nullptr);
   pid_ = -1;
   return code;
@@ -369,6 +381,39 @@ sockaddr_in loopback(uint16_t port) {
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   return a;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string normalized_ruleset(const std::string& dump) {
+  std::istringstream in(dump);
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] == '#') continue;
+    if (size_t b = line.find(" ["); b != std::string::npos && line.back() == ']') line.resize(b);
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::map<std::string, std::string> net_sysctls(const netns& ns) {
+  auto r = ns.run({"sysctl", "-a"});
+  std::map<std::string, std::string> out;
+  std::istringstream in(r.out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("net.", 0) != 0) continue;
+    size_t eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    out[line.substr(0, eq)] = line.substr(eq + 3);
+  }
+  return out;
 }
 
 }  // namespace synscope::testing

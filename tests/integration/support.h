@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,6 +64,8 @@ class background_process {
   bool wait_for_log(const std::string& text, int64_t timeout_ms);
   /// Sends SIGINT and waits for the exit (SIGKILL after `timeout_ms`); returns the exit code.
   int interrupt(int64_t timeout_ms = 10'000);
+  /// Waits for the process to end by itself (SIGKILL after `timeout_ms`); returns the exit code.
+  int wait(int64_t timeout_ms);
   [[nodiscard]] std::string log() const;
 
  private:
@@ -117,6 +120,16 @@ class temp_dir {
  private:
   std::string dir_;
 };
+
+/// The whole of a file ("" when it cannot be read).
+std::string read_text(const std::string& path);
+
+/// `sysctl -a` inside the namespace, net.* only: key -> value.
+std::map<std::string, std::string> net_sysctls(const netns& ns);
+
+/// A ruleset dump (iptables-save) without comment lines and with [packets:bytes] counters cut:
+/// what must be the same before some rules and after their removal.
+std::string normalized_ruleset(const std::string& dump);
 
 /// The median of `values` (the mean of the middle two for an even count); values must not be empty.
 double median(std::vector<double> values);

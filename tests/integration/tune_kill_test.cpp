@@ -1,6 +1,6 @@
 // Power-loss style interruption of `synscope tune apply` and `tune restore`: each is killed
-// with SIGKILL at every step that changes something (each mkdir, write, fchmod, fsync and rename
-// it makes, one run per step: strace injects the SIGKILL on that call), in a namespace of its
+// with SIGKILL at every step that changes something (each mkdir, write, fchmod, fsync, rename
+// and unlink it makes, one run per step: strace injects the SIGKILL on that call), in a namespace of its
 // own. After every kill: no file is half-written (the persisted sysctl.d file is absent or
 // whole; every backup that is not marked .partial verifies), each setting holds its old or its
 // new value, and the state can be recovered: a complete backup restores every original value,
@@ -34,13 +34,6 @@ std::map<std::string, std::string> values(const netns& ns) {
   return out;
 }
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class TuneKill : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -65,7 +58,7 @@ class TuneKill : public ::testing::Test {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       std::string name = e.path().filename().string();
-      if (name.ends_with(".partial") || name.find(".tmp-") != std::string::npos) continue;
+      if (name.find(".partial") != std::string::npos || name.find(".tmp-") != std::string::npos) continue;
       std::string why;
       auto scratch = netns::create(why);
       ASSERT_TRUE(scratch) << why;
@@ -78,7 +71,7 @@ class TuneKill : public ::testing::Test {
 
 TEST_F(TuneKill, ApplyKilledAtEveryStepLeavesWholeFilesAndCanBeUndone) {
   int steps = 0;
-  for (const char* syscall : {"mkdir", "write", "fchmod", "fsync", "rename"}) {
+  for (const char* syscall : {"mkdir", "mkdirat", "write", "fchmod", "fsync", "rename", "renameat2", "unlinkat"}) {
     for (int n = 1;; ++n) {
       SCOPED_TRACE(fmt::format("SIGKILL at {} #{}", syscall, n));
       std::string why;
@@ -95,7 +88,7 @@ TEST_F(TuneKill, ApplyKilledAtEveryStepLeavesWholeFilesAndCanBeUndone) {
       ++steps;
       // Whole files only.
       if (fs::exists(persist)) {
-        std::string text = read_all(persist);
+        std::string text = read_text(persist);
         EXPECT_TRUE(text.ends_with("\n"));
         for (const auto& k : keys) EXPECT_NE(text.find(k + " = "), std::string::npos) << k << " missing from " << text;
       }
@@ -110,11 +103,11 @@ TEST_F(TuneKill, ApplyKilledAtEveryStepLeavesWholeFilesAndCanBeUndone) {
       EXPECT_EQ(again.exit_code, 0) << again.err;
       std::vector<fs::path> complete;
       for (const auto& e : fs::directory_iterator(backups)) {
-        EXPECT_FALSE(e.path().filename().string().ends_with(".partial")) << "an interrupted backup was left behind";
+        EXPECT_EQ(e.path().filename().string().find(".partial"), std::string::npos) << "an interrupted backup was left behind";
       }
       for (const auto& e : fs::directory_iterator(backups)) {
         std::string name = e.path().filename().string();
-        if (!name.ends_with(".partial") && name.find(".tmp-") == std::string::npos) complete.push_back(e.path());
+        if (name.find(".partial") == std::string::npos && name.find(".tmp-") == std::string::npos) complete.push_back(e.path());
       }
       std::sort(complete.begin(), complete.end());
       ASSERT_FALSE(complete.empty());
@@ -130,28 +123,33 @@ TEST_F(TuneKill, ApplyKilledAtEveryStepLeavesWholeFilesAndCanBeUndone) {
 
 TEST_F(TuneKill, RestoreKilledAtEveryStepCanBeRunAgain) {
   int steps = 0;
-  for (int n = 1;; ++n) {
-    SCOPED_TRACE(fmt::format("SIGKILL at write #{}", n));
-    std::string why;
-    auto ns = netns::create(why);
-    ASSERT_TRUE(ns) << why;
-    std::string run = dir_.path(fmt::format("restore-{}", n));
-    auto before = values(*ns);
-    auto b = tune({"backup", "--netns", ns->name(), "--dir", run, "--json"});
-    ASSERT_EQ(b.exit_code, 0) << b.err;
-    std::string backup = nlohmann::json::parse(b.out)["path"];
-    auto a = tune({"apply", "--netns", ns->name(), "--profile", "synflood", "--persist-path", "", "--dir", run});
-    ASSERT_EQ(a.exit_code, 0) << a.err;
-    auto applied = values(*ns);
-    if (!killed_at("write", n, {"restore", "--netns", ns->name(), backup})) break;
-    ++steps;
-    auto mid = values(*ns);
-    for (const auto& k : keys) EXPECT_TRUE(mid[k] == before[k] || mid[k] == applied[k]) << k << " = " << mid[k];
-    auto again = tune({"restore", "--netns", ns->name(), backup});
-    EXPECT_EQ(again.exit_code, 0) << again.err;
-    EXPECT_EQ(values(*ns), before);
+  // Restore writes settings and puts the persisted file back (here: removes it, as it was not
+  // there before the apply).
+  for (const char* syscall : {"write", "unlink"}) {
+    for (int n = 1;; ++n) {
+      SCOPED_TRACE(fmt::format("SIGKILL at {} #{}", syscall, n));
+      std::string why;
+      auto ns = netns::create(why);
+      ASSERT_TRUE(ns) << why;
+      std::string run = dir_.path(fmt::format("restore-{}-{}", syscall, n));
+      std::string persist = dir_.path(fmt::format("restore-{}-{}.conf", syscall, n));
+      auto before = values(*ns);
+      auto a = tune({"apply", "--netns", ns->name(), "--profile", "synflood", "--persist-path", persist, "--dir", run,
+                     "--json"});
+      ASSERT_EQ(a.exit_code, 0) << a.err;
+      std::string backup = nlohmann::json::parse(a.out)["backup"];
+      auto applied = values(*ns);
+      if (!killed_at(syscall, n, {"restore", "--netns", ns->name(), backup})) break;
+      ++steps;
+      auto mid = values(*ns);
+      for (const auto& k : keys) EXPECT_TRUE(mid[k] == before[k] || mid[k] == applied[k]) << k << " = " << mid[k];
+      auto again = tune({"restore", "--netns", ns->name(), backup});
+      EXPECT_EQ(again.exit_code, 0) << again.err;
+      EXPECT_EQ(values(*ns), before);
+      EXPECT_FALSE(fs::exists(persist)) << "the persisted file outlived the restore";
+    }
   }
-  EXPECT_GE(steps, 1);
+  EXPECT_GE(steps, 2);
   fmt::print("tune restore: killed at {} steps, each could be run again to the end\n", steps);
 }
 

@@ -1,5 +1,9 @@
 // Profiles, validation and the nearest-key suggestion, without touching any kernel setting.
+#include <algorithm>
+
 #include <gtest/gtest.h>
+
+#include "tune/backup.h"
 
 #include "tune/firewall.h"
 #include "tune/profile.h"
@@ -44,7 +48,84 @@ TEST(Validate, RangesTypesAndObsoleteKeys) {
   EXPECT_EQ(validate("net.ipv4.tcp_syncookies", "3").error().message, "net.ipv4.tcp_syncookies = 3: out of range 0..2");
   EXPECT_EQ(validate("net.core.somaxconn", "lots").error().message, "net.core.somaxconn = lots: not an integer");
   EXPECT_NE(validate("net.ipv4.tcp_tw_recycle", "0").error().message.find("obsolete"), std::string::npos);
-  EXPECT_EQ(*validate("net.ipv4.some_future_key", "7"), "7");  // unknown keys: syntax only
+}
+
+TEST(Validate, OnlyTheAllowListIsEverWritten) {
+  // Keys off the list are refused by name, whatever their value: a profile or a backup cannot
+  // be used to set kernel.core_pattern or kernel.modprobe as root.
+  EXPECT_EQ(validate("kernel.core_pattern", "|/tmp/x %p").error().message,
+            "kernel.core_pattern: not a setting synscope changes (the allow-list is in docs/tune.md)");
+  EXPECT_EQ(validate("kernel.core_pattern", "x").error().code, core::exit_code::usage);
+  EXPECT_FALSE(validate("net.ipv4.some_future_key", "7").ok());
+  EXPECT_FALSE(validate("net.ipv4.conf.all.forwarding", "1").ok());
+  // A typo gets the nearest allowed key; something far from every key gets none.
+  EXPECT_NE(validate("net.ipv4.tcp_syncookie", "1").error().message.find("(did you mean net.ipv4.tcp_syncookies?)"),
+            std::string::npos);
+  EXPECT_EQ(validate("vm.swappiness", "1").error().message.find("did you mean"), std::string::npos);
+  for (const auto& k : tunable_keys()) {
+    EXPECT_EQ(std::string(k.key).rfind("net.", 0), 0u) << k.key;
+  }
+}
+
+TEST(Validate, HostWideKeysAreRefusedInsideANamespace) {
+  EXPECT_TRUE(check_scope("net.core.netdev_max_backlog", true).ok());
+  auto e = check_scope("net.core.netdev_max_backlog", false);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("one value for the whole host"), std::string::npos);
+  EXPECT_FALSE(check_scope("net.ipv4.tcp_max_orphans", false).ok());
+  EXPECT_TRUE(check_scope("net.ipv4.tcp_syncookies", false).ok());
+  EXPECT_TRUE(check_scope("net.core.somaxconn", false).ok());
+}
+
+TEST(Sysctl, KeysWithADotInAComponentUseASlashAsSysctlDoes) {
+  EXPECT_EQ(key_from_path("net/ipv4/conf/eth0.100/forwarding"), "net.ipv4.conf.eth0/100.forwarding");
+  sysctl_tree t("/proc");
+  EXPECT_EQ(t.path("net.ipv4.conf.eth0/100.forwarding"), "/proc/sys/net/ipv4/conf/eth0.100/forwarding");
+  EXPECT_EQ(t.path(key_from_path("net/ipv6/conf/vlan.7.3/mtu")), "/proc/sys/net/ipv6/conf/vlan.7.3/mtu");
+}
+
+TEST(Sysctl, RestoreOrderPutsWhatResetsOthersFirst) {
+  std::vector<std::string> keys = {"net.ipv4.conf.eth0.forwarding", "net.ipv4.tcp_syncookies",
+                                   "net.ipv4.conf.default.forwarding", "net.ipv4.ip_forward",
+                                   "net.ipv4.conf.all.forwarding", "net.ipv6.conf.all.forwarding",
+                                   "net.ipv6.conf.lo.forwarding", "net.ipv4.neigh.default.gc_stale_time",
+                                   "net.ipv4.neigh.eth0.gc_stale_time"};
+  std::sort(keys.begin(), keys.end(), restore_before);
+  std::vector<std::string> want = {"net.ipv4.ip_forward",
+                                   "net.ipv4.tcp_syncookies",
+                                   "net.ipv4.conf.all.forwarding",
+                                   "net.ipv6.conf.all.forwarding",
+                                   "net.ipv4.conf.default.forwarding",
+                                   "net.ipv4.neigh.default.gc_stale_time",
+                                   "net.ipv4.conf.eth0.forwarding",
+                                   "net.ipv4.neigh.eth0.gc_stale_time",
+                                   "net.ipv6.conf.lo.forwarding"};
+  EXPECT_EQ(keys, want);
+}
+
+TEST(Tune, DefaultsNeverPointAtTheHostsFilesFromANamespace) {
+  auto host = defaults_for(true, false);
+  EXPECT_EQ(host.persist_path, "/etc/sysctl.d/99-synscope.conf");
+  EXPECT_EQ(host.backup_dir, "/var/backups/synscope");
+  auto ns = defaults_for(false, false);
+  EXPECT_EQ(ns.persist_path, "");
+  EXPECT_EQ(ns.backup_dir.rfind("/run/", 0), 0u);
+  EXPECT_EQ(defaults_for(true, true).persist_path, "") << "a copied tree is not this host's boot configuration";
+}
+
+TEST(Firewall, TheTablesBesideIptablesNftsOwn) {
+  const std::string ruleset =
+      "table ip filter {\n\tchain INPUT {\n\t\ttype filter hook input priority filter; policy accept;\n"
+      "\t\ttcp dport 22 xt match recent counter packets 0 bytes 0\n\t}\n}\n"
+      "table inet mine {\n\tchain in {\n\t\tcomment \"a } brace\"\n\t\ttcp dport 9999 accept\n\t}\n}\n"
+      "table ip6 nat {\n}\n"
+      "table ip raw2 {\n}\n";
+  std::vector<std::string> names;
+  std::string beside = nft_tables_beside_iptables(ruleset, &names);
+  EXPECT_EQ(names, (std::vector<std::string>{"inet mine", "ip raw2"}));
+  EXPECT_EQ(beside,
+            "table inet mine {\n\tchain in {\n\t\tcomment \"a } brace\"\n\t\ttcp dport 9999 accept\n\t}\n}\n"
+            "table ip raw2 {\n}\n");
 }
 
 TEST(Validate, NearestKey) {
