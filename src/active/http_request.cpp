@@ -46,6 +46,7 @@ http_parse parse_http_request(std::string_view in, size_t max_head) {
   out.head = request_line.substr(0, 5) == "HEAD ";
   out.keep_alive = !http10;
   size_t body = 0;
+  bool expect_continue = false;
   size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
     size_t next = head.find("\r\n", pos);
@@ -55,6 +56,8 @@ http_parse parse_http_request(std::string_view in, size_t max_head) {
       std::string_view v = trim(field.substr(11));
       if (iequals_prefix(v, "close")) out.keep_alive = false;
       if (iequals_prefix(v, "keep-alive")) out.keep_alive = true;
+    } else if (iequals_prefix(field, "expect:")) {
+      expect_continue = iequals_prefix(trim(field.substr(7)), "100-continue");
     } else if (iequals_prefix(field, "content-length:")) {
       std::string_view v = trim(field.substr(15));
       body = 0;
@@ -73,7 +76,10 @@ http_parse parse_http_request(std::string_view in, size_t max_head) {
     out.kind = http_parse::bad;
     return out;
   }
-  if (in.size() - (end + 4) < body) return out;  // the body is still coming
+  if (in.size() - (end + 4) < body) {  // the body is still coming
+    out.expect_continue = expect_continue;
+    return out;
+  }
   out.kind = http_parse::request;
   out.consumed = end + 4 + body;
   return out;

@@ -20,6 +20,10 @@ struct http_parse {
   size_t consumed = 0;
   bool keep_alive = false;  ///< HTTP/1.1 unless "Connection: close"; 1.0 only with "keep-alive"
   bool head = false;        ///< a HEAD request: the answer has no body
+  /// need_more with the head complete and a body still coming, and the client sent "Expect:
+  /// 100-continue": it waits for "100 Continue" before it sends the body (RFC 9110 §10.1.1),
+  /// as curl does for bodies over 1 KiB.
+  bool expect_continue = false;
 };
 
 /// Looks at the start of `in` for one request. Content-Length bodies (up to 1 MiB) are part

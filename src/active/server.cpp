@@ -73,6 +73,7 @@ struct server::loop {
     bool close_after_write = false;
     bool want_write = false;
     bool registered = false;  // in the epoll set (a connection answered at once never is)
+    bool sent_continue = false;  // "100 Continue" for the request being read
   };
 
   server_options options;
@@ -160,6 +161,10 @@ struct server::loop {
       auto r = parse_http_request(c.in, max_http_head);
       switch (r.kind) {
         case http_parse::need_more:
+          if (r.expect_continue && !c.sent_continue) {
+            c.out += "HTTP/1.1 100 Continue\r\n\r\n";  // the client waits for it before the body
+            c.sent_continue = true;
+          }
           return;
         case http_parse::too_large:
           c.out += "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -175,6 +180,7 @@ struct server::loop {
           break;
       }
       c.in.erase(0, r.consumed);
+      c.sent_continue = false;
       c.out += fmt::format("HTTP/1.1 200 OK\r\nServer: synscope\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n"
                            "Connection: {}\r\n\r\n{}",
                            r.keep_alive ? "keep-alive" : "close", r.head ? "" : "OK\n");

@@ -38,8 +38,18 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   constexpr auto right = core::table::align::right;
   uint64_t tcp_frames = 0;
   for (const auto& in : r.inputs) tcp_frames += in.decoded[0];
-  std::string out = fmt::format("{}, {} packets ({} TCP), {} connections, in {:.2f} s\n\n", source, r.frames,
+  std::string out = fmt::format("{}, {} packets ({} TCP), {} connections, in {:.2f} s\n", source, r.frames,
                                 tcp_frames, s.connections, seconds);
+  // Frames that could hold TCP but were not read as TCP, by reason: never dropped without a word.
+  std::string skipped;
+  for (auto st : {wire::decode_status::fragment, wire::decode_status::truncated, wire::decode_status::malformed,
+                  wire::decode_status::unsupported_link, wire::decode_status::vlan_depth}) {
+    uint64_t n = 0;
+    for (const auto& in : r.inputs) n += in.decoded[static_cast<size_t>(st)];
+    if (n > 0) skipped += fmt::format("{}{} {}", skipped.empty() ? "" : ", ", n, wire::decode_status_meaning(st));
+  }
+  if (!skipped.empty()) out += "not decoded: " + skipped + "\n";
+  out += "\n";
   out += fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused, {} half-open (S0)\n\n", s.attempts,
                      s.completed, 100.0 * s.success_rate(), s.refused,
                      s.by_state[static_cast<size_t>(tcp::conn_state::s0)]);
@@ -163,6 +173,13 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("peak_open_connections", r.tracker.peak_open)
       .field("finished_early_full", r.tracker.evicted_full)
       .field("warnings", warnings);
+  core::json_object decoded;
+  for (size_t i = 0; i < wire::decode_status_count; ++i) {
+    uint64_t n = 0;
+    for (const auto& in : r.inputs) n += in.decoded[i];
+    decoded.field(wire::decode_status_name(static_cast<wire::decode_status>(i)), n);
+  }
+  j.field("decoded", decoded);
   if (r.stopped) {
     j.field("error", r.stopped->message);
   } else {

@@ -130,7 +130,7 @@ int run_audit(tune_args& args, bool plan) {
       fmt::print("\nlive only ({}): nothing is persisted, so the change ends with the next boot{}\n",
                  live_only_reason(args), args.persist_given ? "" : "; --persist-path FILE persists it");
     } else {
-      fmt::print("\nand write {}:\n{}", args.persist_path, core::printable(tune::sysctl_d_text(*p), SIZE_MAX));
+      fmt::print("\nand write {}:\n{}", args.persist_path, core::printable_lines(tune::sysctl_d_text(*p)));
     }
     fmt::print("backup first, into {}\n", args.dir);
   }

@@ -39,6 +39,10 @@ struct error {
 /// than `max_len` bytes is cut there and "..." appended.
 [[nodiscard]] std::string printable(std::string_view text, size_t max_len = 200);
 
+/// `text` of many lines made safe for a terminal: as printable(), but line breaks and tabs are
+/// kept, and nothing is cut.
+[[nodiscard]] std::string printable_lines(std::string_view text);
+
 /// The symbolic name of an errno value ("ECONNREFUSED"); "E<number>" when unknown.
 [[nodiscard]] std::string errno_name(int errnum);
 

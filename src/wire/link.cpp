@@ -13,7 +13,7 @@ bool is_vlan(uint16_t type) { return type == 0x8100 || type == 0x88a8 || type ==
 decode_status ethertype_payload(bytes frame, uint16_t type, size_t pos, link_layer& link, packet_view& out) {
   int tags = 0;
   while (is_vlan(type)) {
-    if (++tags > max_vlan_tags) return decode_status::malformed;
+    if (++tags > max_vlan_tags) return decode_status::vlan_depth;
     if (frame.size() < pos + 4) return decode_status::truncated;
     uint16_t vid = load_u16be(frame.data() + pos) & 0x0fff;
     if (out.vlan_count < out.vlan.size()) out.vlan[out.vlan_count] = vid;

@@ -15,6 +15,21 @@ const char* decode_status_name(decode_status s) {
     case decode_status::truncated: return "truncated";
     case decode_status::malformed: return "malformed";
     case decode_status::unsupported_link: return "unsupported_link";
+    case decode_status::vlan_depth: return "vlan_depth";
+  }
+  return "malformed";
+}
+
+const char* decode_status_meaning(decode_status s) {
+  switch (s) {
+    case decode_status::tcp: return "TCP";
+    case decode_status::not_ip: return "not IP (ARP, LLDP, ...)";
+    case decode_status::not_tcp: return "IP but not TCP";
+    case decode_status::fragment: return "IP fragments";
+    case decode_status::truncated: return "cut short by the snapshot length";
+    case decode_status::malformed: return "malformed";
+    case decode_status::unsupported_link: return "of a link type not decoded";
+    case decode_status::vlan_depth: return "with more than 8 VLAN tags";
   }
   return "malformed";
 }

@@ -21,9 +21,12 @@ enum class decode_status : uint8_t {
   truncated,         ///< the capture cut a header short (snaplen)
   malformed,         ///< a header contradicts itself (IHL < 5, data offset < 5, ...)
   unsupported_link,  ///< a link type this decoder does not know
+  vlan_depth,        ///< more than 8 VLAN tags: not followed further (no real stack nests so deep)
 };
 const char* decode_status_name(decode_status s);
-inline constexpr size_t decode_status_count = 7;
+/// What a status means, for a summary line ("with more than 8 VLAN tags").
+const char* decode_status_meaning(decode_status s);
+inline constexpr size_t decode_status_count = 8;
 
 namespace tcp_flag {
 inline constexpr uint16_t fin = 0x001, syn = 0x002, rst = 0x004, psh = 0x008, ack = 0x010, urg = 0x020,

@@ -164,5 +164,59 @@ TEST_F(OutputSafety, ACorruptRecordMidFileGivesTheResultsBeforeIt) {
   EXPECT_EQ(summary[0]["packets"], 2000);
 }
 
+// A pcap of Ethernet frames, each a TCP SYN behind `tags` 802.1Q tags.
+std::string vlan_capture(const std::vector<int>& tags_per_frame) {
+  auto u16 = [](std::string& s, uint16_t v) {
+    s += static_cast<char>(v >> 8);
+    s += static_cast<char>(v & 0xff);
+  };
+  auto le32 = [](std::string& s, uint32_t v) {
+    for (int i = 0; i < 4; ++i) s += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  std::string file;
+  le32(file, 0xa1b2c3d4);
+  file += std::string("\x02\x00\x04\x00", 4);
+  le32(file, 0);
+  le32(file, 0);
+  le32(file, 65535);
+  le32(file, 1);  // LINKTYPE_ETHERNET
+  uint32_t n = 0;
+  for (int tags : tags_per_frame) {
+    std::string f(12, '\x02');  // destination and source MAC
+    for (int t = 0; t < tags; ++t) {
+      u16(f, 0x8100);
+      u16(f, static_cast<uint16_t>(100 + t));
+    }
+    u16(f, 0x0800);
+    std::string ip = std::string("\x45\x00\x00\x28\x00\x01\x00\x00\x40\x06\x00\x00\x0a\x00\x00\x01\x0a\x00\x00\x02", 20);
+    std::string tcp;
+    u16(tcp, static_cast<uint16_t>(40000 + n));
+    u16(tcp, 80);
+    tcp += std::string("\x00\x00\x00\x01\x00\x00\x00\x00\x50\x02\xff\xff\x00\x00\x00\x00", 16);
+    f += ip + tcp;
+    le32(file, 1700000000 + n);
+    le32(file, 0);
+    le32(file, static_cast<uint32_t>(f.size()));
+    le32(file, static_cast<uint32_t>(f.size()));
+    file += f;
+    ++n;
+  }
+  return file;
+}
+
+TEST_F(OutputSafety, FramesWithMoreThanEightVlanTagsAreCountedAndNamed) {
+  std::string path = dir_.path("qinq-deep.pcap");
+  std::ofstream(path, std::ios::binary) << vlan_capture({1, 8, 9, 12});
+  auto text = run_command({synscope_binary(), "analyze", path});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("4 packets (2 TCP)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("not decoded: 2 with more than 8 VLAN tags\n"), std::string::npos) << text.out;
+  auto json = run_command({synscope_binary(), "analyze", path, "--json"});
+  auto summary = of_type(parse_json_lines(json.out), "summary");
+  ASSERT_EQ(summary.size(), 1u) << json.out;
+  EXPECT_EQ(summary[0]["decoded"]["vlan_depth"], 2);
+  EXPECT_EQ(summary[0]["decoded"]["tcp"], 2);
+}
+
 }  // namespace
 }  // namespace synscope::testing

@@ -422,5 +422,19 @@ TEST_F(TuneSafety, RestoreFirewallOnIptablesNftWithXtablesMatchesAndFromReadOnly
   EXPECT_EQ(rules(), before);
 }
 
+TEST_F(TuneSafety, AProfilesTextReachesTheTerminalEscaped) {
+  // A profile is anyone's file: a comment that clears the screen and retitles the terminal.
+  std::string hostile = dir_.path("hostile.conf");
+  write(hostile, "# \x1b[2J\x1b]0;owned\x07 reason\nnet.ipv4.tcp_fin_timeout = 30\n");
+  for (const char* sub : {"audit", "plan"}) {
+    std::vector<std::string> args = {sub, "--netns", ns_->name(), "--profile", hostile};
+    if (std::string(sub) == "plan") args.insert(args.end(), {"--persist-path", dir_.path("p.conf")});
+    auto r = tune(args);
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << sub << ": a raw escape reached the terminal";
+    EXPECT_EQ(r.out.find('\x07'), std::string::npos) << sub;
+    EXPECT_NE(r.out.find("\\x1b[2J"), std::string::npos) << sub << ": " << r.out;
+  }
+}
+
 }  // namespace
 }  // namespace synscope::testing
