@@ -91,10 +91,13 @@ TEST(Decode, StackedVlanTags) {
   EXPECT_EQ(p.vlan[2], 10);
 }
 
-TEST(Decode, TooManyVlanTagsIsMalformed) {
+TEST(Decode, MoreThanEightVlanTagsAreCountedApart) {
   byte_vec f = ethernet(ipv4(tcp_syn()), 0x0800, std::vector<uint16_t>(9, 5));
   packet_view p;
-  EXPECT_EQ(decode(1, view(f), p), decode_status::malformed);
+  EXPECT_EQ(decode(1, view(f), p), decode_status::vlan_depth);
+  byte_vec eight = ethernet(ipv4(tcp_syn()), 0x0800, std::vector<uint16_t>(8, 5));
+  EXPECT_EQ(decode(1, view(eight), p), decode_status::tcp);
+  EXPECT_EQ(p.vlan_count, 8);
 }
 
 TEST(Decode, LinuxCookedV1AndV2) {
