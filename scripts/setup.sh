@@ -15,7 +15,7 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev                # tests read --json output with a real parser
   libmnl-dev                        # netlink sock_diag (src/kernel)
-  libmicrohttpd-dev zlib1g-dev      # the exporter's HTTP server and gzip
+  zlib1g-dev                        # gzip (the exporter's answers)
 )
 oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl

@@ -25,9 +25,14 @@ struct exporter_args {
   std::string netstat_fields = exporter::default_netstat_fields;
   std::vector<std::string> probes;
   std::string probe_timeout = "1s";
-  unsigned connection_limit = 16384;
-  unsigned per_ip_limit = 0;
+  std::string probe_interval = "15s";
+  std::vector<std::string> listeners;
+  size_t listeners_max = 100;
+  unsigned connection_limit = 512;
+  unsigned per_ip_limit = 32;
+  unsigned max_requests = 40;
   std::string timeout = "10s";
+  std::string header_timeout = "5s";
   std::string duration;
 };
 
@@ -45,6 +50,14 @@ int run(const exporter_args& args) {
   }
   co.netstat_fields = args.netstat_fields;
   co.proc_root = args.proc_root;
+  for (const auto& l : args.listeners) {
+    bool port = !l.empty() && l.find_first_not_of("0123456789") == std::string::npos;
+    if (!port && !core::parse_endpoint(l, {})) {
+      return fail(core::error{core::exit_code::usage,
+                              fmt::format("--listener '{}': a port or ADDR:PORT (as 'synscope sockets -l' prints them)",
+                                          core::printable(l))});
+    }
+  }
   for (const auto& p : args.probes) {
     auto spec = core::parse_endpoint(p, {});
     if (!spec) return fail(spec.error());
@@ -55,15 +68,28 @@ int run(const exporter_args& args) {
   auto pt = core::parse_duration(args.probe_timeout, "--probe-timeout");
   if (!pt) return fail(pt.error());
   co.probe_timeout_ns = *pt;
+  auto pi = core::parse_duration(args.probe_interval, "--probe-interval");
+  if (!pi) return fail(pi.error());
+  if (*pi < *pt) {
+    return fail(core::error{core::exit_code::usage, "--probe-interval: shorter than --probe-timeout"});
+  }
+  co.probe_interval_ns = *pi;
+  co.listeners = args.listeners;
+  co.listeners_max = args.listeners_max;
   exporter::http_options ho;
   auto listen = core::parse_local_address(args.listen, "--listen");
   if (!listen) return fail(listen.error());
   ho.listen = *listen;
-  ho.connection_limit = args.connection_limit;
-  ho.per_ip_limit = args.per_ip_limit;
+  if (args.connection_limit == 0) return fail(core::error{core::exit_code::usage, "--connection-limit: at least 1"});
+  ho.max_connections = args.connection_limit;
+  ho.per_address_limit = args.per_ip_limit;
+  ho.max_in_flight = args.max_requests;
   auto timeout = core::parse_duration(args.timeout, "--timeout");
   if (!timeout) return fail(timeout.error());
-  ho.timeout_s = static_cast<unsigned>(std::max<int64_t>(1, *timeout / core::ns_per_s));
+  ho.idle_timeout_ns = *timeout;
+  auto header_timeout = core::parse_duration(args.header_timeout, "--header-timeout");
+  if (!header_timeout) return fail(header_timeout.error());
+  ho.header_timeout_ns = *header_timeout;
   int64_t duration = 0;
   if (!args.duration.empty()) {
     auto d = core::parse_duration(args.duration, "--duration");
@@ -80,6 +106,7 @@ int run(const exporter_args& args) {
   exporter::collectors collectors(co);
   auto server = exporter::http_server::start(ho, collectors);
   if (!server) return fail(server.error());
+  collectors.start_probes();
   fmt::print("synscope exporter: listening on http://{}/metrics{}\n", (*server)->bound().to_string(),
              args.netns.empty() ? "" : " (network namespace " + args.netns + ")");
   std::fflush(stdout);
@@ -89,8 +116,11 @@ int run(const exporter_args& args) {
   }
   (*server)->stop();
   const auto& st = (*server)->stats();
-  fmt::print("synscope exporter: {} requests, {} scrapes, {} not found, {} not allowed\n", st.requests.load(),
-             st.scrapes.load(), st.not_found.load(), st.not_allowed.load());
+  fmt::print("synscope exporter: {} connections, {} requests, {} scrapes, {} not found, {} not allowed, {} bad, {} busy (503); "
+             "closed: {} header timeouts, {} idle, {} write timeouts, {} evicted at a limit, {} refused\n",
+             st.connections.load(), st.requests.load(), st.scrapes.load(), st.not_found.load(), st.not_allowed.load(),
+             st.bad.load(), st.busy.load(), st.header_timeouts.load(), st.idle_closed.load(), st.write_timeouts.load(),
+             st.evicted.load(), st.refused.load());
   return 0;
 }
 
@@ -107,12 +137,29 @@ command_runner add_exporter_command(CLI::App& app) {
   cmd->add_option("--netstat-fields", args->netstat_fields,
                   "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields; "
                   "the default is node_exporter's plus the handshake counters)");
-  cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with at every scrape; repeatable");
+  cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with every --probe-interval; repeatable");
   cmd->add_option("--probe-timeout", args->probe_timeout, "Give up on a probe handshake after this long")->capture_default_str();
-  cmd->add_option("--connection-limit", args->connection_limit, "HTTP connections at once")->capture_default_str();
+  cmd->add_option("--probe-interval", args->probe_interval,
+                  "How often the probes run, on their own thread (a scrape serves the latest results and their age)")
+      ->capture_default_str();
+  cmd->add_option("--listener", args->listeners,
+                  "A listener always exported (PORT or ADDR:PORT, as 443, 127.0.0.1:8080, [::]:22); repeatable");
+  cmd->add_option("--listeners-max", args->listeners_max,
+                  "Per-listener series for at most this many listeners, the fullest accept queues first (--listener ones "
+                  "always); the rest are counted in synscope_tcp_listeners_not_shown")
+      ->capture_default_str();
+  cmd->add_option("--connection-limit", args->connection_limit,
+                  "HTTP connections at once (at the limit, the oldest one still waiting for its request is closed)")
+      ->capture_default_str();
   cmd->add_option("--per-ip-limit", args->per_ip_limit, "HTTP connections at once from one address (0: no limit)")
       ->capture_default_str();
-  cmd->add_option("--timeout", args->timeout, "Close HTTP connections idle this long")->capture_default_str();
+  cmd->add_option("--max-requests", args->max_requests,
+                  "Answers being sent at once; 503 beyond (node_exporter's --web.max-requests; 0: no limit)")
+      ->capture_default_str();
+  cmd->add_option("--header-timeout", args->header_timeout,
+                  "A whole request head must arrive within this, however slowly it trickles")
+      ->capture_default_str();
+  cmd->add_option("--timeout", args->timeout, "Close keep-alive connections idle this long")->capture_default_str();
   cmd->add_option("--duration", args->duration, "Stop by itself after this long (default: until SIGTERM)");
   cmd->footer(
       "Examples:\n"

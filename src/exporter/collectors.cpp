@@ -33,43 +33,12 @@ std::string sysctl_path(const std::string& proc_root, std::string_view name) {
   return path;
 }
 
-// One handshake with `target`; the time in seconds, or a negative number when it failed.
-double probe_once(const core::socket_address& target, int64_t timeout_ns) {
-  core::unique_fd fd(socket(target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return -1;
-  linger lg{1, 0};  // end with a RST: a probe every scrape must not pile up TIME-WAIT here
-  setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-  int64_t start = core::monotonic_ns();
-  if (connect(fd.get(), target.data(), target.size()) != 0 && errno != EINPROGRESS) return -1;
-  pollfd p{fd.get(), POLLOUT, 0};
-  int64_t left = timeout_ns;
-  while (left > 0) {
-    int n = poll(&p, 1, static_cast<int>(std::max<int64_t>(1, left / core::ns_per_ms)));
-    if (n > 0) break;
-    if (n < 0 && errno != EINTR) return -1;
-    left = timeout_ns - (core::monotonic_ns() - start);
-  }
-  if (left <= 0) return -1;
-  int err = 0;
-  socklen_t len = sizeof err;
-  getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) return -1;
-  return static_cast<double>(core::monotonic_ns() - start) / 1e9;
-}
-
 }  // namespace
 
-const std::vector<double>& probe_buckets() {
-  static const std::vector<double> b = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
-  return b;
-}
-
 collectors::collectors(collector_options options)
-    : options_(std::move(options)), fields_(options_.netstat_fields, std::regex::ECMAScript | std::regex::optimize) {
-  probe_states_.resize(options_.probes.size());
-  for (auto& p : probe_states_) p.buckets.assign(probe_buckets().size(), 0);
-}
+    : options_(std::move(options)),
+      fields_(options_.netstat_fields, std::regex::ECMAScript | std::regex::optimize),
+      probes_(options_.probes, options_.probe_timeout_ns, options_.probe_interval_ns) {}
 
 bool collectors::collect_netstat(exposition& out) {
   auto all = kernel::read_counters(options_.proc_root);
@@ -115,9 +84,35 @@ bool collectors::collect_sockets(exposition& out) {
     out.sample("synscope_tcp_sockets", {{"family", "ipv6"}, {"state", kernel::state_name(st)}},
                static_cast<double>(counts[static_cast<size_t>(i)][1]));
   }
-  auto loads = kernel::listener_loads(listeners, half_open);
+  auto all_loads = kernel::listener_loads(listeners, half_open);  // fullest first
+  // Bounded: the listeners asked for by name or port, then the fullest, up to listeners_max.
+  std::vector<kernel::listener_load> loads;
   std::vector<std::string> names;
-  for (const auto& l : loads) names.push_back(kernel::to_string(l.local));
+  std::vector<bool> taken(all_loads.size(), false);
+  auto named = [&](const kernel::listener_load& l, const std::string& name) {
+    for (const auto& want : options_.listeners) {
+      if (want == name || want == std::to_string(l.local.port)) return true;
+    }
+    return false;
+  };
+  auto take = [&](size_t i, std::string name) {
+    taken[i] = true;
+    loads.push_back(all_loads[i]);
+    names.push_back(std::move(name));
+  };
+  for (size_t i = 0; i < all_loads.size(); ++i) {
+    if (std::string name = kernel::to_string(all_loads[i].local); named(all_loads[i], name)) take(i, std::move(name));
+  }
+  for (size_t i = 0; i < all_loads.size() && loads.size() < options_.listeners_max; ++i) {
+    if (!taken[i]) take(i, kernel::to_string(all_loads[i].local));
+  }
+  out.family("synscope_tcp_listeners", "Listening TCP sockets, all of them (per-listener series show at most --listeners-max).",
+             metric_type::gauge);
+  out.sample("synscope_tcp_listeners", {}, static_cast<double>(all_loads.size()));
+  out.family("synscope_tcp_listeners_not_shown",
+             "Listeners left out of the per-listener series (beyond --listeners-max, not named by --listener).",
+             metric_type::gauge);
+  out.sample("synscope_tcp_listeners_not_shown", {}, static_cast<double>(all_loads.size() - loads.size()));
   out.family("synscope_tcp_listener_accept_queue", "Connections completed and waiting for accept(), per listener.",
              metric_type::gauge);
   for (size_t i = 0; i < loads.size(); ++i) {
@@ -165,40 +160,47 @@ bool collectors::collect_sysctls(exposition& out) {
 
 bool collectors::collect_probes(exposition& out) {
   if (options_.probes.empty()) return true;
-  std::lock_guard lock(probes_mutex_);
+  // The latest results: probing happens on its own thread, never in a scrape.
+  auto results = probes_.results();
+  int64_t now = core::monotonic_ns();
   bool ok = true;
-  for (size_t i = 0; i < options_.probes.size(); ++i) {
-    double t = probe_once(options_.probes[i].address, options_.probe_timeout_ns);
-    probe_state& s = probe_states_[i];
-    s.last_ok = t >= 0;
-    ok = ok && s.last_ok;
-    if (!s.last_ok) continue;
-    s.last_seconds = t;
-    ++s.count;
-    s.sum_seconds += t;
-    for (size_t b = 0; b < probe_buckets().size(); ++b) {
-      if (t <= probe_buckets()[b]) ++s.buckets[b];
-    }
-  }
   out.family("synscope_probe_handshake_seconds", "Time to complete a TCP handshake with each probe target.",
              metric_type::histogram);
-  for (size_t i = 0; i < options_.probes.size(); ++i) {
-    const auto& s = probe_states_[i];
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
     const std::string& target = options_.probes[i].name;
     for (size_t b = 0; b < probe_buckets().size(); ++b) {
       std::string le = format_value(probe_buckets()[b]);
       out.sample("synscope_probe_handshake_seconds_bucket", {{"target", target}, {"le", le}},
-                 static_cast<double>(s.buckets[b]));
+                 static_cast<double>(r.buckets[b]));
     }
-    out.sample("synscope_probe_handshake_seconds_bucket", {{"target", target}, {"le", "+Inf"}},
-               static_cast<double>(s.count));
-    out.sample("synscope_probe_handshake_seconds_sum", {{"target", target}}, s.sum_seconds);
-    out.sample("synscope_probe_handshake_seconds_count", {{"target", target}}, static_cast<double>(s.count));
+    out.sample("synscope_probe_handshake_seconds_bucket", {{"target", target}, {"le", "+Inf"}}, static_cast<double>(r.count));
+    out.sample("synscope_probe_handshake_seconds_sum", {{"target", target}}, r.sum_seconds);
+    out.sample("synscope_probe_handshake_seconds_count", {{"target", target}}, static_cast<double>(r.count));
   }
-  out.family("synscope_probe_success", "1 when this scrape's handshake with the target completed, else 0.",
+  out.family("synscope_probe_success", "1 when the latest handshake with the target completed, else 0.", metric_type::gauge);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ran) continue;  // no round has finished yet
+    ok = ok && results[i].last_ok;
+    out.sample("synscope_probe_success", {{"target", options_.probes[i].name}}, results[i].last_ok ? 1 : 0);
+  }
+  out.family("synscope_probe_age_seconds", "Time since the latest probe of the target finished (probes run every --probe-interval).",
              metric_type::gauge);
-  for (size_t i = 0; i < options_.probes.size(); ++i) {
-    out.sample("synscope_probe_success", {{"target", options_.probes[i].name}}, probe_states_[i].last_ok ? 1 : 0);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ran) continue;
+    out.sample("synscope_probe_age_seconds", {{"target", options_.probes[i].name}},
+               static_cast<double>(now - results[i].last_done_ns) / 1e9);
+  }
+  out.family("synscope_probe_attempts_total", "Handshakes the exporter's probes tried (each counts in the kernel's Tcp_ActiveOpens).",
+             metric_type::counter);
+  for (size_t i = 0; i < results.size(); ++i) {
+    out.sample("synscope_probe_attempts_total", {{"target", options_.probes[i].name}}, static_cast<double>(results[i].attempts));
+  }
+  out.family("synscope_probe_failures_total",
+             "Probe handshakes that did not complete (each refused or timed-out one counts in the kernel's Tcp_AttemptFails).",
+             metric_type::counter);
+  for (size_t i = 0; i < results.size(); ++i) {
+    out.sample("synscope_probe_failures_total", {{"target", options_.probes[i].name}}, static_cast<double>(results[i].failures));
   }
   return ok;
 }

@@ -1,8 +1,9 @@
 #pragma once
 // What a scrape of `synscope exporter` reads, fresh each time: the kernel's counters in
-// node_exporter's names (node_netstat_*), sockets per state and family, listener queues,
-// selected sysctls, optional handshake probes of configured targets, and how each collector
-// did (node_exporter's node_scrape_collector_* in synscope_ names).
+// node_exporter's names (node_netstat_*), sockets per state and family, listener queues (a
+// bounded number of them), selected sysctls, and how each collector did (node_exporter's
+// node_scrape_collector_* in synscope_ names); and the latest results of the handshake probes,
+// which run on their own thread (exporter/probes.h).
 //
 //   exporter::collectors c(options);
 //   std::string body = c.scrape(exporter::format::prometheus);
@@ -15,6 +16,7 @@
 
 #include "core/endpoint.h"
 #include "exporter/exposition.h"
+#include "exporter/probes.h"
 
 namespace synscope::exporter {
 
@@ -24,10 +26,6 @@ inline constexpr const char* node_exporter_netstat_fields =
     "Syncookies.*|TCPSynRetrans|TCPTimeouts)|Tcp_(ActiveOpens|InSegs|OutSegs|OutRsts|PassiveOpens|RetransSegs|"
     "CurrEstab)|Udp6?_(InDatagrams|OutDatagrams|NoPorts|RcvbufErrors|SndbufErrors))$";
 
-struct probe_target {
-  std::string name;  ///< as configured ("db1:5432"): the target label
-  core::socket_address address;
-};
 
 /// synscope's default: node_exporter's fields plus the handshake counters the seed's queries
 /// and deploy/prometheus/alerts.yml use (Tcp_AttemptFails, which node_exporter leaves out, ...).
@@ -41,27 +39,25 @@ struct collector_options {
   std::string netstat_fields = default_netstat_fields;
   std::vector<probe_target> probes;
   int64_t probe_timeout_ns = 1'000'000'000;
+  int64_t probe_interval_ns = 15'000'000'000;  ///< probes run on their own schedule, not per scrape
   std::string proc_root = "/proc";
+  /// Per-listener series: every listener named here ("443", "127.0.0.1:8080", "[::]:22"), then
+  /// the fullest accept queues up to listeners_max in all; the rest are counted, not shown, so
+  /// that a user who opens 10,000 listening sockets cannot flood Prometheus.
+  std::vector<std::string> listeners;
+  size_t listeners_max = 100;
 };
-
-/// The handshake-time histogram's bucket bounds, in seconds.
-const std::vector<double>& probe_buckets();
 
 class collectors {
  public:
   /// Throws std::regex_error on a bad netstat_fields expression (checked by the CLI first).
   explicit collectors(collector_options options);
+  /// Starts the probes' schedule (call it once the exporter listens: a target may be itself).
+  void start_probes() { probes_.start(); }
   /// Runs every collector and renders the exposition. Safe to call from several threads.
   std::string scrape(format f);
 
  private:
-  struct probe_state {
-    std::vector<uint64_t> buckets;  // cumulative counts per bound, as Prometheus wants them
-    uint64_t count = 0;
-    double sum_seconds = 0;
-    bool last_ok = false;
-    double last_seconds = 0;
-  };
   bool collect_netstat(exposition& out);
   bool collect_sockets(exposition& out);
   bool collect_sysctls(exposition& out);
@@ -72,8 +68,7 @@ class collectors {
   std::mutex fields_mutex_;
   std::unordered_map<std::string, bool> field_chosen_;  // the regex's verdict per Table_Field, kept:
                                                         // std::regex costs more than reading the files
-  std::mutex probes_mutex_;  // probe histograms accumulate across scrapes
-  std::vector<probe_state> probe_states_;
+  probe_scheduler probes_;
 };
 
 }  // namespace synscope::exporter

@@ -1,20 +1,34 @@
 #pragma once
-// The exporter's HTTP side, on libmicrohttpd: /metrics (Prometheus text, or OpenMetrics when the
-// Accept header asks for it; gzip when accepted), / (a small landing page), /healthz. GET and
-// HEAD only (405 otherwise), 404 for other paths, a connection limit, a per-address limit, an
-// idle timeout and a header size limit, so slow or malformed clients cannot starve a scrape.
+// The exporter's HTTP side: /metrics (Prometheus text, or OpenMetrics when the Accept header asks
+// for it; gzip when accepted), / (a small landing page), /healthz. GET and HEAD only (405
+// otherwise), 404 for other paths, 400 and 431 for what is not a request.
+//
+// One thread with epoll, built so that no client, slow or hostile, can keep a scrape from being
+// answered or hold memory after it leaves:
+//   - the listener defers accept until the client has sent something (TCP_DEFER_ACCEPT), and a
+//     new connection's first bytes are read at once;
+//   - a request head must arrive whole within header_timeout of the connection (or of the end
+//     of the previous answer), whatever it trickles; an idle keep-alive connection is closed
+//     after idle_timeout; an answer must be taken by the client within write_timeout;
+//   - at most max_connections connections, and per_address_limit from one address: at either
+//     limit, the oldest connection still waiting for its request is closed to make room (so a
+//     scraper that sends its request at once is served while slow clients are turned over);
+//   - at most max_in_flight answers being written at once (node_exporter's --web.max-requests),
+//     503 beyond;
+//   - each connection's request head lives in a fixed slot of header_limit bytes of one mapped
+//     region, given back to the system (MADV_DONTNEED) when the connection closes; answers to
+//     requests that arrive together share one body.
 //
 //   auto server = exporter::http_server::start(options, collectors);
 //   ... (*server)->stop();
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <thread>
 
 #include "core/endpoint.h"
 #include "core/error.h"
 #include "exporter/collectors.h"
-
-struct MHD_Daemon;
 
 namespace synscope::exporter {
 
@@ -23,17 +37,28 @@ inline constexpr uint16_t default_port = 9851;
 
 struct http_options {
   core::socket_address listen;
-  unsigned connection_limit = 16384;  ///< connections at once, all clients together (idle ones cost a few KB)
-  unsigned per_ip_limit = 0;          ///< connections at once from one address (0: no limit)
-  unsigned timeout_s = 10;           ///< a connection idle this long is closed (slow clients)
-  size_t header_limit = 16 * 1024;   ///< bytes of request head per connection (431 beyond)
+  unsigned max_connections = 512;   ///< connections at once, all clients together
+  unsigned per_address_limit = 32;  ///< connections at once from one address (0: no limit)
+  unsigned max_in_flight = 40;      ///< answers being written at once; 503 beyond (0: no limit)
+  int64_t header_timeout_ns = 5'000'000'000;  ///< a whole request head within this
+  int64_t idle_timeout_ns = 10'000'000'000;   ///< a keep-alive connection with no request
+  int64_t write_timeout_ns = 30'000'000'000;  ///< an answer taken by the client within this
+  size_t header_limit = 8192;                 ///< bytes of request head (431 beyond)
 };
 
 struct http_stats {
+  std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> scrapes{0};
   std::atomic<uint64_t> not_found{0};
   std::atomic<uint64_t> not_allowed{0};
+  std::atomic<uint64_t> bad{0};              ///< 400 and 431
+  std::atomic<uint64_t> busy{0};             ///< 503: max_in_flight answers already being written
+  std::atomic<uint64_t> header_timeouts{0};  ///< closed: no whole request head in time
+  std::atomic<uint64_t> idle_closed{0};
+  std::atomic<uint64_t> write_timeouts{0};
+  std::atomic<uint64_t> evicted{0};          ///< closed to make room at a connection limit
+  std::atomic<uint64_t> refused{0};          ///< new connections closed: every slot busy answering
 };
 
 class http_server {
@@ -47,13 +72,12 @@ class http_server {
   [[nodiscard]] const http_stats& stats() const { return stats_; }
   void stop();
 
-  // libmicrohttpd's request callback (http.cpp).
-  struct handler;
+  struct loop;  // the event loop's state (http.cpp)
 
  private:
-  http_server(collectors& c) : collectors_(c) {}
-  collectors& collectors_;
-  MHD_Daemon* daemon_ = nullptr;
+  http_server() = default;
+  std::unique_ptr<loop> loop_;
+  std::thread thread_;
   core::socket_address bound_;
   http_stats stats_;
 };
