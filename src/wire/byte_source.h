@@ -1,12 +1,16 @@
 #pragma once
 // Where capture bytes come from: a memory-mapped regular file (views point straight into the
 // mapping) or a stream such as stdin (read in 1 MiB blocks into a buffer that views point into).
+// A gzip-compressed input (a .pcap.gz, `gzip -c | synscope analyze -`; several members one after
+// another too) is recognised by its magic and read as a stream of its decompressed bytes:
+// offsets in messages are then offsets in the decompressed capture.
 //
 // A mapped file that shrinks while it is read (a capture being rotated or truncated) would kill
 // the process with SIGBUS at the first page past its new end. A handler of our own maps zero
 // pages over the rest of the mapping instead and records where the bytes were lost; the reader
 // asks lost_from() and stops there with an error naming the file and the offset.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -47,6 +51,8 @@ class byte_source {
 
   [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  /// True when the input is gzip-compressed (and read decompressed).
+  [[nodiscard]] bool compressed() const noexcept { return gz_ != nullptr; }
   /// The total size when known (mapped files), else 0.
   [[nodiscard]] uint64_t size() const noexcept { return map_size_; }
   /// For a mapped file that shrank while it was read: the byte offset from which its contents
@@ -59,6 +65,9 @@ class byte_source {
 
  private:
   byte_source() = default;
+  struct inflater;  // zlib's state, on the heap: z_stream points back at itself
+  // Reads up to `cap` more bytes of input into `dst`: from the descriptor, or decompressed.
+  core::result<size_t> read_more(std::byte* dst, size_t cap);
   // Pages already read are dropped from this process every 8 MiB, so a large file does not
   // count in its resident memory (they stay in the page cache).
   static constexpr size_t release_step = size_t{8} << 20;
@@ -75,7 +84,9 @@ class byte_source {
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
+  bool sniffed_ = false;            // stream: the first bytes were looked at for a gzip magic
   uint64_t offset_ = 0;
+  std::unique_ptr<inflater> gz_;
 };
 
 }  // namespace synscope::wire

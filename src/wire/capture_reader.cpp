@@ -110,7 +110,16 @@ core::result<void> capture_reader::read_pcap_header(bytes head) {
     big_endian_ = true;
     magic = __builtin_bswap32(magic);
   } else {
-    return corrupt(0, fmt::format("not a pcap or pcapng file (magic 0x{:08x})", load_u32be(head.data())));
+    uint32_t be = load_u32be(head.data());
+    // Compressed with something other than gzip (which is read as it is): say which.
+    const char* tool = be == 0x28b52ffd ? "zstd" : be == 0xfd377a58 ? "xz" : (be >> 8) == 0x425a68 ? "bzip2"
+                       : be == 0x04224d18 ? "lz4" : nullptr;
+    if (tool != nullptr) {
+      return corrupt(0, fmt::format("compressed with {}: decompress it first ({} -dc FILE | synscope analyze -); "
+                                    "gzip is read as it is",
+                                    tool, tool));
+    }
+    return corrupt(0, fmt::format("not a pcap or pcapng file (magic 0x{:08x})", be));
   }
   nanoseconds_ = magic == pcap_magic_ns;
   if (head.size() < pcap_header_len) {

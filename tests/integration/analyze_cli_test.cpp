@@ -1,5 +1,7 @@
 // `synscope analyze` as a user runs it: the real binary on the shared captures, on stdin, with
 // filters, several files, and bad input.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "integration/support.h"
@@ -52,6 +54,42 @@ TEST_F(AnalyzeCli, SameAnswerFromAFileAndFromStdin) {
   auto b = of_type(parse_json_lines(piped.out), "connection");
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], b[i]) << i;
+}
+
+TEST_F(AnalyzeCli, GzipCapturesAreReadAsTsharkReadsThem) {
+  if (!have_tool("gzip")) GTEST_SKIP() << "gzip is needed";
+  temp_dir dir;
+  std::string plain = pcap("kernel-normal-v4v6.pcapng");
+  std::string gz = dir.path("trace.pcapng.gz");
+  std::string twice = dir.path("twice.pcapng.gz");
+  ASSERT_EQ(run_command({"sh", "-c", "gzip -c \"$0\" > \"$1\"", plain, gz}).exit_code, 0);
+  ASSERT_EQ(run_command({"sh", "-c", "(gzip -c \"$0\"; gzip -c \"$0\") > \"$1\"", plain, twice}).exit_code, 0);
+  auto want = run_command(analyze({plain, "--json"}));
+  ASSERT_EQ(want.exit_code, 0) << want.err;
+  auto file = run_command(analyze({gz, "--json"}));
+  EXPECT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_EQ(file.out, want.out);
+  auto piped = run_command({"sh", "-c", "\"$1\" analyze - --json < \"$0\"", gz, synscope_binary()});
+  EXPECT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.out, want.out);
+  // Two gzip members one after the other (files joined with cat) are one stream, as zcat reads
+  // them: here two pcapng sections, each of the 400 packets.
+  auto joined = run_command(analyze({twice}));
+  EXPECT_EQ(joined.exit_code, 0) << joined.err;
+  EXPECT_NE(joined.out.find("1 file, 800 packets"), std::string::npos) << joined.out << joined.err;
+  // Cut short: the results up to there, then the line.
+  std::string cut = dir.path("cut.pcapng.gz");
+  ASSERT_EQ(run_command({"sh", "-c", "head -c 3000 \"$0\" > \"$1\"", gz, cut}).exit_code, 0);
+  auto r = run_command(analyze({cut}));
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find(cut + ": the gzip data ends early, at byte offset "), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find(" packets ("), std::string::npos) << r.out;
+  // Other compressors are named, not called "not a pcap file".
+  std::string zst = dir.path("trace.pcap.zst");
+  std::ofstream(zst, std::ios::binary) << std::string("\x28\xb5\x2f\xfd\x00\x58\x00\x00", 8) << std::string(64, 'z');
+  auto z = run_command(analyze({zst}));
+  EXPECT_EQ(z.exit_code, 4);
+  EXPECT_NE(z.err.find("compressed with zstd: decompress it first"), std::string::npos) << z.err;
 }
 
 TEST_F(AnalyzeCli, FilterExpressionThroughLibpcap) {
