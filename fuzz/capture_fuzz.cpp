@@ -9,6 +9,7 @@
 
 #include "fuzz_check.h"
 #include "wire/capture_reader.h"
+#include "wire/reassembly.h"
 #include "wire/packet.h"
 
 using synscope::fuzz::check;
@@ -22,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   wire::frame f;
+  wire::frame_decoder decoder;
   uint64_t expected_number = 1;
   for (int guard = 0; guard < 1'000'000; ++guard) {
     auto more = reader->next(f);
@@ -37,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check(f.data.empty() || (f.data.data() >= input.data() && f.data.data() + f.data.size() <= input.data() + size),
           "frames stay inside the input");
     wire::packet_view p;
-    if (wire::decode(f.linktype, f.data, p) == wire::decode_status::tcp) {
+    if (decoder.decode(f.linktype, f.data, f.ts_ns, p) == wire::decode_status::tcp) {  // fragments reassembled too
       check(p.flags <= 0x1ff, "flags fit in 9 bits");
       check(p.src.version == 4 || p.src.version == 6, "an address family is set");
     }

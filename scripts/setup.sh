@@ -20,6 +20,7 @@ build_packages=(
 oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl
   tcpdump tshark                    # packet capture and initial-RTT oracle
+  python3-scapy                     # crafts the captures the kernel will not make (tests/data/craft.py)
   nftables iptables                 # drop rules inside test namespaces
   tmux                              # drives `synscope top` on a real terminal in tests
   apache2-utils nginx               # ab, and nginx as bench/connect_rate's reference server

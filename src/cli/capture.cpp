@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "capture/live.h"
+#include "wire/reassembly.h"
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/file.h"
@@ -121,10 +122,11 @@ int run(const capture_args& args) {
     window.rtt.reset();
   };
 
+  wire::frame_decoder decoder;  // reassembles IP fragments, as analyze does
   auto on_frame = [&](const wire::frame& f) {
     ++packets;
     if (args.count != 0 && packets >= args.count) cap->stop();
-    if (wire::decode(f.linktype, f.data, p) != wire::decode_status::tcp) return;
+    if (decoder.decode(f.linktype, f.data, f.ts_ns, p) != wire::decode_status::tcp) return;
     ++tcp_packets;
     using namespace wire::tcp_flag;
     summary.add_segment(p, f.ts_ns);

@@ -2,6 +2,7 @@
 // and `capture`.
 #include "cli/summary_render.h"
 
+#include <algorithm>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -19,7 +20,9 @@ std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns
 constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "handshake ACK not acking ISN+1",
                                           "SYN-ACK with no SYN seen",       "SYN with a new ISN on a live tuple",
                                           "RST answering a SYN",            "SYN-ACK captured before its SYN",
-                                          "malformed TCP option on a SYN",  "SYN with FIN or RST"};
+                                          "malformed TCP option on a SYN",  "SYN with FIN or RST",
+                                          "simultaneous open (both sides sent a SYN)", "the same SYN again after a RST"};
+static_assert(std::size(anomaly_labels) == tcp::anomaly_count);
 
 void add_rtt_row(core::table& t, const char* label, const core::histogram& h) {
   if (h.count() == 0) {
@@ -28,6 +31,13 @@ void add_rtt_row(core::table& t, const char* label, const core::histogram& h) {
   }
   t.add_row({label, std::to_string(h.count()), ms(h.min()), ms(h.percentile(50)), ms(h.percentile(90)),
              ms(h.percentile(99)), ms(h.max()), fmt::format("{:.3f}", h.mean() / 1e6)});
+}
+
+// Frames of `in` whose decode ended in `st`; for fragments, those not made whole again.
+uint64_t not_decoded(const tcp::input_report& in, wire::decode_status st) {
+  uint64_t n = in.decoded[static_cast<size_t>(st)];
+  if (st == wire::decode_status::fragment) n -= std::min(n, in.reassembly.fragments - in.reassembly.datagrams);
+  return n;
 }
 
 }  // namespace
@@ -43,16 +53,33 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   // Frames that could hold TCP but were not read as TCP, by reason: never dropped without a word.
   std::string skipped;
   for (auto st : {wire::decode_status::fragment, wire::decode_status::truncated, wire::decode_status::malformed,
-                  wire::decode_status::unsupported_link, wire::decode_status::vlan_depth}) {
+                  wire::decode_status::unsupported_link, wire::decode_status::vlan_depth, wire::decode_status::encrypted,
+                  wire::decode_status::tunnel_depth}) {
     uint64_t n = 0;
-    for (const auto& in : r.inputs) n += in.decoded[static_cast<size_t>(st)];
-    if (n > 0) skipped += fmt::format("{}{} {}", skipped.empty() ? "" : ", ", n, wire::decode_status_meaning(st));
+    for (const auto& in : r.inputs) n += not_decoded(in, st);
+    if (n > 0) {
+      skipped += fmt::format("{}{} {}{}", skipped.empty() ? "" : ", ", n, wire::decode_status_meaning(st),
+                             st == wire::decode_status::fragment ? " never made whole" : "");
+    }
   }
   if (!skipped.empty()) out += "not decoded: " + skipped + "\n";
+  uint64_t datagrams = 0;
+  uint64_t fragments = 0;
+  for (const auto& in : r.inputs) {
+    datagrams += in.reassembly.datagrams;
+    fragments += in.reassembly.fragments;
+  }
+  if (datagrams > 0) out += fmt::format("reassembled: {} IP datagrams from {} fragments\n", datagrams, fragments);
   out += "\n";
   out += fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused, {} half-open (S0)\n\n", s.attempts,
                      s.completed, 100.0 * s.success_rate(), s.refused,
                      s.by_state[static_cast<size_t>(tcp::conn_state::s0)]);
+  if (r.tracker.time_jumps_back > 0) {
+    out += fmt::format("note: time went back {} time{} (by up to {:.1f} s): files joined or merged out of order? No "
+                       "connection spans a jump back, and no reply pairs with a request after it\n\n",
+                       r.tracker.time_jumps_back, r.tracker.time_jumps_back == 1 ? "" : "s",
+                       static_cast<double>(r.tracker.largest_jump_back_ns) / 1e9);
+  }
   if (r.tracker.evicted_full > 0) {
     out += fmt::format("note: {} connections were finished early, the least recently active first, because more than "
                        "--max-open were open at once\n\n",
@@ -134,7 +161,7 @@ core::json_object summary_json(const tcp::analyze_report& r) {
   core::json_object refused;
   for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
   core::json_object anomalies;
-  auto names = tcp::anomaly_list(0xff);
+  auto names = tcp::anomaly_list((1u << tcp::anomaly_count) - 1);
   for (size_t i = 0; i < s.anomalies.size() && i < names.size(); ++i) anomalies.field(names[i], s.anomalies[i]);
   std::vector<std::string> warnings;
   for (const auto& in : r.inputs) {
@@ -172,13 +199,25 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .raw_field("timeline", timeline)
       .field("peak_open_connections", r.tracker.peak_open)
       .field("finished_early_full", r.tracker.evicted_full)
+      .field("time_jumps_back", r.tracker.time_jumps_back)
+      .field("largest_jump_back_s", static_cast<double>(r.tracker.largest_jump_back_ns) / 1e9)
       .field("warnings", warnings);
+  // Every frame by what became of it; fragments that went into a whole datagram are not "not
+  // decoded" (the one that completed it counts as tcp).
   core::json_object decoded;
   for (size_t i = 0; i < wire::decode_status_count; ++i) {
     uint64_t n = 0;
-    for (const auto& in : r.inputs) n += in.decoded[i];
+    for (const auto& in : r.inputs) n += not_decoded(in, static_cast<wire::decode_status>(i));
     decoded.field(wire::decode_status_name(static_cast<wire::decode_status>(i)), n);
   }
+  uint64_t datagrams = 0;
+  for (const auto& in : r.inputs) datagrams += in.reassembly.datagrams;
+  decoded.field("reassembled_fragments", [&] {
+    uint64_t n = 0;
+    for (const auto& in : r.inputs) n += in.reassembly.fragments - in.reassembly.datagrams;
+    return n;
+  }());
+  decoded.field("reassembled_datagrams", datagrams);
   j.field("decoded", decoded);
   if (r.stopped) {
     j.field("error", r.stopped->message);

@@ -95,6 +95,7 @@ core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire:
   for (auto& reader : readers) {
     input_report in;
     in.name = reader.name();
+    wire::frame_decoder decoder;  // reassembles IP fragments within this input
     core::result<void> stopped;
     for (;;) {
       auto more = reader.next(f);
@@ -116,13 +117,15 @@ core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire:
           continue;
         }
       }
-      auto status = wire::decode(f.linktype, f.data, seg.p);
+      auto status = decoder.decode(f.linktype, f.data, f.ts_ns, seg.p);
       ++in.decoded[static_cast<size_t>(status)];
       if (status != wire::decode_status::tcp) continue;
       seg.ts_ns = f.ts_ns;
       seg.hash = tracker::hash_of(seg.p, tracking);
       if (!take(seg)) return {};
     }
+    decoder.finish();
+    in.reassembly = decoder.stats();
     in.odd_timestamps = reader.stats().odd_timestamps;
     if (reader.stats().truncated) in.truncation = reader.stats().truncation;
     report.frames += in.frames;

@@ -16,6 +16,7 @@
 #include "tcp/summary.h"
 #include "tcp/tracker.h"
 #include "wire/packet.h"
+#include "wire/reassembly.h"
 
 namespace synscope::tcp {
 
@@ -59,6 +60,7 @@ struct input_report {
   uint64_t frames = 0;
   uint64_t filtered_out = 0;
   std::array<uint64_t, wire::decode_status_count> decoded{};  ///< by wire::decode_status
+  wire::reassembly_stats reassembly;  ///< IP fragments made whole again (their frames count as `fragment` but the last)
   uint64_t odd_timestamps = 0;
   std::string truncation;  ///< non-empty: the file was cut short there (a warning)
 };

@@ -55,7 +55,11 @@ inline constexpr uint32_t rst_answers_syn = 1u << 4;     ///< the server answere
 inline constexpr uint32_t synack_before_syn = 1u << 5;   ///< captured out of order
 inline constexpr uint32_t bad_options = 1u << 6;         ///< a malformed TCP option on a handshake segment
 inline constexpr uint32_t syn_flag_combo = 1u << 7;      ///< SYN with FIN or RST
+inline constexpr uint32_t simultaneous_open = 1u << 8;   ///< both sides sent a SYN (RFC 9293 §3.5's simultaneous open, or a split handshake)
+inline constexpr uint32_t syn_after_reset = 1u << 9;     ///< the same SYN again after a RST (an old duplicate recovered from, RFC 9293 §3.5, or a refused SYN retried)
 }  // namespace anomaly
+/// How many anomaly bits there are.
+inline constexpr size_t anomaly_count = 10;
 std::string anomaly_names(uint32_t bits);  ///< "synack_wrong_ack,rst_answers_syn"
 std::vector<std::string> anomaly_list(uint32_t bits);  ///< {"synack_wrong_ack", "rst_answers_syn"}
 
@@ -76,7 +80,7 @@ struct connection {
   int64_t first_syn_ns = -1;
   int64_t last_syn_ns = -1;      ///< the SYN that tshark's initial RTT starts from
   int64_t first_synack_ns = -1;
-  int64_t handshake_ack_ns = -1; ///< the client's ACK that completed the handshake
+  int64_t handshake_ack_ns = -1; ///< the ACK that completed the handshake (the client's; a simultaneous open's last)
 
   uint32_t syn_count = 0;     ///< SYNs from the client (retransmissions included)
   uint32_t synack_count = 0;  ///< SYN-ACKs from the server
@@ -97,7 +101,7 @@ struct connection {
   bool tfo_cookie_requested = false;  ///< the SYN carried an empty TFO option
   bool tfo_cookie_sent = false;       ///< the SYN carried a cookie
   bool tfo_cookie_granted = false;    ///< the SYN-ACK carried a cookie
-  uint32_t syn_data_bytes = 0;        ///< payload on the (last) SYN
+  uint32_t syn_data_bytes = 0;        ///< the most payload a SYN carried (TFO data, whether the server took it or not)
   bool syn_data_acked = false;        ///< the SYN-ACK acknowledged it
 
   zeek_endpoint orig_state = zeek_endpoint::inactive;

@@ -58,7 +58,7 @@ struct summary {
   std::vector<server_half_open> top_half_open;   ///< most S0 first
   std::vector<refused_port> top_refused;         ///< most refusals first
   std::vector<timeline_second> timeline;         ///< seconds with any handshake event, in order
-  std::array<uint64_t, 8> anomalies{};           ///< connections with each anomaly bit
+  std::array<uint64_t, anomaly_count> anomalies{};  ///< connections with each anomaly bit
   [[nodiscard]] double success_rate() const;     ///< completed / attempts (0 when none)
 };
 

@@ -72,6 +72,11 @@ void update_zeek(zeek_endpoint& self, zeek_endpoint& peer, uint16_t f) {
       peer = z::established;
     } else if ((f & ack) && self == z::syn_ack_sent && (peer == z::syn_sent || peer == z::established)) {
       self = z::established;
+    } else if ((f & ack) && self == z::syn_ack_sent && peer == z::syn_ack_sent) {
+      // A simultaneous open (RFC 9293 §3.5): both sent a SYN and a SYN-ACK; the first ACK after
+      // them establishes both.
+      self = z::established;
+      peer = z::established;
     }
   }
   if ((f & fin) && self != z::reset) self = z::closed;
@@ -229,7 +234,8 @@ uint32_t tracker::create(const flow_key& key, uint64_t hash, const wire::packet_
 
 void tracker::emit(uint32_t index, end_reason why) {
   slot& s = slots_[index];
-  if (s.c.syn_count > 0 && s.c.synack_count == 0) --stats_.awaiting_synack;
+  if (s.awaiting) --stats_.awaiting_synack;
+  s.awaiting = false;
   if (s.c.ended == end_reason::open || why == end_reason::superseded) s.c.ended = why;
   sink_.on_connection(s.c);
   unlink(index);
@@ -268,6 +274,15 @@ void tracker::evict(int64_t now_ns) {
 
 const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns, uint64_t hash) {
   ++stats_.segments;
+  if (last_ts_ns_ != INT64_MIN && ts_ns < last_ts_ns_ - backwards_tolerance_ns) {
+    // Time went back (files joined or merged out of order): counted, and eviction follows the
+    // new time from here on.
+    ++stats_.time_jumps_back;
+    stats_.largest_jump_back_ns = std::max(stats_.largest_jump_back_ns, last_ts_ns_ - ts_ns);
+    now_ns_ = ts_ns;
+    next_evict_ns_ = INT64_MIN;
+  }
+  last_ts_ns_ = ts_ns;
   if (ts_ns > now_ns_) {
     now_ns_ = ts_ns;
     if (now_ns_ >= next_evict_ns_ || closed_count_ > options_.max_lingering) evict(now_ns_);
@@ -276,11 +291,31 @@ const connection& tracker::add(const wire::packet_view& p, int64_t ts_ns, uint64
   flow_key key = key_of(p, options_.vlan_aware, src_low);
   uint32_t index = find(key, hash);
   const bool syn_only = (p.flags & syn) && !(p.flags & ack) && !(p.flags & rst);
+  if (index != none) {
+    // A record never spans a jump back in time (files joined out of order) or a silence longer
+    // than the idle timeout (which eviction, keyed to the latest time seen, misses after a jump
+    // back): this packet belongs to another connection on the same tuple.
+    const connection& held = slots_[index].c;
+    if (ts_ns < held.first_ns - backwards_tolerance_ns) {
+      emit(index, held.ended == end_reason::open ? end_reason::superseded : held.ended);
+      index = none;
+    } else if (ts_ns - held.last_ns > options_.idle_timeout_ns) {
+      ++stats_.evicted_idle;
+      emit(index, end_reason::idle);
+      index = none;
+    }
+  }
   if (index != none && syn_only) {
     slot& held = slots_[index];
     connection& old = held.c;
     bool same_client = held.client_low == src_low;
-    if (same_client && old.have_client_isn && p.seq != old.client_isn) {
+    if (same_client && old.have_client_isn && p.seq == old.client_isn && old.ended == end_reason::reset &&
+        !old.handshake_complete) {
+      // The same SYN again after a RST, before any handshake completed: the client recovering
+      // from an old duplicate (RFC 9293 §3.5: a stale ACK, its RST, the SYN again) or retrying a
+      // refused SYN. The same ISN is the same connection: it goes on, open again.
+      reopen(index);
+    } else if (same_client && old.have_client_isn && p.seq != old.client_isn) {
       // A new ISN on this tuple: port reuse starts a new connection. On a live, established
       // connection that is odd enough to flag.
       bool live = old.handshake_complete && old.ended == end_reason::open;
@@ -339,7 +374,10 @@ void tracker::update(slot& s, const wire::packet_view& p, bool from_client, int6
   // ---- the handshake ----
   if ((f & syn) && !(f & ack) && from_client) {
     ++c.syn_count;
-    if (c.syn_count == 1 && c.synack_count == 0) ++stats_.awaiting_synack;
+    if (!s.awaiting && c.synack_count == 0 && c.ended == end_reason::open) {
+      s.awaiting = true;
+      ++stats_.awaiting_synack;
+    }
     if (c.first_syn_ns < 0) c.first_syn_ns = ts_ns;
     c.last_syn_ns = ts_ns;  // tshark's initial RTT counts from the most recent SYN
     if (c.synack_count > 0 && c.syn_count == 1) c.anomalies |= anomaly::synack_before_syn;
@@ -349,15 +387,22 @@ void tracker::update(slot& s, const wire::packet_view& p, bool from_client, int6
     if (p.options.has_fastopen) {
       (p.options.fastopen_cookie_len == 0 ? c.tfo_cookie_requested : c.tfo_cookie_sent) = true;
     }
-    c.syn_data_bytes = p.payload_len;
+    // A SYN that carried data and then one without it (Linux retransmits a TFO SYN without its
+    // data): the data was offered all the same.
+    c.syn_data_bytes = std::max(c.syn_data_bytes, p.payload_len);
     step(c.client_tcp, tcp_event::snd_syn);
     step(c.server_tcp, tcp_event::rcv_syn);
+  } else if ((f & syn) && !(f & ack) && !from_client && c.syn_count > 0) {
+    c.anomalies |= anomaly::simultaneous_open;  // the server sent a SYN of its own
   } else if ((f & syn) && (f & ack) && !from_client) {
     ++c.synack_count;
-    if (c.synack_count == 1 && c.syn_count > 0) --stats_.awaiting_synack;
+    if (s.awaiting) {
+      s.awaiting = false;
+      --stats_.awaiting_synack;
+    }
     if (c.first_synack_ns < 0) {
       c.first_synack_ns = ts_ns;
-      if (c.last_syn_ns >= 0) c.server_rtt_ns = ts_ns - c.last_syn_ns;
+      if (c.last_syn_ns >= 0 && ts_ns >= c.last_syn_ns) c.server_rtt_ns = ts_ns - c.last_syn_ns;  // a reply never precedes its request
     }
     s.last_synack_ns = ts_ns;
     if (c.last_syn_ns < 0) c.anomalies |= anomaly::synack_without_syn;
@@ -380,14 +425,23 @@ void tracker::update(slot& s, const wire::packet_view& p, bool from_client, int6
     c.handshake_complete = true;
     c.refused = false;  // a RST before a real SYN-ACK and a completed handshake was not a refusal
     c.handshake_ack_ns = ts_ns;
-    if (c.last_syn_ns >= 0) c.initial_rtt_ns = ts_ns - c.last_syn_ns;
-    if (s.last_synack_ns >= 0) c.client_rtt_ns = ts_ns - s.last_synack_ns;
+    if (c.last_syn_ns >= 0 && ts_ns >= c.last_syn_ns) c.initial_rtt_ns = ts_ns - c.last_syn_ns;
+    if (s.last_synack_ns >= 0 && ts_ns >= s.last_synack_ns) c.client_rtt_ns = ts_ns - s.last_synack_ns;
     if (c.have_server_isn && p.ack != c.server_isn + 1) c.anomalies |= anomaly::ack_not_isn_plus_1;
     step(c.server_tcp, tcp_event::rcv_ack_of_syn);
   }
   if ((f & rst) && !from_client && c.synack_count == 0 && c.syn_count > 0) {
     c.refused = true;
     c.anomalies |= anomaly::rst_answers_syn;
+  }
+  if (!c.handshake_complete && c.syn_count > 0 && c.orig_state == zeek_endpoint::established &&
+      c.resp_state == zeek_endpoint::established) {
+    // Established without the usual SYN, SYN-ACK, ACK from the client: a simultaneous open or
+    // a split handshake (the server's SYN, the client's SYN-ACK, the server's ACK). No initial
+    // RTT in tshark's sense; the handshake did complete.
+    c.handshake_complete = true;
+    c.handshake_ack_ns = ts_ns;
+    c.anomalies |= anomaly::simultaneous_open;
   }
 
   // ---- the close, for the RFC states and for when the record is done ----
@@ -418,12 +472,32 @@ void tracker::update(slot& s, const wire::packet_view& p, bool from_client, int6
     step(from_client ? c.server_tcp : c.client_tcp, tcp_event::rcv_rst);
   }
   bool closed_now = (f & rst) || (s.client_fin && s.server_fin);
+  if (closed_now && s.awaiting) {  // refused (or reset) before any SYN-ACK: not half-open any more
+    s.awaiting = false;
+    --stats_.awaiting_synack;
+  }
   if (closed_now && c.ended == end_reason::open) {
     c.ended = (f & rst) ? end_reason::reset : end_reason::fin;
     uint32_t index = static_cast<uint32_t>(&s - slots_.data());
     unlink(index);
     push_back(index, list::closed);
   }
+}
+
+void tracker::reopen(uint32_t index) {
+  slot& s = slots_[index];
+  connection& c = s.c;
+  c.ended = end_reason::open;
+  c.anomalies |= anomaly::syn_after_reset;
+  c.refused = false;  // a refusal it recovered from; rst_answers_syn stays among its anomalies
+  // Zeek's endpoint states and the RFC ones start over: what follows is a fresh handshake.
+  c.orig_state = zeek_endpoint::inactive;
+  c.resp_state = zeek_endpoint::inactive;
+  c.client_tcp = tcp_state::closed;
+  c.server_tcp = tcp_state::listen;
+  s.client_fin = s.server_fin = false;
+  unlink(index);
+  push_back(index, list::active);
 }
 
 void tracker::flush() {

@@ -49,7 +49,9 @@ struct tracker_stats {
   uint64_t evicted_idle = 0;
   uint64_t evicted_full = 0;     ///< finished early because max_open connections were tracked
   uint64_t peak_open = 0;
-  uint64_t awaiting_synack = 0;  ///< held connections with a client SYN and no SYN-ACK yet (half-open now)
+  uint64_t time_jumps_back = 0;      ///< times a segment came more than 1 s before the one before it
+  int64_t largest_jump_back_ns = 0;  ///< the largest of those jumps
+  uint64_t awaiting_synack = 0;  ///< held connections with a client SYN, no SYN-ACK and no end yet (half-open now; refused ones are not)
 };
 
 class tracker {
@@ -107,6 +109,7 @@ class tracker {
     bool has_alias = false;   // a second key (the reply direction's VLANs) names this slot
     bool client_fin = false;
     bool server_fin = false;
+    bool awaiting = false;    // counted in stats_.awaiting_synack
     uint32_t client_fin_seq = 0;
     uint32_t server_fin_seq = 0;
     int64_t last_synack_ns = -1;
@@ -126,6 +129,10 @@ class tracker {
   uint32_t create(const flow_key& key, uint64_t hash, const wire::packet_view& p, bool src_low, int64_t ts_ns);
   void update(slot& s, const wire::packet_view& p, bool from_client, int64_t ts_ns);
   void emit(uint32_t index, end_reason why);
+  void reopen(uint32_t index);
+  // A packet this much earlier than its connection's first one is from another time (files
+  // joined out of order): pcapng files merged from several interfaces are out of order by far less.
+  static constexpr int64_t backwards_tolerance_ns = 1'000'000'000;
   void evict(int64_t now_ns);
   void unlink(uint32_t index);
   void push_back(uint32_t index, list which);
@@ -141,6 +148,7 @@ class tracker {
   chain closed_;  // closed longest ago first
   size_t closed_count_ = 0;
   int64_t now_ns_ = INT64_MIN;
+  int64_t last_ts_ns_ = INT64_MIN;  // the previous segment's time, for jumps back
   // No list head can expire before this capture time; INT64_MIN forces a look (a head changed).
   int64_t next_evict_ns_ = INT64_MIN;
   uint64_t next_id_ = 0;

@@ -22,11 +22,13 @@ enum class decode_status : uint8_t {
   malformed,         ///< a header contradicts itself (IHL < 5, data offset < 5, ...)
   unsupported_link,  ///< a link type this decoder does not know
   vlan_depth,        ///< more than 8 VLAN tags: not followed further (no real stack nests so deep)
+  encrypted,         ///< IPsec ESP: what it carries cannot be read
+  tunnel_depth,      ///< tunnels nested more than 8 deep: not followed further
 };
 const char* decode_status_name(decode_status s);
 /// What a status means, for a summary line ("with more than 8 VLAN tags").
 const char* decode_status_meaning(decode_status s);
-inline constexpr size_t decode_status_count = 8;
+inline constexpr size_t decode_status_count = 10;
 
 namespace tcp_flag {
 inline constexpr uint16_t fin = 0x001, syn = 0x002, rst = 0x004, psh = 0x008, ack = 0x010, urg = 0x020,
@@ -68,10 +70,28 @@ struct packet_view {
   uint8_t ecn = 0;           ///< the IP header's ECN field
   uint8_t vlan_count = 0;    ///< 802.1Q/802.1ad tags seen (the first three are kept)
   std::array<uint16_t, 3> vlan{};
+  uint8_t tunnels = 0;       ///< encapsulations peeled to reach this segment (GRE, VXLAN, Geneve, IP in IP, ...)
   tcp_options options;
 };
 
-/// Decodes a frame of link type `linktype`. The view is complete only for decode_status::tcp.
-decode_status decode(uint16_t linktype, bytes frame, packet_view& out) noexcept;
+/// An IP fragment, as decode() found it (decode_status::fragment): what reassembly needs. The
+/// views point into the frame.
+struct ip_fragment {
+  uint8_t version = 0;
+  ip_address src;
+  ip_address dst;              ///< the final destination (source routes followed)
+  uint32_t id = 0;             ///< IPv4's 16-bit or IPv6's 32-bit identification
+  uint8_t protocol = 0;        ///< what the reassembled datagram carries (6: TCP)
+  uint32_t offset = 0;         ///< in bytes
+  bool more = false;           ///< more fragments follow
+  bytes header;                ///< IPv4: the header with its options; IPv6: the fixed 40 bytes
+  bytes payload;               ///< the fragment's data as captured
+  uint32_t payload_wire_len = 0;  ///< its length on the wire (the capture may have cut it)
+};
+
+/// Decodes a frame of link type `linktype`: the link layer, then IP, through tunnels (GRE and
+/// ERSPAN, VXLAN, Geneve, IP in IP, MPLS, PPPoE, IPsec AH) down to TCP. The view is complete
+/// only for decode_status::tcp. For decode_status::fragment, `frag` (when given) describes it.
+decode_status decode(uint16_t linktype, bytes frame, packet_view& out, ip_fragment* frag = nullptr) noexcept;
 
 }  // namespace synscope::wire
