@@ -48,7 +48,7 @@ TEST(Request, IncompleteTooLargeAndBad) {
   EXPECT_EQ(parse_request("GET / HTTP/2.0\r\n\r\n", 8192).kind, request::bad);
   EXPECT_EQ(parse_request("GET  HTTP/1.1\r\n\r\n", 8192).kind, request::bad);
   EXPECT_EQ(parse_request("GET / HTTP/1.1\r\nno colon here\r\n\r\n", 8192).kind, request::bad);
-  std::string tls("\x16\x03\x01\x02\x00 binary\r\n\r\n", 18);  // a TLS hello to the plain port
+  std::string tls("\x16\x03\x01\x02\x00 binary\r\n\r\n", 16);  // a TLS hello to the plain port
   EXPECT_EQ(parse_request(tls, 8192).kind, request::bad);
 }
 
