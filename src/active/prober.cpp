@@ -346,7 +346,7 @@ class probe_loop {
         ++t.connected;
         t.handshake.record(a.elapsed_ns);
         (a.syn_retransmits == 0 ? t.clean : t.retransmitted).record(a.elapsed_ns);
-        if (a.kernel.valid) {
+        if (a.kernel_rtt_known()) {
           t.kernel_rtt.record(static_cast<int64_t>(a.kernel.rtt_us) * core::ns_per_us);
         }
         break;

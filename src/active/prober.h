@@ -61,6 +61,12 @@ struct attempt {
   core::socket_address local;  ///< the local address the kernel chose (empty if none)
   tcp_kernel_view kernel;      ///< TCP_INFO read just before close
   uint32_t syn_retransmits = 0;
+  /// The kernel's RTT is a measurement of this handshake: connected, TCP_INFO read, and no SYN
+  /// retransmitted. After a retransmission Karn's rule gives the kernel no sample, and what
+  /// tcpi_rtt holds is the timestamp clock's granularity (1 ms), not a round trip.
+  [[nodiscard]] bool kernel_rtt_known() const {
+    return kernel.valid && result == outcome::connected && syn_retransmits == 0;
+  }
   tfo_use tfo = tfo_use::off;
   size_t syn_data_bytes = 0;   ///< bytes that rode on the SYN
   bool syn_data_acked = false; ///< the SYN-ACK acknowledged them
@@ -77,7 +83,7 @@ struct target_stats {
   core::histogram handshake;       ///< every connected attempt, ns
   core::histogram clean;           ///< connected with no SYN retransmission
   core::histogram retransmitted;   ///< connected after one or more SYN retransmissions
-  core::histogram kernel_rtt;      ///< tcpi_rtt of connected attempts, ns
+  core::histogram kernel_rtt;      ///< tcpi_rtt of connected attempts whose RTT is known (attempt::kernel_rtt_known), ns
   uint64_t tfo_cookie_requested = 0;
   uint64_t tfo_data_in_syn = 0;
   uint64_t tfo_data_acked = 0;

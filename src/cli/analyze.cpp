@@ -80,7 +80,7 @@ void optional_us(core::json_object& j, const char* key, int64_t ns) {
   if (ns < 0) {
     j.null_field(key);
   } else {
-    j.field(key, static_cast<double>(ns) / 1e3);
+    j.micros(key, ns);
   }
 }
 
@@ -116,6 +116,12 @@ core::json_object connection_json(const tcp::connection& c) {
   }
   j.field("handshake_complete", c.handshake_complete);
   optional_us(j, "initial_rtt_us", c.initial_rtt_ns);
+  optional_us(j, "connect_time_us", c.connect_time_ns());
+  if (c.handshake_complete && c.handshake_ack_ns >= 0) {
+    j.field("handshake_done_unix_ns", c.handshake_ack_ns);
+  } else {
+    j.null_field("handshake_done_unix_ns");
+  }
   optional_us(j, "server_rtt_us", c.server_rtt_ns);
   optional_us(j, "client_rtt_us", c.client_rtt_ns);
   j.field("refused", c.refused)
@@ -139,7 +145,8 @@ core::json_object connection_json(const tcp::connection& c) {
 const std::vector<std::string> csv_header = {
     "id", "client", "server", "vlan", "first_unix_ns", "syn_count", "synack_count", "handshake_complete",
     "initial_rtt_us", "server_rtt_us", "client_rtt_us", "refused", "conn_state", "history", "ended",
-    "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies"};
+    "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies",
+    "connect_time_us", "handshake_done_unix_ns"};
 
 std::string csv_cell(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
@@ -162,7 +169,8 @@ std::vector<std::string> connection_row(const tcp::connection& c) {
           c.refused ? "1" : "0", tcp::conn_state_name(c.state()), c.history_string(), tcp::end_reason_name(c.ended),
           std::to_string(c.to_server.packets), std::to_string(c.to_server.payload_bytes),
           std::to_string(c.to_client.packets), std::to_string(c.to_client.payload_bytes),
-          std::to_string(c.syn_data_bytes), tcp::anomaly_names(c.anomalies)};
+          std::to_string(c.syn_data_bytes), tcp::anomaly_names(c.anomalies), us(c.connect_time_ns()),
+          c.handshake_complete && c.handshake_ack_ns >= 0 ? std::to_string(c.handshake_ack_ns) : ""};
 }
 
 // Streams connections as they finish (JSON lines, CSV) or keeps them for a table.
@@ -208,14 +216,14 @@ std::string connection_table(std::vector<tcp::connection>& all) {
   using col = core::table::column;
   constexpr auto right = core::table::align::right;
   core::table t({col{"id", right}, col{"client"}, col{"server"}, col{"state"}, col{"history"}, col{"syn", right},
-                 col{"synack", right}, col{"irtt_ms", right}, col{"server_ms", right}, col{"client_ms", right},
-                 col{"anomalies"}});
+                 col{"synack", right}, col{"connect_ms", right}, col{"irtt_ms", right}, col{"server_ms", right},
+                 col{"client_ms", right}, col{"anomalies"}});
   auto opt_ms = [](int64_t ns) { return ns < 0 ? std::string("-") : ms(ns); };
   for (const auto& c : all) {
     t.add_row({std::to_string(c.id), tcp::to_string(c.client), tcp::to_string(c.server),
                tcp::conn_state_name(c.state()), c.history_string(), std::to_string(c.syn_count),
-               std::to_string(c.synack_count), opt_ms(c.initial_rtt_ns), opt_ms(c.server_rtt_ns),
-               opt_ms(c.client_rtt_ns), tcp::anomaly_names(c.anomalies)});
+               std::to_string(c.synack_count), opt_ms(c.connect_time_ns()), opt_ms(c.initial_rtt_ns),
+               opt_ms(c.server_rtt_ns), opt_ms(c.client_rtt_ns), tcp::anomaly_names(c.anomalies)});
   }
   return t.render();
 }

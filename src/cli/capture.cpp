@@ -103,8 +103,7 @@ int run(const capture_args& args) {
           .field("refused", window.refused)
           .field("half_open", ts.awaiting_synack);
       if (any) {
-        j.field("rtt_p50_us", core::ns_to_us(window.rtt.percentile(50)))
-            .field("rtt_p99_us", core::ns_to_us(window.rtt.percentile(99)));
+        j.micros("rtt_p50_us", window.rtt.percentile(50)).micros("rtt_p99_us", window.rtt.percentile(99));
       } else {
         j.null_field("rtt_p50_us").null_field("rtt_p99_us");
       }

@@ -51,13 +51,13 @@ core::json_object histogram_json_us(const core::histogram& h) {
     for (const char* k : {"min", "avg", "p50", "p90", "p99", "max", "stddev"}) o.null_field(k);
     return o;
   }
-  o.field("min", core::ns_to_us(h.min()))
-      .field("avg", h.mean() / 1e3)
-      .field("p50", core::ns_to_us(h.percentile(50)))
-      .field("p90", core::ns_to_us(h.percentile(90)))
-      .field("p99", core::ns_to_us(h.percentile(99)))
-      .field("max", core::ns_to_us(h.max()))
-      .field("stddev", h.stddev() / 1e3);
+  o.micros("min", h.min())
+      .micros("avg", h.mean())
+      .micros("p50", h.percentile(50))
+      .micros("p90", h.percentile(90))
+      .micros("p99", h.percentile(99))
+      .micros("max", h.max())
+      .micros("stddev", h.stddev());
   return o;
 }
 

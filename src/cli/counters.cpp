@@ -48,13 +48,25 @@ struct shown {
   bool gauge = false;
 };
 
+// The meaning and group of a counter the handshake groups describe, else "".
+std::pair<const char*, const char*> described(const std::string& name) {
+  for (const auto& g : kernel::handshake_groups()) {
+    for (const auto& info : g.counters) {
+      if (name == info.name) return {info.meaning, g.name};
+    }
+  }
+  return {"", ""};
+}
+
 std::vector<shown> select(const std::vector<kernel::counter>& all, const counters_args& args) {
   std::vector<shown> out;
   if (!args.patterns.empty() || args.all) {
     for (const auto& c : all) {
       bool match = args.patterns.empty();
       for (const auto& p : args.patterns) match = match || kernel::glob_match(p, c.name);
-      if (match) out.push_back({c.name, c.value, std::nullopt, "", "", c.gauge});
+      if (!match) continue;
+      auto [meaning, group] = described(c.name);
+      out.push_back({c.name, c.value, std::nullopt, meaning, group, c.gauge});
     }
     return out;
   }
@@ -107,6 +119,7 @@ void print(const std::vector<shown>& rows, const counters_args& args, const char
         if (r.change) j.field(change_name, *r.change); else j.null_field(change_name);
       }
       if (*r.group != '\0') j.field("group", r.group);
+      if (*r.meaning != '\0') j.field("meaning", r.meaning);
       if (r.gauge) j.field("gauge", true);
       fmt::print("{}\n", j.str());
     }
@@ -114,8 +127,11 @@ void print(const std::vector<shown>& rows, const counters_args& args, const char
   }
   std::vector<core::table::column> cols{{"counter"}, {"value", core::table::align::right}};
   if (*change_name != '\0') cols.push_back({change_name, core::table::align::right});
-  bool grouped = !rows.empty() && *rows.front().group != '\0';
-  if (grouped) cols.push_back({"meaning"});
+  // The default view comes in the handshake's groups, each with a heading; a pattern's matches in
+  // the kernel's order, with the meaning where synscope knows one.
+  bool grouped = !rows.empty() && *rows.front().group != '\0' && args.patterns.empty() && !args.all;
+  bool meanings = std::any_of(rows.begin(), rows.end(), [](const shown& r) { return *r.meaning != '\0'; });
+  if (meanings) cols.push_back({"meaning"});
   core::table t(cols);
   const char* group = "";
   std::string out;
@@ -136,7 +152,7 @@ void print(const std::vector<shown>& rows, const counters_args& args, const char
       cells.push_back(!r.change ? "" : std::string_view(change_name) == "per_s" ? fmt::format("{:.1f}", *r.change)
                                                                               : fmt::format("{:.0f}", *r.change));
     }
-    if (grouped) cells.emplace_back(r.meaning);
+    if (meanings) cells.emplace_back(r.meaning);
     t.add_row(std::move(cells));
   }
   flush();

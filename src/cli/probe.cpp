@@ -55,7 +55,8 @@ std::string describe_attempt(const active::attempt& a, const core::socket_addres
     case active::outcome::connected:
       line += fmt::format("connected time={} ms", ms(a.elapsed_ns));
       if (a.kernel.valid) {
-        line += fmt::format(" kernel_rtt={:.3f} ms", static_cast<double>(a.kernel.rtt_us) / 1e3);
+        line += a.kernel_rtt_known() ? fmt::format(" kernel_rtt={:.3f} ms", static_cast<double>(a.kernel.rtt_us) / 1e3)
+                                     : std::string(" kernel_rtt=unknown (SYN retransmitted: no sample, Karn's rule)");
         auto names = active::option_names(a.kernel.options);
         line += fmt::format(" options={}", names.empty() ? "none" : fmt::format("{}", fmt::join(names, ",")));
       }
@@ -95,7 +96,7 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
       .field("seq", a.seq)
       .field("time_unix_ns", a.started_unix_ns)
       .field("outcome", active::outcome_name(a.result))
-      .field("elapsed_us", core::ns_to_us(a.elapsed_ns));
+      .micros("elapsed_us", a.elapsed_ns);
   if (a.local.size() > 0) {
     o.field("local", a.local.to_string());
   } else {
@@ -108,9 +109,12 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
   }
   o.field("syn_retransmits", a.syn_retransmits);
   if (a.kernel.valid && a.result == active::outcome::connected) {
-    o.field("kernel_rtt_us", a.kernel.rtt_us)
-        .field("kernel_rttvar_us", a.kernel.rttvar_us)
-        .field("options", active::option_names(a.kernel.options))
+    if (a.kernel_rtt_known()) {
+      o.field("kernel_rtt_us", a.kernel.rtt_us).field("kernel_rttvar_us", a.kernel.rttvar_us);
+    } else {
+      o.null_field("kernel_rtt_us").null_field("kernel_rttvar_us");  // no sample after a retransmitted SYN
+    }
+    o.field("options", active::option_names(a.kernel.options))
         .field("snd_wscale", a.kernel.snd_wscale)
         .field("rcv_wscale", a.kernel.rcv_wscale)
         .field("snd_mss", a.kernel.snd_mss);

@@ -94,6 +94,7 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   out += states.render() + "\n";
   core::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},
                    col{"p90_ms", right}, col{"p99_ms", right}, col{"max_ms", right}, col{"avg_ms", right}});
+  add_rtt_row(rtt, "connect (first SYN->ACK)", s.connect_time);
   add_rtt_row(rtt, "initial rtt (SYN->ACK)", s.initial_rtt);
   add_rtt_row(rtt, "server (SYN->SYN-ACK)", s.server_rtt);
   add_rtt_row(rtt, "client (SYN-ACK->ACK)", s.client_rtt);
@@ -189,6 +190,7 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("refused", s.refused)
       .field("success_rate", s.success_rate())
       .field("conn_state", states)
+      .field("connect_time_us", histogram_json_us(s.connect_time))
       .field("initial_rtt_us", histogram_json_us(s.initial_rtt))
       .field("server_rtt_us", histogram_json_us(s.server_rtt))
       .field("client_rtt_us", histogram_json_us(s.client_rtt))

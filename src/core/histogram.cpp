@@ -61,6 +61,13 @@ void histogram::record(int64_t value) noexcept {
     ++saturated_;
   }
   ++counts_[index_of(static_cast<uint64_t>(value))];
+  if (samples_.size() == total_) {
+    if (total_ < exact_samples) {
+      samples_.push_back(value);
+    } else {
+      std::vector<int64_t>().swap(samples_);  // past the limit: the slots alone, and the memory back
+    }
+  }
   if (total_ == 0) {
     min_ = max_ = value;
   } else {
@@ -83,6 +90,11 @@ void histogram::merge(const histogram& other) {
   for (size_t i = 0; i < counts_.size(); ++i) {
     counts_[i] += other.counts_[i];
   }
+  if (exact() && other.exact() && total_ + other.total_ <= exact_samples) {
+    samples_.insert(samples_.end(), other.samples_.begin(), other.samples_.end());
+  } else {
+    std::vector<int64_t>().swap(samples_);
+  }
   if (total_ == 0) {
     min_ = other.min_;
     max_ = other.max_;
@@ -103,6 +115,7 @@ void histogram::merge(const histogram& other) {
 
 void histogram::reset() noexcept {
   std::fill(counts_.begin(), counts_.end(), 0);
+  samples_.clear();
   total_ = saturated_ = 0;
   min_ = max_ = 0;
   mean_ = m2_ = 0;
@@ -137,6 +150,13 @@ int64_t histogram::percentile(double p) const noexcept {
   }
   auto wanted = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total_)));
   wanted = std::clamp<uint64_t>(wanted, 1, total_);
+  if (exact()) {
+    // Nearest rank over the values themselves.
+    std::vector<int64_t> v = samples_;
+    auto nth = v.begin() + static_cast<std::ptrdiff_t>(wanted - 1);
+    std::nth_element(v.begin(), nth, v.end());
+    return *nth;
+  }
   uint64_t seen = 0;
   for (size_t i = 0; i < counts_.size(); ++i) {
     seen += counts_[i];

@@ -58,6 +58,24 @@ json_object& json_object::field(std::string_view key, double value) {
   return *this;
 }
 
+json_object& json_object::micros(std::string_view key, int64_t ns) {
+  key_(key);
+  bool negative = ns < 0;
+  uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+  out_ += fmt::format("{}{}", negative ? "-" : "", magnitude / 1000);
+  if (uint64_t frac = magnitude % 1000; frac != 0) {
+    std::string digits = fmt::format("{:03}", frac);
+    while (digits.back() == '0') digits.pop_back();
+    out_ += "." + digits;
+  }
+  return *this;
+}
+
+json_object& json_object::micros(std::string_view key, double ns) {
+  if (!std::isfinite(ns)) return null_field(key);
+  return micros(key, static_cast<int64_t>(std::llround(ns)));
+}
+
 json_object& json_object::field(std::string_view key, const std::vector<std::string>& values) {
   key_(key);
   out_ += '[';

@@ -29,6 +29,11 @@ class json_object {
     return *this;
   }
   json_object& field(std::string_view key, const std::vector<std::string>& values);
+  /// A duration measured in nanoseconds, written in microseconds with the nanoseconds as its
+  /// three decimals and no more: 240250 -> 240.25, never 240.24999999999983. A double (a mean)
+  /// is rounded to the nanosecond first.
+  json_object& micros(std::string_view key, int64_t ns);
+  json_object& micros(std::string_view key, double ns);
   json_object& field(std::string_view key, const json_object& nested);
   json_object& null_field(std::string_view key);
   /// `json` must already be valid JSON (an array of objects built with json_object, say).

@@ -57,29 +57,74 @@ finding make(const char* group, const char* check, verdict v, std::string summar
 void check_backlog(const context& c, std::vector<finding>& out) {
   int64_t somaxconn = c.sysctl("net.core.somaxconn");
   int64_t syn_backlog = c.sysctl("net.ipv4.tcp_max_syn_backlog");
-  bool any = false;
+  bool overflowing = c.delta("TcpExtListenOverflows") > 0;
+  // A backlog at somaxconn is what Go, nginx's backlog=4096 and most servers ask for: the cap
+  // matters only when the queue fills (or overflows), which is when the finding is a WARN.
+  size_t capped = 0;
+  double fullest = 0;
   for (const auto& l : c.after.listeners) {
-    if (somaxconn > 0 && static_cast<int64_t>(l.backlog) >= somaxconn) {
-      any = true;
-      auto f = make("backlog", "capped-by-somaxconn", verdict::warn,
-                    fmt::format("{}: backlog {} = net.core.somaxconn: listen() asked for at least that and the kernel "
-                                "silently cut it there",
-                                kernel::to_string(l.local), l.backlog),
-                    fmt::format("synscope tune apply --profile baseline --expected-connections {}  (or sysctl -w "
-                                "net.core.somaxconn={})",
-                                somaxconn * 4, somaxconn * 4));
-      f.evidence = {{"listener", kernel::to_string(l.local)}, {"backlog", std::to_string(l.backlog)},
-                    {"somaxconn", std::to_string(somaxconn)}, {"tcp_max_syn_backlog", std::to_string(syn_backlog)}};
-      out.push_back(std::move(f));
-    }
-  }
-  if (!any) {
-    auto f = make("backlog", "sizing", verdict::pass,
-                  fmt::format("{} listener{}, none capped by somaxconn ({}); tcp_max_syn_backlog {}", c.after.listeners.size(),
-                              c.after.listeners.size() == 1 ? "" : "s", somaxconn, syn_backlog));
-    f.evidence = {{"somaxconn", std::to_string(somaxconn)}, {"tcp_max_syn_backlog", std::to_string(syn_backlog)}};
+    if (somaxconn <= 0 || static_cast<int64_t>(l.backlog) < somaxconn) continue;
+    ++capped;
+    fullest = std::max(fullest, l.fill());
+    if (l.fill() < 0.5 && !overflowing) continue;
+    auto f = make("backlog", "capped-by-somaxconn", verdict::warn,
+                  fmt::format("{}: accept queue {} of {} ({:.0f}%), capped by net.core.somaxconn: the listener asked "
+                              "for at least that and the kernel cut it there",
+                              kernel::to_string(l.local), l.accept_queue, l.backlog, l.fill() * 100),
+                  fmt::format("synscope tune apply --profile baseline --expected-connections {}  (or sysctl -w "
+                              "net.core.somaxconn={}), then restart the listener so that it asks again",
+                              somaxconn * 4, somaxconn * 4));
+    f.evidence = {{"listener", kernel::to_string(l.local)}, {"accept_queue", std::to_string(l.accept_queue)},
+                  {"backlog", std::to_string(l.backlog)}, {"somaxconn", std::to_string(somaxconn)},
+                  {"tcp_max_syn_backlog", std::to_string(syn_backlog)}};
     out.push_back(std::move(f));
   }
+  auto f = make("backlog", "sizing", verdict::pass,
+                capped == 0
+                    ? fmt::format("{} listener{}, none capped by somaxconn ({}); tcp_max_syn_backlog {}",
+                                  c.after.listeners.size(), c.after.listeners.size() == 1 ? "" : "s", somaxconn, syn_backlog)
+                    : fmt::format("{} listener{}, {} at somaxconn ({}) with queues at most {:.0f}% full and no overflow; "
+                                  "tcp_max_syn_backlog {}",
+                                  c.after.listeners.size(), c.after.listeners.size() == 1 ? "" : "s", capped, somaxconn,
+                                  fullest * 100, syn_backlog));
+  f.evidence = {{"somaxconn", std::to_string(somaxconn)}, {"tcp_max_syn_backlog", std::to_string(syn_backlog)},
+                {"capped", std::to_string(capped)}};
+  bool warned = std::any_of(out.begin(), out.end(), [](const finding& x) { return x.check == "capped-by-somaxconn"; });
+  if (!warned) out.push_back(std::move(f));
+}
+
+// The listener a kernel-log line names ("Possible SYN flooding on port 127.0.0.1:8080.",
+// "[::1]:8080", or a bare port on older kernels) is one of this namespace's: the log is the whole
+// host's, and a flood in another namespace (synscope's own lab drills, a container) is not this
+// one's.
+bool names_a_listener(std::string_view line, const std::vector<kernel::listener_load>& listeners) {
+  size_t at = line.find("on port ");
+  if (at == std::string_view::npos) return false;
+  std::string_view rest = line.substr(at + 8);
+  // An IPv4 address has dots of its own: the token ends at ". " (the sentence's end), or at the
+  // line's end, less a final full stop.
+  std::string token(rest.substr(0, std::min(rest.find(". "), rest.find('\n'))));
+  while (!token.empty() && (token.back() == '.' || token.back() == ' ')) token.pop_back();
+  std::string address;
+  std::string port = token;
+  if (size_t colon = token.rfind(':'); colon != std::string::npos) {
+    address = token.substr(0, colon);
+    port = token.substr(colon + 1);
+    if (address.size() >= 2 && address.front() == '[') address = address.substr(1, address.size() - 2);
+  }
+  for (const auto& l : listeners) {
+    if (std::to_string(l.local.port) != port) continue;
+    std::string name = kernel::to_string(l.local);
+    bool wildcard = name.rfind("*:", 0) == 0;
+    if (address.empty()) return true;
+    if (wildcard && (address == "0.0.0.0" || address == "::")) return true;
+    std::string listener_address = name.substr(0, name.rfind(':'));
+    if (listener_address.size() >= 2 && listener_address.front() == '[') {
+      listener_address = listener_address.substr(1, listener_address.size() - 2);
+    }
+    if (listener_address == address) return true;
+  }
+  return false;
 }
 
 void check_queues(const context& c, std::vector<finding>& out) {
@@ -166,6 +211,7 @@ void check_half_open(const context& c, std::vector<finding>& out) {
     }
     std::string_view rec(buf, static_cast<size_t>(n));
     if (rec.find("Possible SYN flooding") == std::string_view::npos) continue;
+    if (!names_a_listener(rec, c.after.listeners)) continue;  // another namespace's listener
     int64_t at_us = 0;
     size_t c1 = rec.find(',');
     size_t c2 = c1 == std::string_view::npos ? c1 : rec.find(',', c1 + 1);
@@ -177,7 +223,7 @@ void check_half_open(const context& c, std::vector<finding>& out) {
   }
   if (!hits.empty()) {
     out.push_back(make("half-open", "kernel-log", verdict::warn,
-                       fmt::format("kernel log (whole host), {} in the last 15 min, latest: {}", count, hits),
+                       fmt::format("kernel log, {} for this namespace's listeners in the last 15 min, latest: {}", count, hits),
                        "synscope tune apply --profile synflood"));
   }
 }

@@ -57,11 +57,11 @@ std::string data_json(const tcp::analyze_report& r, int64_t t0) {
       ladders += ",";
     }
     first = false;
-    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f}]", c.id, js(tcp::to_string(c.client)),
+    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{}]", c.id, js(tcp::to_string(c.client)),
                         js(tcp::to_string(c.server)), js(tcp::conn_state_name(c.state())), js(c.history_string()),
                         c.syn_count, c.synack_count, us_or_null(c.initial_rtt_ns), us_or_null(c.server_rtt_ns),
                         us_or_null(c.client_rtt_ns), c.refused ? 1 : 0, js(tcp::anomaly_names(c.anomalies)),
-                        static_cast<double>(c.first_ns - t0) / 1e9);
+                        static_cast<double>(c.first_ns - t0) / 1e9, us_or_null(c.connect_time_ns()));
     std::string packets = "[";
     for (size_t i = 0; i < l.packets.size(); ++i) {
       const auto& p = l.packets[i];
@@ -103,15 +103,15 @@ const char* script = R"JS(<script>
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
-  const head = ["id", "client", "server", "state", "history", "SYN", "SYN-ACK", "iRTT ms", "server ms", "client ms", "refused", "anomalies", "start s"];
-  const numeric = [true, false, false, false, false, true, true, true, true, true, true, false, true];
+  const head = ["id", "client", "server", "state", "history", "SYN", "SYN-ACK", "iRTT ms", "server ms", "client ms", "refused", "anomalies", "start s", "connect ms"];
+  const numeric = [true, false, false, false, false, true, true, true, true, true, true, false, true, true];
   const show = 500;
   let sortCol = 0, asc = true, filter = "";
   const table = document.getElementById("conns");
   const tbody = table.querySelector("tbody");
   const count = document.getElementById("count");
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c]));
-  const cell = (r, i) => (i >= 7 && i <= 9) ? (r[i] === null ? "-" : (r[i] / 1000).toFixed(3)) : (i === 10 ? (r[i] ? "yes" : "") : r[i]);
+  const cell = (r, i) => ((i >= 7 && i <= 9) || i === 13) ? (r[i] === null ? "-" : (r[i] / 1000).toFixed(3)) : (i === 10 ? (r[i] ? "yes" : "") : r[i]);
   const hr = table.querySelector("thead tr");
   head.forEach((h, i) => {
     const th = document.createElement("th");
@@ -210,6 +210,7 @@ std::string capture_report_html(const tcp::analyze_report& r, const std::string&
        card("attempts (SYN seen)", std::to_string(s.attempts)) + card("handshakes completed", std::to_string(s.completed)) +
        card("success rate", s.attempts == 0 ? "-" : fmt::format("{:.2f} %", 100.0 * s.success_rate())) +
        card("initial RTT p50", ms_or_dash(s.initial_rtt, 50)) + card("initial RTT p99", ms_or_dash(s.initial_rtt, 99)) +
+       card("connect time p99", ms_or_dash(s.connect_time, 99)) +
        card("refused", std::to_string(s.refused)) + card("half-open (S0)", std::to_string(half_open)) +
        card("with SYN retransmits", std::to_string(retransmitted)) + "</div>\n";
 
@@ -222,12 +223,16 @@ std::string capture_report_html(const tcp::analyze_report& r, const std::string&
                      "<td style=\"text-align:left\">{}</td></tr>\n",
                      tcp::conn_state_name(st), s.by_state[i], share * 2, share, html_escape(tcp::conn_state_meaning(st)));
   }
-  b += "</table>\n<h2>Handshake round trips</h2>\n<p class=\"note\">initial RTT: last SYN to the completing ACK "
+  b += "</table>\n<h2>Handshake round trips</h2>\n<p class=\"note\">connect time: the first SYN to the completing "
+       "ACK, as the client waited (SYN retransmissions included); initial RTT: the last SYN to the completing ACK "
        "(tshark's tcp.analysis.initial_rtt); server: SYN to SYN-ACK; client: SYN-ACK to ACK.</p>\n";
-  b += bars_svg({{"initial RTT", &s.initial_rtt}, {"server (SYN to SYN-ACK)", &s.server_rtt}, {"client (SYN-ACK to ACK)", &s.client_rtt}},
+  b += bars_svg({{"connect time", &s.connect_time},
+                 {"initial RTT", &s.initial_rtt},
+                 {"server (SYN to SYN-ACK)", &s.server_rtt},
+                 {"client (SYN-ACK to ACK)", &s.client_rtt}},
                 "How many handshakes took how long");
-  b += cdf_svg({series_of("initial RTT", s.initial_rtt), series_of("server (SYN to SYN-ACK)", s.server_rtt),
-                series_of("client (SYN-ACK to ACK)", s.client_rtt)},
+  b += cdf_svg({series_of("connect time", s.connect_time), series_of("initial RTT", s.initial_rtt),
+                series_of("server (SYN to SYN-ACK)", s.server_rtt), series_of("client (SYN-ACK to ACK)", s.client_rtt)},
                "Cumulative share of handshakes");
 
   b += "<h2>Timeline</h2>\n";

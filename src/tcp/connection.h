@@ -118,6 +118,12 @@ struct connection {
   end_reason ended = end_reason::open;
 
   [[nodiscard]] conn_state state() const;
+  /// The connect time as the client saw it: its first SYN to the ACK that completed the
+  /// handshake, SYN retransmissions included (what initial_rtt_ns, from the last SYN, leaves
+  /// out); -1 when the handshake did not complete.
+  [[nodiscard]] int64_t connect_time_ns() const {
+    return handshake_complete && first_syn_ns >= 0 && handshake_ack_ns >= first_syn_ns ? handshake_ack_ns - first_syn_ns : -1;
+  }
   [[nodiscard]] std::string history_string() const { return std::string(history.data(), history_len); }
 };
 

@@ -41,6 +41,7 @@ void summary_builder::on_connection(const connection& c) {
     ++s_.completed;
     ++second_of(c.handshake_ack_ns).completed;  // the second of the completing ACK
     if (c.initial_rtt_ns >= 0) s_.initial_rtt.record(c.initial_rtt_ns);
+    if (int64_t t = c.connect_time_ns(); t >= 0) s_.connect_time.record(t);
     if (c.client_rtt_ns >= 0) s_.client_rtt.record(c.client_rtt_ns);
   }
   if (c.server_rtt_ns >= 0) s_.server_rtt.record(c.server_rtt_ns);

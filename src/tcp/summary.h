@@ -52,6 +52,7 @@ struct summary {
   uint64_t refused = 0;
   std::array<uint64_t, 13> by_state{};  ///< indexed by conn_state
   core::histogram initial_rtt;          ///< ns
+  core::histogram connect_time;         ///< ns: first SYN to the completing ACK (connection::connect_time_ns)
   core::histogram server_rtt;
   core::histogram client_rtt;
   std::map<uint32_t, uint64_t> syn_retransmits;  ///< retransmitted SYNs -> connections

@@ -38,6 +38,33 @@ TEST(Histogram, SmallValuesAreExact) {
   }
 }
 
+TEST(Histogram, SmallSamplesGiveValuesThatOccurred) {
+  // Two handshakes, 213.1 us and 5476.5 us: the median is one of them (nearest rank), not the
+  // edge of the slot 213.1 falls in (214.0, which no sample had).
+  histogram h;
+  h.record(213'100);
+  h.record(5'476'500);
+  EXPECT_TRUE(h.exact());
+  EXPECT_EQ(h.percentile(50), 213'100);
+  EXPECT_EQ(h.percentile(90), 5'476'500);
+  EXPECT_EQ(h.percentile(99), 5'476'500);
+  // Up to exact_samples values every percentile is a recorded value; past it, slot precision.
+  histogram many;
+  for (size_t i = 0; i < histogram::exact_samples; ++i) many.record(static_cast<int64_t>(1'000'003 * (i % 97)));
+  EXPECT_TRUE(many.exact());
+  EXPECT_EQ(many.percentile(50) % 1'000'003, 0);
+  many.record(7);
+  EXPECT_FALSE(many.exact());
+  histogram a;
+  histogram b;
+  a.record(100'001);
+  b.record(200'003);
+  a.merge(b);
+  EXPECT_TRUE(a.exact());
+  EXPECT_EQ(a.percentile(100), 200'003);
+  EXPECT_EQ(a.percentile(50), 100'001);
+}
+
 TEST(Histogram, RelativeErrorWithinOnePercent) {
   // Latency-like values from 1 us to 10 s on a log scale.
   std::mt19937_64 rng(42);

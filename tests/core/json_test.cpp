@@ -51,6 +51,15 @@ TEST(Json, NonFiniteNumbersAreNull) {
   EXPECT_TRUE(j["inf"].is_null());
 }
 
+TEST(Json, MicrosecondsHaveTheNanosecondsResolutionAndNoMore) {
+  EXPECT_EQ(json_object().micros("a", int64_t{240'250}).str(), "{\"a\":240.25}");
+  EXPECT_EQ(json_object().micros("a", int64_t{1'000}).str(), "{\"a\":1}");
+  EXPECT_EQ(json_object().micros("a", int64_t{7}).str(), "{\"a\":0.007}");
+  EXPECT_EQ(json_object().micros("a", int64_t{-1'500}).str(), "{\"a\":-1.5}");
+  EXPECT_EQ(json_object().micros("a", 240'249.99999999983).str(), "{\"a\":240.25}");  // a mean, rounded to the ns
+  EXPECT_EQ(json_object().micros("a", std::nan("")).str(), "{\"a\":null}");
+}
+
 TEST(Json, DoublesRoundTrip) {
   double v = 0.1 + 0.2;
   auto j = nlohmann::json::parse(json_object().field("v", v).str());

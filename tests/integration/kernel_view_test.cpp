@@ -12,6 +12,8 @@
 #include <sstream>
 #include <thread>
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "core/unique_fd.h"
@@ -333,6 +335,48 @@ TEST_F(KernelView, CounterDeltaCountsTheConnectsInBetween) {
   auto missing = run_command({synscope_binary(), "counters", "--netns", "synscope-no-such-ns"});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("no such network namespace"), std::string::npos);
+}
+
+TEST_F(KernelView, CounterMeaningsAreTheKernelsTimeWaitIsCountedOnEntry) {
+  // The kernel counts TcpExtTW in __inet_twsk_schedule(), when a socket enters TIME-WAIT (the
+  // sockets are still there for 60 s), and TcpPassiveOpens in tcp_create_openreq_child(), when
+  // a handshake completes. ss is the oracle for how many sockets are in TIME-WAIT right after.
+  temp_dir dir;
+  std::string state = dir.path("state");
+  // No TIME-WAIT taken over by a new connect (tcp_tw_reuse=2, the default, does so on loopback)
+  // nor ended by a stray RST (tcp_rfc1337=0, the default, lets one kill it): every socket that
+  // entered TIME-WAIT is still there to count.
+  ASSERT_EQ(ns_->run({"sysctl", "-qw", "net.ipv4.tcp_tw_reuse=0", "net.ipv4.tcp_rfc1337=1"}).exit_code, 0);
+  background_process server(ns_->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:8080", "--mode", "ack"}),
+                            dir.path("serve.log"));
+  ASSERT_TRUE(server.wait_for_log("synscope serve:", 10'000)) << server.log();
+  ASSERT_EQ(run_command({synscope_binary(), "counters", "--delta", "--state-file", state, "--netns", ns_->name()}).exit_code, 0);
+  auto b = ns_->run({synscope_binary(), "bench", "127.0.0.1:8080", "-n", "300", "-c", "10", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  auto delta = run_command({synscope_binary(), "counters", "--delta", "--state-file", state, "--json", "--netns",
+                            ns_->name(), "TcpExtTW", "TcpPassiveOpens"});
+  ASSERT_EQ(delta.exit_code, 0) << delta.err;
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& row : parse_json_lines(delta.out)) by_name[row["name"]] = row;
+  // TIME-WAIT sockets, and FIN-WAIT-2 ones already handed to the timewait machinery (the kernel
+  // counts those in TW too).
+  auto ss = ns_->run({"ss", "-Htan", "state", "time-wait", "state", "fin-wait-2"});
+  size_t in_time_wait = static_cast<size_t>(std::count(ss.out.begin(), ss.out.end(), '\n'));
+  EXPECT_GE(in_time_wait, 300u);
+  EXPECT_EQ(by_name["TcpExtTW"]["delta"].get<double>(), static_cast<double>(in_time_wait))
+      << "every socket now in TIME-WAIT was counted as it entered";
+  EXPECT_NE(by_name["TcpExtTW"]["meaning"].get<std::string>().find("entering TIME-WAIT"), std::string::npos);
+  EXPECT_NE(by_name["TcpExtTW"]["meaning"].get<std::string>().find("__inet_twsk_schedule"), std::string::npos);
+  EXPECT_EQ(by_name["TcpPassiveOpens"]["delta"].get<double>(), 300.0);
+  EXPECT_NE(by_name["TcpPassiveOpens"]["meaning"].get<std::string>().find("tcp_create_openreq_child"), std::string::npos);
+  // Every meaning the default view shows names the kernel function that bumps the counter.
+  auto all = run_command({synscope_binary(), "counters", "--json", "--netns", ns_->name()});
+  for (const auto& row : parse_json_lines(all.out)) {
+    std::string m = row.value("meaning", "");
+    EXPECT_NE(m.find('('), std::string::npos) << row["name"] << ": " << m;
+    EXPECT_EQ(m.back(), ')') << row["name"] << ": " << m;
+  }
+  EXPECT_EQ(server.interrupt(), 0);
 }
 
 TEST_F(KernelView, TopOnARealTerminalShowsTheCountsAndQuitsOnQ) {

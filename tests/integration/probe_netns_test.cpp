@@ -91,6 +91,12 @@ TEST_F(ProbeNetns, LostFirstSynShowsAsSynRetransmission) {
   auto s = of_type(lines, "summary").at(0);
   EXPECT_EQ(s.at("syn_retransmitted_us").at("count"), 2);
   EXPECT_EQ(s.at("no_syn_retransmit_us").at("count"), 0);
+  // Karn's rule: no RTT sample after a retransmitted SYN. What tcpi_rtt holds then is the
+  // timestamp clock's 1 ms, which was reported as a round trip; now it is unknown.
+  for (const auto& a : of_type(lines, "attempt")) EXPECT_TRUE(a.at("kernel_rtt_us").is_null()) << a;
+  EXPECT_EQ(s.at("kernel_rtt_us").at("count"), 0);
+  auto text = probe({"-c", "1", "-i", "0", "-W", "5"});
+  EXPECT_NE(text.out.find("kernel_rtt=unknown (SYN retransmitted"), std::string::npos) << text.out;
 }
 
 TEST_F(ProbeNetns, FastOpenCarriesDataOnTheSecondSyn) {
