@@ -228,21 +228,40 @@ void check_half_open(const context& c, std::vector<finding>& out) {
   }
 }
 
+// A share of failures means something from this many handshakes on (the shipped alert's floor,
+// 0.5 a second over 5 minutes, is 150).
+constexpr int64_t failure_ratio_floor = 100;
+
 void check_failures(const context& c, std::vector<finding>& out) {
-  int64_t opens = c.delta("TcpActiveOpens");
+  // AttemptFails counts failed passive handshakes too (a SYN-RECV request reset), so the
+  // handshakes it is a share of are both the connects started (ActiveOpens) and the handshakes
+  // accepted (PassiveOpens); the seed's ActiveOpens alone makes a server's ratio infinite.
+  int64_t active = c.delta("TcpActiveOpens");
+  int64_t passive = c.delta("TcpPassiveOpens");
+  int64_t handshakes = active + passive;
   int64_t fails = c.delta("TcpAttemptFails");
   int64_t retrans = c.delta("TcpExtTCPSynRetrans");
-  double rate = opens > 0 ? static_cast<double>(fails) / static_cast<double>(opens) : 0;
-  if (opens > 0 && rate > 0.01) {
+  double rate = handshakes > 0 ? static_cast<double>(fails) / static_cast<double>(handshakes) : 0;
+  auto evidence = std::vector<std::pair<std::string, std::string>>{{"ActiveOpens", fmt::format("+{}", active)},
+                                                                   {"PassiveOpens", fmt::format("+{}", passive)},
+                                                                   {"AttemptFails", fmt::format("+{}", fails)}};
+  if (handshakes >= failure_ratio_floor && rate > 0.01) {
     auto f = make("failures", "attempt-fails", verdict::fail,
-                  fmt::format("{} of {} connects failed in {:.1f} s ({:.1f}%, the seed's alert is 1%)", fails, opens,
+                  fmt::format("{} of {} handshakes failed in {:.1f} s ({:.1f}%, the alert is at 1%)", fails, handshakes,
                               c.seconds(), rate * 100),
                   "synscope sockets --state syn-sent --top remote (which peers); synscope probe HOST:PORT (refused or timeout)");
-    f.evidence = {{"ActiveOpens", fmt::format("+{}", opens)}, {"AttemptFails", fmt::format("+{}", fails)}};
+    f.evidence = std::move(evidence);
+    out.push_back(std::move(f));
+  } else if (fails > 0 && handshakes < failure_ratio_floor) {
+    auto f = make("failures", "attempt-fails", verdict::info,
+                  fmt::format("{} of {} handshakes failed in {:.1f} s: too few to be a rate (a longer --window sees more)",
+                              fails, handshakes, c.seconds()),
+                  "synscope doctor --window 60s --only failures");
+    f.evidence = std::move(evidence);
     out.push_back(std::move(f));
   } else {
     out.push_back(make("failures", "attempt-fails", verdict::pass,
-                       fmt::format("{} failed of {} connects in {:.1f} s", fails, opens, c.seconds())));
+                       fmt::format("{} failed of {} handshakes in {:.1f} s", fails, handshakes, c.seconds())));
   }
   if (retrans > 0) {
     auto f = make("failures", "syn-retransmits", verdict::warn,

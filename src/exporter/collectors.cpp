@@ -197,10 +197,22 @@ bool collectors::collect_probes(exposition& out) {
     out.sample("synscope_probe_attempts_total", {{"target", options_.probes[i].name}}, static_cast<double>(results[i].attempts));
   }
   out.family("synscope_probe_failures_total",
-             "Probe handshakes that did not complete (each refused or timed-out one counts in the kernel's Tcp_AttemptFails).",
+             "Probe handshakes that did not complete, by reason: refused and unreachable ones count in the kernel's "
+             "Tcp_AttemptFails, timeout and local ones do not.",
              metric_type::counter);
   for (size_t i = 0; i < results.size(); ++i) {
-    out.sample("synscope_probe_failures_total", {{"target", options_.probes[i].name}}, static_cast<double>(results[i].failures));
+    for (size_t k = 0; k < probe_failure_kinds; ++k) {
+      out.sample("synscope_probe_failures_total",
+                 {{"target", options_.probes[i].name}, {"reason", probe_failure_name(static_cast<probe_failure>(k))}},
+                 static_cast<double>(results[i].failures[k]));
+    }
+  }
+  out.family("synscope_probe_syn_retransmits_total",
+             "SYNs the exporter's probes sent again (each counts in the kernel's TcpExt_TCPSynRetrans).",
+             metric_type::counter);
+  for (size_t i = 0; i < results.size(); ++i) {
+    out.sample("synscope_probe_syn_retransmits_total", {{"target", options_.probes[i].name}},
+               static_cast<double>(results[i].syn_retransmits));
   }
   return ok;
 }

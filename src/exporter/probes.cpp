@@ -7,10 +7,21 @@
 #include <cerrno>
 #include <chrono>
 
+#include "active/tcp_info.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
 
 namespace synscope::exporter {
+
+const char* probe_failure_name(probe_failure f) {
+  switch (f) {
+    case probe_failure::refused: return "refused";
+    case probe_failure::unreachable: return "unreachable";
+    case probe_failure::timeout: return "timeout";
+    case probe_failure::local: return "local";
+  }
+  return "local";
+}
 
 const std::vector<double>& probe_buckets() {
   static const std::vector<double> b = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -59,7 +70,18 @@ void probe_scheduler::round() {
     core::unique_fd fd;
     int64_t start = 0;
     double seconds = -1;  // < 0: not completed
+    probe_failure failure = probe_failure::timeout;  // while not done
     bool done = false;
+  };
+  // Which counter a failed connect lands in: a RST or an ICMP error after the SYN was sent
+  // ends the socket in tcp_done(), which counts Tcp_AttemptFails; anything else happened
+  // before a SYN.
+  auto failure_of = [](int err) {
+    if (err == ECONNREFUSED) return probe_failure::refused;
+    if (err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN || err == EPROTO ||
+        err == ENOPROTOOPT || err == ECONNRESET)
+      return probe_failure::unreachable;
+    return probe_failure::local;
   };
   std::vector<attempt> a(targets_.size());
   for (size_t i = 0; i < targets_.size(); ++i) {
@@ -67,12 +89,17 @@ void probe_scheduler::round() {
     a[i].fd.reset(socket(t.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!a[i].fd) {
       a[i].done = true;
+      a[i].failure = probe_failure::local;
       continue;
     }
     linger lg{1, 0};
     setsockopt(a[i].fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     a[i].start = core::monotonic_ns();
-    if (connect(a[i].fd.get(), t.data(), t.size()) != 0 && errno != EINPROGRESS) a[i].done = true;
+    // On loopback a RST can end the handshake inside connect(): refused, and counted.
+    if (connect(a[i].fd.get(), t.data(), t.size()) != 0 && errno != EINPROGRESS) {
+      a[i].done = true;
+      a[i].failure = failure_of(errno);
+    }
   }
   int64_t deadline = core::monotonic_ns() + timeout_ns_;
   for (;;) {
@@ -95,21 +122,32 @@ void probe_scheduler::round() {
       int err = 0;
       socklen_t len = sizeof err;
       getsockopt(at.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err == 0) at.seconds = static_cast<double>(now - at.start) / 1e9;
+      if (err == 0) {
+        at.seconds = static_cast<double>(now - at.start) / 1e9;
+      } else {
+        at.failure = failure_of(err);
+      }
     }
     std::lock_guard lock(mutex_);
     if (stopping_) return;
   }
   int64_t done = core::monotonic_ns();
+  // The SYNs sent again, read before the sockets close (a timed-out probe of a silent target
+  // resends its SYN after 1 s; TcpExt_TCPSynRetrans counts each).
+  std::vector<uint32_t> resent(a.size(), 0);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].fd) resent[i] = active::read_tcp_info(a[i].fd.get()).total_retrans;
+  }
   std::lock_guard lock(mutex_);
   for (size_t i = 0; i < a.size(); ++i) {
     probe_result& r = results_[i];
     ++r.attempts;
     r.ran = true;
     r.last_done_ns = done;
+    r.syn_retransmits += resent[i];
     r.last_ok = a[i].seconds >= 0;
     if (!r.last_ok) {
-      ++r.failures;
+      ++r.failures[static_cast<size_t>(a[i].failure)];
       continue;
     }
     double t = a[i].seconds;

@@ -25,12 +25,23 @@ struct probe_target {
 /// The handshake-time histogram's bucket bounds, in seconds.
 const std::vector<double>& probe_buckets();
 
+/// Why a probe's handshake did not complete, as far as the kernel's counters are concerned.
+enum class probe_failure {
+  refused,      ///< a RST answered the SYN: counted in Tcp_AttemptFails (tcp_done)
+  unreachable,  ///< an ICMP error ended it after the SYN was sent: counted in Tcp_AttemptFails
+  timeout,      ///< no answer by the probe's timeout; the probe closed it: not in Tcp_AttemptFails
+  local,        ///< connect() failed before any SYN (no route, no local port): in no TCP counter
+};
+inline constexpr size_t probe_failure_kinds = 4;
+const char* probe_failure_name(probe_failure f);
+
 struct probe_result {
   std::vector<uint64_t> buckets;  ///< cumulative counts per bound of probe_buckets()
   uint64_t count = 0;             ///< handshakes completed
   double sum_seconds = 0;
   uint64_t attempts = 0;          ///< handshakes tried
-  uint64_t failures = 0;          ///< tried and not completed (refused, timed out, unreachable)
+  uint64_t failures[probe_failure_kinds] = {};  ///< tried and not completed, by probe_failure
+  uint64_t syn_retransmits = 0;   ///< SYNs the kernel sent again (counted in TcpExt_TCPSynRetrans)
   bool ran = false;               ///< at least one round finished
   bool last_ok = false;
   double last_seconds = 0;

@@ -140,6 +140,50 @@ TEST_F(Doctor, SynFloodLinesFromAnotherNamespaceAreNotThisOnes) {
   server.interrupt();
 }
 
+TEST_F(Doctor, AFewFailedConnectsOnAQuietHostAreNotARate) {
+  // Three refused connects and nothing else: the seed's ratio reads 100 % (it was a FAIL).
+  std::vector<nlohmann::json> f;
+  int code = -1;
+  std::thread t([&] { f = doctor({"--window", "3s", "--only", "failures"}, &code); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(ns_->run({synscope_binary(), "probe", "127.0.0.1:9", "-c", "3", "-i", "100ms", "-q"}).exit_code, 1);
+  t.join();
+  auto* info = find(f, "attempt-fails", "INFO");
+  ASSERT_NE(info, nullptr) << (f.empty() ? "" : f[0].dump());
+  EXPECT_NE((*info)["summary"].get<std::string>().find("3 of 3 handshakes failed"), std::string::npos) << info->dump();
+  EXPECT_EQ(code, 0);
+}
+
+TEST_F(Doctor, FailuresAreAShareOfTheHandshakesAcceptedToo) {
+  temp_dir dir;
+  background_process server(ns_->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:8080", "--mode", "ack"}),
+                            dir.path("serve.log"));
+  ASSERT_TRUE(server.wait_for_log("synscope serve:", 10'000)) << server.log();
+  // 300 connects to our own server (300 ActiveOpens, 300 PassiveOpens) and 5 refused: 0.8 % of
+  // the 605 handshakes. The seed's ratio, over ActiveOpens alone, is 1.6 % (a FAIL).
+  auto window = [&](const std::vector<std::string>& refused_count) {
+    std::vector<nlohmann::json> f;
+    std::thread t([&] { f = doctor({"--window", "3s", "--only", "failures"}); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    EXPECT_EQ(ns_->run({synscope_binary(), "bench", "127.0.0.1:8080", "-n", "300", "-c", "4"}).exit_code, 0);
+    std::vector<std::string> probe{synscope_binary(), "probe", "127.0.0.1:9", "-i", "0", "-q", "-c"};
+    probe.insert(probe.end(), refused_count.begin(), refused_count.end());
+    ns_->run(probe);
+    t.join();
+    return f;
+  };
+  auto f = window({"5"});
+  auto* pass = find(f, "attempt-fails", "PASS");
+  ASSERT_NE(pass, nullptr) << (f.empty() ? "" : f[0].dump());
+  EXPECT_NE((*pass)["summary"].get<std::string>().find("5 failed of 605 handshakes"), std::string::npos) << pass->dump();
+  // 200 refused: 200 of 800, a FAIL.
+  f = window({"200"});
+  auto* fail = find(f, "attempt-fails", "FAIL");
+  ASSERT_NE(fail, nullptr) << (f.empty() ? "" : f[0].dump());
+  EXPECT_NE((*fail)["summary"].get<std::string>().find("200 of 800 handshakes failed"), std::string::npos) << fail->dump();
+  EXPECT_EQ(server.interrupt(), 0);
+}
+
 TEST_F(Doctor, ANonAcceptingListenerOverflows) {
   // Backlog 2, never accepted; 8 non-blocking connects: the queue fills, later SYNs are
   // dropped and retransmitted (1 s later), overflowing again inside the 2 s window.

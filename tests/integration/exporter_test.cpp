@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -141,17 +142,41 @@ TEST_F(Exporter, APrometheusServerScrapesIt) {
   // The shipped alert rules load and evaluate; every dashboard query is valid PromQL here.
   auto rules = curl({"http://127.0.0.1:9090/api/v1/rules"});
   for (const char* alert : {"TcpHandshakeFailureRateHigh", "TcpSynRetransmissions", "TcpListenQueueOverflow",
-                            "TcpTimeWaitHigh", "TcpSynFlood"}) {
+                            "TcpTimeWaitHigh", "TcpSynFlood", "TcpProbeFailing", "SynscopeExporterDown"}) {
     EXPECT_NE(rules.out.find(std::string("\"name\":\"") + alert + "\""), std::string::npos) << alert;
   }
   EXPECT_EQ(rules.out.find("\"health\":\"err\""), std::string::npos) << rules.out;
   std::ifstream dashboard_file(SYNSCOPE_SOURCE_DIR "/deploy/grafana/synscope-dashboard.json");
   auto dashboard = nlohmann::json::parse(dashboard_file);
   size_t queries = 0;
+  std::vector<std::string> variables;
+  for (const auto& v : dashboard["templating"]["list"]) variables.push_back(v["name"]);
+  EXPECT_NE(std::find(variables.begin(), variables.end(), "job"), variables.end());
+  auto replace_all = [](std::string text, const std::string& from, const std::string& to) {
+    for (size_t at = 0; (at = text.find(from, at)) != std::string::npos; at += to.size()) text.replace(at, from.size(), to);
+    return text;
+  };
   for (const auto& panel : dashboard["panels"]) {
+    std::string title = panel["title"];
+    // Titles in plain words: no counter names, no state names in capitals but TIME-WAIT, no notes.
+    EXPECT_EQ(title.find('_'), std::string::npos) << title;
+    EXPECT_EQ(title.find("seed"), std::string::npos) << title;
+    EXPECT_EQ(title.find("SYN-RECV"), std::string::npos) << title;
     for (const auto& target : panel["targets"]) {
       std::string expr = target["expr"];
-      for (size_t at; (at = expr.find("$instance")) != std::string::npos;) expr.replace(at, 9, ".*");
+      // Every range is Grafana's $__rate_interval, every selector picks the job and instance.
+      for (size_t at = 0; (at = expr.find('[', at)) != std::string::npos; ++at) {
+        const std::string range = "[$__rate_interval]";
+        EXPECT_EQ(expr.compare(at, range.size(), range), 0) << expr;
+      }
+      for (size_t at = 0; (at = expr.find('{', at)) != std::string::npos; ++at) {
+        if (at > 0 && expr[at - 1] == '{') continue;  // a legend's {{label}}, not here
+        const std::string selector = "{job=~\"$job\",instance=~\"$instance\"";
+        EXPECT_EQ(expr.compare(at, selector.size(), selector), 0) << expr.substr(at);
+      }
+      expr = replace_all(expr, "$instance", ".*");
+      expr = replace_all(expr, "$job", ".*");
+      expr = replace_all(expr, "$__rate_interval", "1m");
       auto q = curl({"-G", "--data-urlencode", "query=" + expr, "http://127.0.0.1:9090/api/v1/query"});
       EXPECT_NE(q.out.find("\"status\":\"success\""), std::string::npos) << expr << "\n" << q.out;
       ++queries;
