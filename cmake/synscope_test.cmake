@@ -3,6 +3,8 @@
 include(GoogleTest)
 find_package(GTest REQUIRED)
 
+add_custom_target(unit_tests)
+
 function(synscope_add_test)
   cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
@@ -13,6 +15,11 @@ function(synscope_add_test)
     SYNSCOPE_BINARY="$<TARGET_FILE:synscope>"
     SYNSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     SYNSCOPE_SHARED_DIR="${SYNSCOPE_SHARED_DIR}")
-  add_dependencies(${T_NAME} synscope)
+  if(T_LABEL STREQUAL "unit")
+    # The sanitizer build compiles only these (`cmake --build --preset asan`, target unit_tests).
+    add_dependencies(unit_tests ${T_NAME})
+  else()
+    add_dependencies(${T_NAME} synscope)  # the integration tests run the binary
+  endif()
   gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -63,7 +63,7 @@ bytes ip_reassembler::add(const ip_fragment& f, const packet_view& outer, int64_
     }
   }
   if (d.data.size() < end) d.data.resize(end);
-  std::memcpy(d.data.data() + begin, f.payload.data(), f.payload.size());
+  if (!f.payload.empty()) std::memcpy(d.data.data() + begin, f.payload.data(), f.payload.size());
   d.have.emplace_back(begin, end);
   std::sort(d.have.begin(), d.have.end());
   if (begin == 0) d.header.assign(f.header.begin(), f.header.end());

@@ -20,6 +20,15 @@
 namespace synscope::tcp {
 namespace {
 
+// Under the sanitizers (CI's unit run) an analysis costs ten times as much: there every offset
+// still gets damaged, with one of the three kinds in turn, and small files are cut at every
+// third byte, so that the run stays under half a minute.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool sanitized = true;
+#else
+constexpr bool sanitized = false;
+#endif
+
 std::vector<std::string> small_captures() {
   std::vector<std::string> out;
   std::error_code ec;
@@ -75,7 +84,7 @@ TEST(DamagedCaptures, CutAtEveryOffsetEndsInAResultOrAOneLineError) {
   outcome_counts n;
   for (const auto& f : files) {
     std::string bytes = read_all(f);
-    size_t stride = bytes.size() <= 8192 ? 1 : 29;  // every offset of small files, a fine stride of larger ones
+    size_t stride = bytes.size() <= 8192 ? (sanitized ? 3 : 1) : 29;  // every offset of small files, a fine stride of larger ones
     for (size_t cut = 0; cut < bytes.size(); cut += stride) {
       analyze_bytes(bytes.substr(0, cut), n, f + " cut at " + std::to_string(cut));
     }
@@ -99,6 +108,7 @@ TEST(DamagedCaptures, BytesOverwrittenAtEveryOffsetEndInAResultOrAOneLineError) 
     size_t limit = std::min<size_t>(bytes.size(), 1024);
     for (size_t at = 0; at < limit; ++at) {
       for (int kind = 0; kind < 3; ++kind) {
+        if (sanitized && kind != static_cast<int>(at % 3)) continue;
         std::string damaged = bytes;
         if (kind == 0) damaged[at] = static_cast<char>(~damaged[at]);
         for (size_t i = at; kind > 0 && i < std::min(damaged.size(), at + 4); ++i) damaged[i] = kind == 1 ? '\xff' : '\0';
