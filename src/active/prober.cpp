@@ -294,7 +294,7 @@ class probe_loop {
     a.syn_data_bytes = s.syn_data_bytes;
     a.error_number = err;
     if (s.fd) {
-      a.kernel = read_tcp_info(s.fd.get());
+      a.kernel = kernel::read_tcp_info(s.fd.get());
       sockaddr_storage local{};
       socklen_t len = sizeof local;
       if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0 &&  // NOLINT
@@ -304,7 +304,7 @@ class probe_loop {
     }
     if (err == 0) {
       a.result = outcome::connected;
-      a.syn_data_acked = a.syn_data_bytes > 0 && syn_data_acked(a.kernel);
+      a.syn_data_acked = a.syn_data_bytes > 0 && kernel::syn_data_acked(a.kernel);
       send_rest(s);
     } else if (err == ECONNREFUSED) {
       a.result = outcome::refused;

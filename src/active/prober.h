@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "active/socket_options.h"
-#include "active/tcp_info.h"
+#include "kernel/tcp_info.h"
 #include "core/endpoint.h"
 #include "core/error.h"
 #include "core/histogram.h"
@@ -59,7 +59,7 @@ struct attempt {
   outcome result = outcome::error;
   int error_number = 0;        ///< errno for refused and error
   core::socket_address local;  ///< the local address the kernel chose (empty if none)
-  tcp_kernel_view kernel;      ///< TCP_INFO read just before close
+  kernel::tcp_info_view kernel;      ///< TCP_INFO read just before close
   uint32_t syn_retransmits = 0;
   /// The kernel's RTT is a measurement of this handshake: connected, TCP_INFO read, and no SYN
   /// retransmitted. After a retransmission Karn's rule gives the kernel no sample, and what

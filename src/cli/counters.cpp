@@ -1,26 +1,17 @@
 // synscope counters: the kernel's TCP counters (nstat's names), grouped for the handshake.
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
-#include <map>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/file.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
 #include "core/json.h"
 #include "core/table.h"
-#include "core/unique_fd.h"
 #include "kernel/counters.h"
 #include "kernel/netns.h"
 
@@ -38,78 +29,7 @@ struct counters_args {
   int iterations = 0;
 };
 
-// One counter as shown: its value, and (for --delta / --interval) how it moved.
-struct shown {
-  std::string name;
-  std::optional<int64_t> value;  // nullopt: this kernel has no such counter
-  std::optional<double> change;  // per second with --interval, since last time with --delta
-  const char* meaning = "";
-  const char* group = "";
-  bool gauge = false;
-};
-
-// The meaning and group of a counter the handshake groups describe, else "".
-std::pair<const char*, const char*> described(const std::string& name) {
-  for (const auto& g : kernel::handshake_groups()) {
-    for (const auto& info : g.counters) {
-      if (name == info.name) return {info.meaning, g.name};
-    }
-  }
-  return {"", ""};
-}
-
-std::vector<shown> select(const std::vector<kernel::counter>& all, const counters_args& args) {
-  std::vector<shown> out;
-  if (!args.patterns.empty() || args.all) {
-    for (const auto& c : all) {
-      bool match = args.patterns.empty();
-      for (const auto& p : args.patterns) match = match || kernel::glob_match(p, c.name);
-      if (!match) continue;
-      auto [meaning, group] = described(c.name);
-      out.push_back({c.name, c.value, std::nullopt, meaning, group, c.gauge});
-    }
-    return out;
-  }
-  for (const auto& g : kernel::handshake_groups()) {
-    for (const auto& info : g.counters) {
-      out.push_back({info.name, kernel::find_counter(all, info.name), std::nullopt, info.meaning, g.name, false});
-    }
-  }
-  return out;
-}
-
-std::string default_state_file(const std::string& netns) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string base = fmt::format("{}/.synscope-counters.u{}", dir != nullptr && *dir != '\0' ? dir : "/tmp", getuid());
-  return netns.empty() ? base : base + "." + netns;
-}
-
-// The previous values (--delta): "#synscope-counters <monotonic-free wall ns>" then "name value" lines.
-struct saved_state {
-  int64_t wall_ns = 0;
-  std::map<std::string, int64_t> values;
-};
-
-std::optional<saved_state> load_state(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  saved_state s;
-  std::string head;
-  if (!(in >> head >> s.wall_ns) || head != "#synscope-counters") return std::nullopt;
-  std::string name;
-  int64_t v = 0;
-  while (in >> name >> v) s.values[name] = v;
-  return s;
-}
-
-// Written to a temporary file beside it, then renamed: a reader never sees half a file.
-core::result<void> save_state(const std::string& path, const std::vector<kernel::counter>& all, int64_t wall_ns) {
-  std::string text = fmt::format("#synscope-counters {}\n", wall_ns);
-  for (const auto& c : all) text += fmt::format("{} {}\n", c.name, c.value);
-  return core::write_file_atomically(path, text);
-}
-
-void print(const std::vector<shown>& rows, const counters_args& args, const char* change_name) {
+void print(const std::vector<kernel::counter_row>& rows, const counters_args& args, const char* change_name) {
   if (args.json) {
     for (const auto& r : rows) {
       core::json_object j;
@@ -130,7 +50,7 @@ void print(const std::vector<shown>& rows, const counters_args& args, const char
   // The default view comes in the handshake's groups, each with a heading; a pattern's matches in
   // the kernel's order, with the meaning where synscope knows one.
   bool grouped = !rows.empty() && *rows.front().group != '\0' && args.patterns.empty() && !args.all;
-  bool meanings = std::any_of(rows.begin(), rows.end(), [](const shown& r) { return *r.meaning != '\0'; });
+  bool meanings = std::any_of(rows.begin(), rows.end(), [](const kernel::counter_row& r) { return *r.meaning != '\0'; });
   if (meanings) cols.push_back({"meaning"});
   core::table t(cols);
   const char* group = "";
@@ -159,10 +79,6 @@ void print(const std::vector<shown>& rows, const counters_args& args, const char
   fmt::print("{}", out);
 }
 
-int64_t wall_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 int run(const counters_args& args) {
   if (!args.netns.empty()) {
     if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
@@ -171,14 +87,11 @@ int run(const counters_args& args) {
   if (!now) return fail(now.error());
   // As grep does: a pattern that matches nothing is said on stderr, and when none matches
   // anything, nothing is printed and the exit code is 1 (a misspelt name is not a quiet zero).
-  size_t unmatched = 0;
-  for (const auto& p : args.patterns) {
-    if (std::none_of(now->begin(), now->end(), [&](const kernel::counter& c) { return kernel::glob_match(p, c.name); })) {
-      fmt::print(stderr, "synscope: no counter matches '{}' (synscope counters --all lists them)\n", core::printable(p));
-      ++unmatched;
-    }
+  auto unmatched = kernel::unmatched_patterns(*now, args.patterns);
+  for (const auto& p : unmatched) {
+    fmt::print(stderr, "synscope: no counter matches '{}' (synscope counters --all lists them)\n", core::printable(p));
   }
-  if (!args.patterns.empty() && unmatched == args.patterns.size()) return static_cast<int>(core::exit_code::failed);
+  if (!args.patterns.empty() && unmatched.size() == args.patterns.size()) return static_cast<int>(core::exit_code::failed);
 
   if (!args.interval.empty()) {
     auto step = core::parse_duration(args.interval, "--interval");
@@ -198,11 +111,8 @@ int run(const counters_args& args) {
       auto after = kernel::read_counters();
       if (!after) return fail(after.error());
       double seconds = static_cast<double>(*step) / 1e9;
-      auto rows = select(*after, args);
-      for (auto& r : rows) {
-        auto old = kernel::find_counter(before, r.name);
-        if (r.value && old && !r.gauge) r.change = static_cast<double>(*r.value - *old) / seconds;
-      }
+      auto rows = kernel::select_counters(*after, args.patterns, args.all);
+      kernel::set_rates(rows, before, seconds);
       if (!args.json) fmt::print("{}-- {} --\n", i == 0 ? "" : "\n", fmt::format("{:.3f} s", static_cast<double>(core::monotonic_ns() - t0) / 1e9));
       print(rows, args, "per_s");
       std::fflush(stdout);
@@ -211,21 +121,18 @@ int run(const counters_args& args) {
     return 0;
   }
 
-  auto rows = select(*now, args);
+  auto rows = kernel::select_counters(*now, args.patterns, args.all);
   if (args.delta) {
-    std::string path = args.state_file.empty() ? default_state_file(args.netns) : args.state_file;
-    auto previous = load_state(path);
-    int64_t t = wall_ns();
+    std::string path = args.state_file.empty() ? kernel::default_history_path(args.netns) : args.state_file;
+    auto previous = kernel::load_history(path);
+    int64_t t = core::realtime_ns();
     if (previous) {
-      for (auto& r : rows) {
-        auto it = previous->values.find(r.name);
-        if (r.value && it != previous->values.end() && !r.gauge) r.change = static_cast<double>(*r.value - it->second);
-      }
+      kernel::set_deltas(rows, *previous);
       if (!args.json) fmt::print("since the previous call, {:.1f} s ago ({})\n", static_cast<double>(t - previous->wall_ns) / 1e9, path);
     } else if (!args.json) {
       fmt::print("no previous call recorded in {}: values since boot\n", path);
     }
-    if (auto r = save_state(path, *now, t); !r) return fail(r.error());
+    if (auto r = kernel::save_history(path, *now, t); !r) return fail(r.error());
     print(rows, args, "delta");
     return 0;
   }

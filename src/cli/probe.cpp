@@ -18,6 +18,7 @@
 #include "core/text.h"
 #include "core/json.h"
 #include "core/table.h"
+#include "kernel/tcp_info.h"
 
 namespace synscope::cli {
 namespace {
@@ -57,7 +58,7 @@ std::string describe_attempt(const active::attempt& a, const core::socket_addres
       if (a.kernel.valid) {
         line += a.kernel_rtt_known() ? fmt::format(" kernel_rtt={:.3f} ms", static_cast<double>(a.kernel.rtt_us) / 1e3)
                                      : std::string(" kernel_rtt=unknown (SYN retransmitted: no sample, Karn's rule)");
-        auto names = active::option_names(a.kernel.options);
+        auto names = kernel::option_names(a.kernel.options);
         line += fmt::format(" options={}", names.empty() ? "none" : fmt::format("{}", fmt::join(names, ",")));
       }
       break;
@@ -83,7 +84,7 @@ std::string describe_attempt(const active::attempt& a, const core::socket_addres
       line += fmt::format(" tfo=data_in_syn({} B, {})", a.syn_data_bytes, a.syn_data_acked ? "acked" : "not acked");
       break;
   }
-  if (auto why = active::fastopen_fail_name(a.kernel.fastopen_client_fail); !why.empty() && a.tfo != active::tfo_use::off) {
+  if (auto why = kernel::fastopen_fail_name(a.kernel.fastopen_client_fail); !why.empty() && a.tfo != active::tfo_use::off) {
     line += fmt::format(" tfo_fail={}", why);
   }
   return line;
@@ -114,7 +115,7 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
     } else {
       o.null_field("kernel_rtt_us").null_field("kernel_rttvar_us");  // no sample after a retransmitted SYN
     }
-    o.field("options", active::option_names(a.kernel.options))
+    o.field("options", kernel::option_names(a.kernel.options))
         .field("snd_wscale", a.kernel.snd_wscale)
         .field("rcv_wscale", a.kernel.rcv_wscale)
         .field("snd_mss", a.kernel.snd_mss);
@@ -124,7 +125,7 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
   o.field("tfo", active::tfo_use_name(a.tfo))
       .field("syn_data_bytes", a.syn_data_bytes)
       .field("syn_data_acked", a.syn_data_acked);
-  auto why = active::fastopen_fail_name(a.kernel.fastopen_client_fail);
+  auto why = kernel::fastopen_fail_name(a.kernel.fastopen_client_fail);
   if (a.tfo != active::tfo_use::off && !why.empty()) {
     o.field("tfo_fail", why);
   } else {

@@ -147,18 +147,15 @@ core::json_object summary_json(const tcp::analyze_report& r) {
   for (size_t i = 0; i < s.by_state.size(); ++i) states.field(tcp::conn_state_name(static_cast<tcp::conn_state>(i)), s.by_state[i]);
   core::json_object retrans;
   for (const auto& [n, count] : s.syn_retransmits) retrans.field(std::to_string(n), count);
-  std::string half_open = "[";
+  core::json_array half_open;
   for (const auto& srv : s.top_half_open) {
-    if (half_open.size() > 1) half_open += ',';
-    half_open += core::json_object()
-                     .field("server", tcp::to_string(srv.server))
-                     .field("half_open", srv.half_open)
-                     .field("attempts", srv.attempts)
-                     .field("per_s", srv.rate_per_s())
-                     .field("syn_flood", srv.syn_flood)
-                     .str();
+    half_open.add(core::json_object()
+                      .field("server", tcp::to_string(srv.server))
+                      .field("half_open", srv.half_open)
+                      .field("attempts", srv.attempts)
+                      .field("per_s", srv.rate_per_s())
+                      .field("syn_flood", srv.syn_flood));
   }
-  half_open += "]";
   core::json_object refused;
   for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
   core::json_object anomalies;
@@ -168,18 +165,15 @@ core::json_object summary_json(const tcp::analyze_report& r) {
   for (const auto& in : r.inputs) {
     if (!in.truncation.empty()) warnings.push_back(in.truncation);
   }
-  std::string timeline = "[";
+  core::json_array timeline;
   for (const auto& t : s.timeline) {
-    if (timeline.size() > 1) timeline += ',';
-    timeline += core::json_object()
-                    .field("second", t.second)
-                    .field("syn", t.syns)
-                    .field("synack", t.synacks)
-                    .field("completed", t.completed)
-                    .field("rst", t.resets)
-                    .str();
+    timeline.add(core::json_object()
+                     .field("second", t.second)
+                     .field("syn", t.syns)
+                     .field("synack", t.synacks)
+                     .field("completed", t.completed)
+                     .field("rst", t.resets));
   }
-  timeline += "]";
   core::json_object j;
   j.field("type", "summary")
       .field("files", r.inputs.size())
@@ -197,8 +191,8 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("syn_retransmits", retrans)
       .field("refused_ports", refused)
       .field("anomalies", anomalies)
-      .raw_field("top_half_open", half_open)
-      .raw_field("timeline", timeline)
+      .field("top_half_open", half_open)
+      .field("timeline", timeline)
       .field("peak_open_connections", r.tracker.peak_open)
       .field("finished_early_full", r.tracker.evicted_full)
       .field("time_jumps_back", r.tracker.time_jumps_back)

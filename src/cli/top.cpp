@@ -135,7 +135,7 @@ window window_size() {
 std::array<double, figure_count> figures(const kernel::snapshot* before, const kernel::snapshot& now) {
   std::array<double, figure_count> v{};
   size_t i = 0;
-  for (const auto& r : state_rows) v[i++] = static_cast<double>(now.by_state[static_cast<size_t>(r.state)]);
+  for (const auto& r : state_rows) v[i++] = static_cast<double>(now.sockets.in_state(r.state));
   for (const auto& r : rate_rows) v[i++] = before == nullptr ? 0.0 : kernel::rate(*before, now, r.counter);
   return v;
 }
@@ -148,7 +148,7 @@ std::string render_screen(const top_args& args, const kernel::snapshot* before, 
   lines.push_back(fmt::format("synscope top  {}  {}every {}  q quits", clock_text(),
                               args.netns.empty() ? "" : "netns " + args.netns + "  ", args.interval));
   lines.emplace_back("");
-  lines.push_back(fmt::format("{:<20} {:>10}  history", "SOCKETS", fmt::format("{}", now.sockets)));
+  lines.push_back(fmt::format("{:<20} {:>10}  history", "SOCKETS", fmt::format("{}", now.sockets.total)));
   size_t i = 0;
   for (const auto& r : state_rows) {
     lines.push_back(fmt::format("  {:<18} {:>10}  {}", r.label, static_cast<uint64_t>(v[i]), h.sparkline(i, spark)));
@@ -165,12 +165,12 @@ std::string render_screen(const top_args& args, const kernel::snapshot* before, 
   lines.push_back(fmt::format("{:<28} {:>8} {:>8} {:>6} {:>10}", "LISTENERS (fullest first)", "queue", "backlog", "fill",
                               "half-open"));
   size_t room = w.rows > lines.size() + 1 ? w.rows - lines.size() - 1 : 0;
-  for (size_t k = 0; k < now.listeners.size() && k < room; ++k) {
-    const auto& l = now.listeners[k];
+  for (size_t k = 0; k < now.sockets.listeners.size() && k < room; ++k) {
+    const auto& l = now.sockets.listeners[k];
     lines.push_back(fmt::format("  {:<26} {:>8} {:>8} {:>5.0f}% {:>10}", kernel::to_string(l.local), l.accept_queue,
                                 l.backlog, l.fill() * 100.0, l.half_open));
   }
-  if (now.listeners.empty()) lines.emplace_back("  (none)");
+  if (now.sockets.listeners.empty()) lines.emplace_back("  (none)");
   std::string out = "\033[H";
   for (size_t k = 0; k < lines.size() && k < w.rows; ++k) {
     std::string line = lines[k];
@@ -188,27 +188,24 @@ std::string render_line(const top_args& args, const kernel::snapshot* before, co
     size_t i = 0;
     for (const auto& r : state_rows) states.field(r.label, static_cast<uint64_t>(v[i++]));
     for (const auto& r : rate_rows) rates.field(r.key, v[i++]);
-    std::string listeners = "[";
-    for (size_t k = 0; k < now.listeners.size() && k < 5; ++k) {
-      const auto& l = now.listeners[k];
-      if (k > 0) listeners += ",";
-      listeners += core::json_object()
-                       .field("local", kernel::to_string(l.local))
-                       .field("accept_queue", l.accept_queue)
-                       .field("backlog", l.backlog)
-                       .field("half_open", l.half_open)
-                       .str();
+    core::json_array listeners;
+    for (size_t k = 0; k < now.sockets.listeners.size() && k < 5; ++k) {
+      const auto& l = now.sockets.listeners[k];
+      listeners.add(core::json_object()
+                        .field("local", kernel::to_string(l.local))
+                        .field("accept_queue", l.accept_queue)
+                        .field("backlog", l.backlog)
+                        .field("half_open", l.half_open));
     }
-    listeners += "]";
     return core::json_object()
         .field("time", clock_text())
-        .field("sockets", now.sockets)
+        .field("sockets", now.sockets.total)
         .field("states", states)
         .field("per_s", rates)
-        .raw_field("listeners", listeners)
+        .field("listeners", listeners)
         .str();
   }
-  std::string out = fmt::format("{} sockets={}", clock_text(), now.sockets);
+  std::string out = fmt::format("{} sockets={}", clock_text(), now.sockets.total);
   size_t i = 0;
   for (const auto& r : state_rows) {
     if (r.state == tcp_state::listen || r.state == tcp_state::syn_sent || r.state == tcp_state::closing) {
@@ -221,8 +218,8 @@ std::string render_line(const top_args& args, const kernel::snapshot* before, co
     out += fmt::format(" {}/s={}", r.key, before == nullptr ? std::string("-") : fmt::format("{:.1f}", v[i]));
     ++i;
   }
-  if (!now.listeners.empty()) {
-    const auto& l = now.listeners.front();
+  if (!now.sockets.listeners.empty()) {
+    const auto& l = now.sockets.listeners.front();
     out += fmt::format(" fullest={} {}/{}", kernel::to_string(l.local), l.accept_queue, l.backlog);
   }
   return out;

@@ -65,20 +65,17 @@ std::string live_only_reason(const tune_args& args) {
   return "--proc-root " + args.proc_root;
 }
 
-std::string change_list_json(const std::vector<tune::change>& changed) {
-  std::string out = "[";
-  for (const auto& c : changed) {
-    if (out.size() > 1) out += ",";
-    out += core::json_object().field("key", c.key).field("was", c.was).field("now", c.now).str();
-  }
-  return out + "]";
+core::json_array change_list_json(const std::vector<tune::change>& changed) {
+  core::json_array out;
+  for (const auto& c : changed) out.add(core::json_object().field("key", c.key).field("was", c.was).field("now", c.now));
+  return out;
 }
 
 int run_audit(tune_args& args, bool plan) {
   if (int rc = enter(args); rc != 0) return rc;
   auto p = chosen_profile(args);
   if (!p) return fail(p.error());
-  tune::sysctl_tree tree(args.proc_root);
+  kernel::sysctl_tree tree(args.proc_root);
   auto rows = tune::audit(*p, tree, kernel::in_initial_netns());
   bool differs = false;
   bool bad = false;
@@ -146,7 +143,7 @@ int run_apply(tune_args& args) {
   if (geteuid() != 0 && args.proc_root == "/proc") {
     return fail(core::error{core::exit_code::no_permission, "tune apply: needs root (writes /proc/sys and /etc/sysctl.d)"});
   }
-  tune::sysctl_tree tree(args.proc_root);
+  kernel::sysctl_tree tree(args.proc_root);
   tune::apply_options o;
   o.persist_path = args.persist_path;
   o.backup_dir = args.dir;
@@ -160,7 +157,7 @@ int run_apply(tune_args& args) {
     fmt::print("{}\n", core::json_object()
                            .field("backup", r->backup_path)
                            .field("persisted", r->persisted)
-                           .raw_field("changed", change_list_json(r->changed))
+                           .field("changed", change_list_json(r->changed))
                            .str());
     return 0;
   }
@@ -178,7 +175,7 @@ int run_apply(tune_args& args) {
 
 int run_backup(tune_args& args) {
   if (int rc = enter(args); rc != 0) return rc;
-  tune::sysctl_tree tree(args.proc_root);
+  kernel::sysctl_tree tree(args.proc_root);
   tune::backup_options o;
   o.include = args.include;
   o.keep_days = args.keep_days;
@@ -206,14 +203,14 @@ int run_restore(tune_args& args) {
   if (geteuid() != 0 && args.proc_root == "/proc") {
     return fail(core::error{core::exit_code::no_permission, "tune restore: needs root (writes /proc/sys)"});
   }
-  tune::sysctl_tree tree(args.proc_root);
+  kernel::sysctl_tree tree(args.proc_root);
   auto r = tune::restore(args.backup_path, tree, {args.firewall, kernel::in_initial_netns()});
   if (!r) return fail(r.error());
   if (args.json) {
     fmt::print("{}\n", core::json_object()
-                           .raw_field("changed", change_list_json(r->changed))
+                           .field("changed", change_list_json(r->changed))
                            .field("skipped", r->skipped)
-                           .raw_field("differs", change_list_json(r->differs))
+                           .field("differs", change_list_json(r->differs))
                            .field("persisted", r->persisted)
                            .field("firewall", r->firewall)
                            .str());

@@ -95,6 +95,24 @@ json_object& json_object::field(std::string_view key, const json_object& nested)
   return *this;
 }
 
+json_object& json_object::field(std::string_view key, const json_array& array) {
+  key_(key);
+  out_ += array.str();
+  return *this;
+}
+
+json_array& json_array::add(const json_object& value) {
+  comma_();
+  out_ += value.str();
+  return *this;
+}
+
+json_array& json_array::add(std::string_view value) {
+  comma_();
+  append_json_string(out_, value);
+  return *this;
+}
+
 json_object& json_object::raw_field(std::string_view key, std::string_view json) {
   key_(key);
   out_ += json;

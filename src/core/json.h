@@ -14,6 +14,8 @@ namespace synscope::core {
 /// Appends `s` to `out` as a JSON string literal (quotes included), escaping as RFC 8259 asks.
 void append_json_string(std::string& out, std::string_view s);
 
+class json_array;
+
 class json_object {
  public:
   json_object& field(std::string_view key, std::string_view value);
@@ -35,6 +37,7 @@ class json_object {
   json_object& micros(std::string_view key, int64_t ns);
   json_object& micros(std::string_view key, double ns);
   json_object& field(std::string_view key, const json_object& nested);
+  json_object& field(std::string_view key, const json_array& array);
   json_object& null_field(std::string_view key);
   /// `json` must already be valid JSON (an array of objects built with json_object, say).
   json_object& raw_field(std::string_view key, std::string_view json);
@@ -45,6 +48,33 @@ class json_object {
  private:
   void key_(std::string_view key);
   std::string out_ = "{";
+};
+
+/// A JSON array of objects, strings or numbers, in the order added.
+///
+///   core::json_array a;
+///   for (const auto& l : loads) a.add(core::json_object().field("local", l.name));
+///   line.field("listeners", a);
+class json_array {
+ public:
+  json_array& add(const json_object& value);
+  json_array& add(std::string_view value);
+  template <std::integral T>
+    requires(!std::same_as<T, bool>)
+  json_array& add(T value) {
+    comma_();
+    out_ += std::to_string(value);
+    return *this;
+  }
+  [[nodiscard]] bool empty() const { return out_.size() == 1; }
+  /// The finished array, "[...]".
+  [[nodiscard]] std::string str() const { return out_ + "]"; }
+
+ private:
+  void comma_() {
+    if (out_.size() > 1) out_ += ',';
+  }
+  std::string out_ = "[";
 };
 
 }  // namespace synscope::core

@@ -17,7 +17,7 @@
 #include "kernel/counters.h"
 #include "kernel/snapshot.h"
 #include "kernel/sockets.h"
-#include "tune/sysctl.h"
+#include "kernel/sysctl.h"
 
 namespace synscope::doctor {
 namespace {
@@ -26,15 +26,15 @@ constexpr uint64_t time_wait_limit = 30'000;  // the seed's alert
 
 struct context {
   const options& o;
-  tune::sysctl_tree tree;
+  kernel::sysctl_tree tree;
   kernel::snapshot before;
   kernel::snapshot after;
   std::vector<kernel::tcp_socket> close_wait;
   std::unordered_map<uint64_t, std::string> owners;
 
   int64_t sysctl(const char* key, int64_t fallback = -1) const {
-    auto v = tree.read(key);
-    return v ? std::strtoll(v->c_str(), nullptr, 10) : fallback;
+    auto v = tree.read_int(key);
+    return v ? *v : fallback;
   }
   int64_t delta(const char* counter) const {
     auto a = kernel::find_counter(before.counters, counter);
@@ -62,7 +62,7 @@ void check_backlog(const context& c, std::vector<finding>& out) {
   // matters only when the queue fills (or overflows), which is when the finding is a WARN.
   size_t capped = 0;
   double fullest = 0;
-  for (const auto& l : c.after.listeners) {
+  for (const auto& l : c.after.sockets.listeners) {
     if (somaxconn <= 0 || static_cast<int64_t>(l.backlog) < somaxconn) continue;
     ++capped;
     fullest = std::max(fullest, l.fill());
@@ -82,10 +82,10 @@ void check_backlog(const context& c, std::vector<finding>& out) {
   auto f = make("backlog", "sizing", verdict::pass,
                 capped == 0
                     ? fmt::format("{} listener{}, none capped by somaxconn ({}); tcp_max_syn_backlog {}",
-                                  c.after.listeners.size(), c.after.listeners.size() == 1 ? "" : "s", somaxconn, syn_backlog)
+                                  c.after.sockets.listeners.size(), c.after.sockets.listeners.size() == 1 ? "" : "s", somaxconn, syn_backlog)
                     : fmt::format("{} listener{}, {} at somaxconn ({}) with queues at most {:.0f}% full and no overflow; "
                                   "tcp_max_syn_backlog {}",
-                                  c.after.listeners.size(), c.after.listeners.size() == 1 ? "" : "s", capped, somaxconn,
+                                  c.after.sockets.listeners.size(), c.after.sockets.listeners.size() == 1 ? "" : "s", capped, somaxconn,
                                   fullest * 100, syn_backlog));
   f.evidence = {{"somaxconn", std::to_string(somaxconn)}, {"tcp_max_syn_backlog", std::to_string(syn_backlog)},
                 {"capped", std::to_string(capped)}};
@@ -129,7 +129,7 @@ bool names_a_listener(std::string_view line, const std::vector<kernel::listener_
 
 void check_queues(const context& c, std::vector<finding>& out) {
   bool full = false;
-  for (const auto& l : c.after.listeners) {
+  for (const auto& l : c.after.sockets.listeners) {
     if (l.backlog == 0 || l.fill() < 0.8) continue;
     full = true;
     bool overflowing = l.accept_queue > l.backlog;
@@ -162,7 +162,7 @@ void check_queues(const context& c, std::vector<finding>& out) {
 
 void check_half_open(const context& c, std::vector<finding>& out) {
   int64_t cookies = c.sysctl("net.ipv4.tcp_syncookies");
-  uint64_t half_open = c.after.by_state[static_cast<size_t>(kernel::tcp_state::syn_recv)];
+  uint64_t half_open = c.after.sockets.in_state(kernel::tcp_state::syn_recv);
   if (cookies == 0) {
     auto f = make("half-open", "syncookies", verdict::warn,
                   "net.ipv4.tcp_syncookies = 0: a SYN flood fills the SYN queue and legitimate SYNs are dropped",
@@ -181,7 +181,7 @@ void check_half_open(const context& c, std::vector<finding>& out) {
     f.evidence = {{"SyncookiesSent", fmt::format("+{}", sent)}, {"syn_recv", std::to_string(half_open)}};
     out.push_back(std::move(f));
   }
-  for (const auto& l : c.after.listeners) {
+  for (const auto& l : c.after.sockets.listeners) {
     if (l.half_open >= 100) {
       auto f = make("half-open", "per-listener", verdict::warn,
                     fmt::format("{}: {} half-open connections", kernel::to_string(l.local), l.half_open),
@@ -211,7 +211,7 @@ void check_half_open(const context& c, std::vector<finding>& out) {
     }
     std::string_view rec(buf, static_cast<size_t>(n));
     if (rec.find("Possible SYN flooding") == std::string_view::npos) continue;
-    if (!names_a_listener(rec, c.after.listeners)) continue;  // another namespace's listener
+    if (!names_a_listener(rec, c.after.sockets.listeners)) continue;  // another namespace's listener
     int64_t at_us = 0;
     size_t c1 = rec.find(',');
     size_t c2 = c1 == std::string_view::npos ? c1 : rec.find(',', c1 + 1);
@@ -274,7 +274,7 @@ void check_failures(const context& c, std::vector<finding>& out) {
 }
 
 void check_time_wait(const context& c, std::vector<finding>& out) {
-  uint64_t tw = c.after.by_state[static_cast<size_t>(kernel::tcp_state::time_wait)];
+  uint64_t tw = c.after.sockets.in_state(kernel::tcp_state::time_wait);
   auto range = c.tree.read("net.ipv4.ip_local_port_range");
   int64_t low = 0;
   int64_t high = 0;
@@ -436,7 +436,7 @@ core::result<std::vector<finding>> examine(const options& o) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(o.window_ns));
   auto second = kernel::take_snapshot();
   if (!second) return second.error();
-  context c{o, tune::sysctl_tree(o.proc_root), std::move(*first), std::move(*second), {}, {}};
+  context c{o, kernel::sysctl_tree(o.proc_root), std::move(*first), std::move(*second), {}, {}};
   if (wanted("close-wait")) {
     kernel::socket_query q;
     q.states = kernel::state_bit(kernel::tcp_state::close_wait);

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -16,6 +15,7 @@
 #include "kernel/counters.h"
 #include "kernel/snapshot.h"
 #include "kernel/sockets.h"
+#include "kernel/sysctl.h"
 
 namespace synscope::exporter {
 namespace {
@@ -26,12 +26,6 @@ constexpr const char* sysctls[] = {
     "net.ipv4.tcp_tw_reuse",      "net.ipv4.tcp_timestamps",      "net.ipv4.tcp_max_tw_buckets",
     "net.ipv4.tcp_fastopen",      "net.ipv4.tcp_abort_on_overflow",
 };
-
-std::string sysctl_path(const std::string& proc_root, std::string_view name) {
-  std::string path = proc_root + "/sys/";
-  for (char c : name) path += c == '.' ? '/' : c;
-  return path;
-}
 
 }  // namespace
 
@@ -135,23 +129,20 @@ bool collectors::collect_sysctls(exposition& out) {
   bool ok = true;
   out.family("synscope_sysctl", "Kernel settings that shape connection establishment (sysctl name as label).",
              metric_type::gauge);
+  kernel::sysctl_tree tree(options_.proc_root);
   for (const char* name : sysctls) {
-    std::ifstream in(sysctl_path(options_.proc_root, name));
-    double v = 0;
-    if (in >> v) {
-      out.sample("synscope_sysctl", {{"name", name}}, v);
+    if (auto v = tree.read_int(name)) {
+      out.sample("synscope_sysctl", {{"name", name}}, static_cast<double>(*v));
     } else {
       ok = false;  // a kernel without this setting: left out, and the collector says so
     }
   }
-  std::ifstream range(sysctl_path(options_.proc_root, "net.ipv4.ip_local_port_range"));
-  double low = 0;
-  double high = 0;
   out.family("synscope_local_port_range", "net.ipv4.ip_local_port_range: the ports connect() chooses from.",
              metric_type::gauge);
-  if (range >> low >> high) {
-    out.sample("synscope_local_port_range", {{"bound", "low"}}, low);
-    out.sample("synscope_local_port_range", {{"bound", "high"}}, high);
+  auto range = tree.read_ints("net.ipv4.ip_local_port_range");
+  if (range && range->size() == 2) {
+    out.sample("synscope_local_port_range", {{"bound", "low"}}, static_cast<double>((*range)[0]));
+    out.sample("synscope_local_port_range", {{"bound", "high"}}, static_cast<double>((*range)[1]));
   } else {
     ok = false;
   }

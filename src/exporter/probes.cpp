@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <chrono>
 
-#include "active/tcp_info.h"
+#include "kernel/tcp_info.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
 
@@ -136,7 +136,7 @@ void probe_scheduler::round() {
   // resends its SYN after 1 s; TcpExt_TCPSynRetrans counts each).
   std::vector<uint32_t> resent(a.size(), 0);
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].fd) resent[i] = active::read_tcp_info(a[i].fd.get()).total_retrans;
+    if (a[i].fd) resent[i] = kernel::read_tcp_info(a[i].fd.get()).total_retrans;
   }
   std::lock_guard lock(mutex_);
   for (size_t i = 0; i < a.size(); ++i) {

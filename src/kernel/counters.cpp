@@ -2,7 +2,12 @@
 
 #include <fnmatch.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -231,6 +236,87 @@ const std::vector<counter_group>& handshake_groups() {
         {"TcpExtTCPAbortOnMemory", "connections ended for lack of memory or too many orphans (__tcp_close, tcp_out_of_resources)"}}},
   };
   return groups;
+}
+
+namespace {
+
+// The meaning and group of a counter the handshake groups describe, else "".
+std::pair<const char*, const char*> described(const std::string& name) {
+  for (const auto& g : handshake_groups()) {
+    for (const auto& info : g.counters) {
+      if (name == info.name) return {info.meaning, g.name};
+    }
+  }
+  return {"", ""};
+}
+
+}  // namespace
+
+std::vector<counter_row> select_counters(const std::vector<counter>& all, const std::vector<std::string>& patterns,
+                                         bool every) {
+  std::vector<counter_row> out;
+  if (!patterns.empty() || every) {
+    for (const auto& c : all) {
+      bool match = patterns.empty();
+      for (const auto& p : patterns) match = match || glob_match(p, c.name);
+      if (!match) continue;
+      auto [meaning, group] = described(c.name);
+      out.push_back({c.name, c.value, std::nullopt, meaning, group, c.gauge});
+    }
+    return out;
+  }
+  for (const auto& g : handshake_groups()) {
+    for (const auto& info : g.counters) {
+      out.push_back({info.name, find_counter(all, info.name), std::nullopt, info.meaning, g.name, false});
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> unmatched_patterns(const std::vector<counter>& all, const std::vector<std::string>& patterns) {
+  std::vector<std::string> out;
+  for (const auto& p : patterns) {
+    if (std::none_of(all.begin(), all.end(), [&](const counter& c) { return glob_match(p, c.name); })) out.push_back(p);
+  }
+  return out;
+}
+
+void set_rates(std::vector<counter_row>& rows, const std::vector<counter>& before, double seconds) {
+  for (auto& r : rows) {
+    auto old = find_counter(before, r.name);
+    if (r.value && old && !r.gauge && seconds > 0) r.change = static_cast<double>(*r.value - *old) / seconds;
+  }
+}
+
+std::string default_history_path(const std::string& netns) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string base = fmt::format("{}/.synscope-counters.u{}", dir != nullptr && *dir != '\0' ? dir : "/tmp", getuid());
+  return netns.empty() ? base : base + "." + netns;
+}
+
+std::optional<counter_history> load_history(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  counter_history h;
+  std::string head;
+  if (!(in >> head >> h.wall_ns) || head != "#synscope-counters") return std::nullopt;
+  std::string name;
+  int64_t v = 0;
+  while (in >> name >> v) h.values[name] = v;
+  return h;
+}
+
+core::result<void> save_history(const std::string& path, const std::vector<counter>& all, int64_t wall_ns) {
+  std::string text = fmt::format("#synscope-counters {}\n", wall_ns);
+  for (const auto& c : all) text += fmt::format("{} {}\n", c.name, c.value);
+  return core::write_file_atomically(path, text);
+}
+
+void set_deltas(std::vector<counter_row>& rows, const counter_history& previous) {
+  for (auto& r : rows) {
+    auto it = previous.values.find(r.name);
+    if (r.value && it != previous.values.end() && !r.gauge) r.change = static_cast<double>(*r.value - it->second);
+  }
 }
 
 }  // namespace synscope::kernel

@@ -5,6 +5,7 @@
 //   auto all = kernel::read_counters();
 //   for (const auto& c : *all) fmt::print("{} {}\n", c.name, c.value);
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,5 +62,48 @@ struct counter_group {
   std::vector<counter_info> counters;
 };
 const std::vector<counter_group>& handshake_groups();
+
+/// One counter as a view shows it: its value, how it moved, and what synscope knows of it.
+struct counter_row {
+  std::string name;
+  std::optional<int64_t> value;  ///< nullopt: this kernel has no such counter
+  std::optional<double> change;  ///< per second (set_rates) or since the history (set_deltas)
+  const char* meaning = "";      ///< "" where no handshake group describes it
+  const char* group = "";
+  bool gauge = false;
+};
+
+/// The rows a view shows: with no patterns and not `every`, the handshake groups' counters in
+/// their order (absent ones with no value); else every counter of `all` that matches one of the
+/// globs (`every` with no patterns: all of them), in the kernel's order.
+std::vector<counter_row> select_counters(const std::vector<counter>& all, const std::vector<std::string>& patterns,
+                                         bool every);
+
+/// The patterns that match no counter of `all` (as grep, a misspelt name is not a quiet zero).
+std::vector<std::string> unmatched_patterns(const std::vector<counter>& all, const std::vector<std::string>& patterns);
+
+/// change = per-second movement since `before`, for counters (not gauges) present in both.
+void set_rates(std::vector<counter_row>& rows, const std::vector<counter>& before, double seconds);
+
+/// nstat's history, synscope's own file: the values at the previous call, for --delta.
+/// "#synscope-counters <wall clock ns>" then "name value" lines.
+struct counter_history {
+  int64_t wall_ns = 0;
+  std::map<std::string, int64_t> values;
+};
+
+/// $TMPDIR/.synscope-counters.u<uid>[.<netns>] (TMPDIR unset or empty: /tmp), as nstat's
+/// /tmp/.nstat.u<uid>.
+std::string default_history_path(const std::string& netns);
+
+/// The history in `path`; nullopt when there is none or it is not one.
+std::optional<counter_history> load_history(const std::string& path);
+
+/// Writes `all` as the history, atomically (a temporary file beside it, renamed over it: a
+/// reader never sees half a file, and a link at `path` is replaced, not followed).
+core::result<void> save_history(const std::string& path, const std::vector<counter>& all, int64_t wall_ns);
+
+/// change = the movement since the history, for counters (not gauges) present in both.
+void set_deltas(std::vector<counter_row>& rows, const counter_history& previous);
 
 }  // namespace synscope::kernel

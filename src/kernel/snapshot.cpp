@@ -30,19 +30,29 @@ std::vector<listener_load> listener_loads(const std::vector<tcp_socket>& listene
   return out;
 }
 
-core::result<snapshot> take_snapshot() {
-  snapshot s;
+core::result<socket_summary> summarize_sockets(const socket_filter& f, const sysctl_tree& sysctls) {
+  socket_summary out;
   std::vector<tcp_socket> listeners;
   std::vector<tcp_socket> half_open;
-  auto dumped = dump_tcp({}, [&](const tcp_socket& t) {
-    ++s.by_state[static_cast<size_t>(t.state)];
-    ++s.sockets;
+  auto dumped = dump_tcp(f.query(), [&](const tcp_socket& t) {
+    if (!f.matches(t)) return;
+    ++out.counts[static_cast<size_t>(t.state)][t.local.family == AF_INET ? 0 : 1];  // request sockets come as syn-recv
+    ++out.total;
     if (t.state == tcp_state::listen) listeners.push_back(t);
     if (t.state == tcp_state::syn_recv) half_open.push_back(t);
   });
   if (!dumped) return dumped.error();
-  s.listeners = listener_loads(listeners, half_open);
-  auto counters = read_counters();
+  out.listeners = listener_loads(listeners, half_open);
+  if (auto v = sysctls.read_int("net.core.somaxconn")) out.somaxconn = *v;
+  return out;
+}
+
+core::result<snapshot> take_snapshot(const std::string& proc_root) {
+  snapshot s;
+  auto sockets = summarize_sockets(socket_filter{}, sysctl_tree(proc_root));
+  if (!sockets) return sockets.error();
+  s.sockets = std::move(*sockets);
+  auto counters = read_counters(proc_root);
   if (!counters) return counters.error();
   s.counters = std::move(*counters);
   s.taken_ns = core::monotonic_ns();

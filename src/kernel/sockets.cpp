@@ -1,12 +1,10 @@
 #include "kernel/sockets.h"
 
-// linux/tcp.h for the whole struct tcp_info; glibc's netinet/tcp.h must not be included here.
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
-#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -115,20 +113,7 @@ bool parse_diag_message(const void* msg, size_t len, tcp_socket& out) {
     const auto* a = reinterpret_cast<const nlattr*>(base + at);  // NOLINT: netlink's layout
     if (a->nla_len < sizeof(nlattr) || at + a->nla_len > nlh->nlmsg_len) return false;
     if ((a->nla_type & NLA_TYPE_MASK) == INET_DIAG_INFO) {
-      tcp_info ti{};
-      size_t n = std::min<size_t>(a->nla_len - sizeof(nlattr), sizeof ti);
-      std::memcpy(&ti, base + at + sizeof(nlattr), n);
-      socket_info i;
-      i.rtt_us = ti.tcpi_rtt;
-      i.rttvar_us = ti.tcpi_rttvar;
-      i.retransmits = ti.tcpi_retransmits;
-      i.total_retrans = ti.tcpi_total_retrans;
-      i.snd_cwnd = ti.tcpi_snd_cwnd;
-      i.snd_mss = ti.tcpi_snd_mss;
-      i.options = ti.tcpi_options;
-      i.snd_wscale = ti.tcpi_snd_wscale;
-      i.rcv_wscale = ti.tcpi_rcv_wscale;
-      out.info = i;
+      out.info = decode_tcp_info(base + at + sizeof(nlattr), a->nla_len - sizeof(nlattr));
     }
     at += MNL_ALIGN(a->nla_len);
   }

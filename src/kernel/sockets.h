@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernel/tcp_info.h"
 
 namespace synscope::kernel {
 
@@ -42,19 +43,6 @@ struct ip_endpoint {
 /// "127.0.0.1:80", "[::1]:80", "*:80" for a wildcard address.
 std::string to_string(const ip_endpoint& e);
 
-/// What TCP_INFO (INET_DIAG_INFO) says of a full socket, for -i.
-struct socket_info {
-  uint32_t rtt_us = 0;
-  uint32_t rttvar_us = 0;
-  uint32_t retransmits = 0;       ///< unrecovered RTO timeouts now
-  uint32_t total_retrans = 0;
-  uint32_t snd_cwnd = 0;
-  uint32_t snd_mss = 0;
-  uint8_t options = 0;            ///< TCPI_OPT_* bits
-  uint8_t snd_wscale = 0;
-  uint8_t rcv_wscale = 0;
-};
-
 struct tcp_socket {
   tcp_state state = tcp_state::close;
   ip_endpoint local;
@@ -66,7 +54,7 @@ struct tcp_socket {
   uint8_t timer = 0;    ///< 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 zero-window probe
   uint8_t retrans = 0;
   uint32_t expires_ms = 0;
-  std::optional<socket_info> info;
+  std::optional<tcp_info_view> info;  ///< INET_DIAG_INFO of a full socket, when asked for
 };
 
 struct socket_query {

@@ -17,7 +17,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -26,6 +25,7 @@
 #include "core/process.h"
 #include "core/unique_fd.h"
 #include "kernel/netns.h"
+#include "kernel/sysctl.h"
 
 namespace synscope::lab {
 namespace {
@@ -259,21 +259,10 @@ core::result<void> testbed::in(const std::string& ns, const std::function<void()
 }
 
 core::result<void> testbed::sysctl(const std::string& ns, const std::string& key, const std::string& value) const {
-  std::string path = "/proc/sys/" + key;
-  for (char& ch : path) {
-    if (ch == '.') ch = '/';
-  }
-  bool ok = false;
-  int err = 0;
-  auto r = in(ns, [&] {
-    std::ofstream out(path);
-    out << value << '\n';
-    out.flush();
-    ok = static_cast<bool>(out);
-    err = errno;
-  });
+  core::result<void> written;
+  auto r = in(ns, [&] { written = kernel::sysctl_tree().write(key, value); });
   if (!r) return r.error();
-  if (!ok) return core::system_error(fmt::format("lab: sysctl {}={} in {}", key, value, ns), "write " + path, err);
+  if (!written) return core::error{written.error().code, fmt::format("lab: in {}: {}", ns, written.error().message)};
   return {};
 }
 

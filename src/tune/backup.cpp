@@ -224,7 +224,7 @@ core::result<backup_store> backup_store::open(const std::string& dir, int wait_s
   return backup_store(dir, std::move(fd));
 }
 
-core::result<backup_result> backup_store::write(const sysctl_tree& tree, const backup_options& options) {
+core::result<backup_result> backup_store::write(const kernel::sysctl_tree& tree, const backup_options& options) {
   // A backup that was interrupted (killed, power lost) left a .partial folder: never used, as
   // only a renamed folder is a backup. Cleared here, under the lock, so none is another run's.
   for (const auto& n : folder_entries(fd_.get())) {
@@ -344,13 +344,13 @@ core::result<backup_result> backup_store::write(const sysctl_tree& tree, const b
   return r;
 }
 
-core::result<backup_result> backup(const sysctl_tree& tree, const std::string& dir, const backup_options& options) {
+core::result<backup_result> backup(const kernel::sysctl_tree& tree, const std::string& dir, const backup_options& options) {
   auto store = backup_store::open(dir);
   if (!store) return store.error();
   return store->write(tree, options);
 }
 
-core::result<restore_result> restore(const std::string& backup_path, const sysctl_tree& tree, const restore_options& options) {
+core::result<restore_result> restore(const std::string& backup_path, const kernel::sysctl_tree& tree, const restore_options& options) {
   auto refused = [&](const std::string& why) {
     return core::error{core::exit_code::bad_data, fmt::format("{}: refused: {}", backup_path, why)};
   };

@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "core/unique_fd.h"
+#include "kernel/sysctl.h"
 #include "tune/sysctl.h"
 
 namespace synscope::tune {
@@ -66,7 +67,7 @@ class backup_store {
   /// Writes a timestamped backup folder: built under a unique .partial name (mkdtemp-style),
   /// fsynced, then renamed. Any file that cannot be written, any net.* key that cannot be read,
   /// and firewall rules that could not be loaded again fail it, loudly.
-  core::result<backup_result> write(const sysctl_tree& tree, const backup_options& options);
+  core::result<backup_result> write(const kernel::sysctl_tree& tree, const backup_options& options);
   [[nodiscard]] const std::string& dir() const { return dir_; }
 
  private:
@@ -76,7 +77,7 @@ class backup_store {
 };
 
 /// backup_store::open(dir) and write(): a backup on its own.
-core::result<backup_result> backup(const sysctl_tree& tree, const std::string& dir, const backup_options& options);
+core::result<backup_result> backup(const kernel::sysctl_tree& tree, const std::string& dir, const backup_options& options);
 
 struct restore_options {
   bool firewall = false;       ///< restore the saved firewall rules too
@@ -102,6 +103,6 @@ struct restore_result {
 /// or a key outside net.*. Then writes every value that differs in dependency order
 /// (restore_before), puts back the persisted file as it was, the firewall when asked, and reads
 /// every key back. Nothing is written into the backup folder.
-core::result<restore_result> restore(const std::string& backup_path, const sysctl_tree& tree, const restore_options& options);
+core::result<restore_result> restore(const std::string& backup_path, const kernel::sysctl_tree& tree, const restore_options& options);
 
 }  // namespace synscope::tune

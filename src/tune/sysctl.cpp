@@ -1,19 +1,11 @@
 #include "tune/sysctl.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <filesystem>
 
 #include <fmt/format.h>
 
-#include "core/file.h"
-#include "core/unique_fd.h"
+#include "kernel/sysctl.h"
 
 namespace synscope::tune {
 namespace {
@@ -57,18 +49,6 @@ const std::vector<key_info> keys = {
     {"net.ipv4.tcp_tw_recycle", 0, 1, 1, ns,
      "removed in Linux 4.12: it broke clients behind NAT (timestamps from many hosts on one address)"},
 };
-
-std::vector<std::string_view> words(std::string_view v) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < v.size()) {
-    while (i < v.size() && std::isspace(static_cast<unsigned char>(v[i]))) ++i;
-    size_t s = i;
-    while (i < v.size() && !std::isspace(static_cast<unsigned char>(v[i]))) ++i;
-    if (i > s) out.push_back(v.substr(s, i - s));
-  }
-  return out;
-}
 
 // Levenshtein distance, two rows.
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -126,7 +106,7 @@ core::result<std::string> validate(std::string_view key, std::string_view value)
                                    core::printable(key), distance <= 3 ? " (did you mean " + close + "?)" : "")};
   }
   if (info->obsolete != nullptr) return bad(std::string("obsolete, never written: ") + info->obsolete);
-  auto w = words(value);
+  auto w = kernel::sysctl_words(value);
   if (w.empty()) return bad("empty");
   std::string normal;
   std::vector<int64_t> numbers;
@@ -175,77 +155,6 @@ bool restore_before(const std::string& a, const std::string& b) {
   int ra = restore_rank(a);
   int rb = restore_rank(b);
   return ra != rb ? ra < rb : a < b;
-}
-
-std::string key_from_path(std::string_view relative_path) {
-  std::string key;
-  key.reserve(relative_path.size());
-  for (char c : relative_path) key += c == '/' ? '.' : c == '.' ? '/' : c;
-  return key;
-}
-
-std::string sysctl_tree::path(std::string_view key) const {
-  std::string p = root_ + "/sys/";
-  for (char c : key) p += c == '.' ? '/' : c == '/' ? '.' : c;
-  return p;
-}
-
-bool sysctl_tree::exists(std::string_view key) const {
-  struct stat st {};
-  return stat(path(key).c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-core::result<std::string> sysctl_tree::read(std::string_view key) const {
-  std::string p = path(key);
-  auto text = core::read_file(p);  // kept: words() returns views into it
-  if (!text) return core::error{text.error().code, fmt::format("{}: {}", key, text.error().message)};
-  std::string out;
-  for (auto w : words(*text)) out += (out.empty() ? "" : " ") + std::string(w);
-  return out;
-}
-
-core::result<void> sysctl_tree::write(std::string_view key, std::string_view value) const {
-  std::string p = path(key);
-  // /proc/sys files take a value at offset 0; a plain file (a --proc-root copy) must be
-  // truncated, or a shorter value would leave the tail of a longer one.
-  bool proc = root_ == "/proc" || root_.rfind("/proc/", 0) == 0;
-  core::unique_fd fd(open(p.c_str(), O_WRONLY | O_CLOEXEC | (proc ? 0 : O_TRUNC)));
-  auto fail = [&](const char* call, int err) {
-    auto e = core::system_error(fmt::format("cannot set {}", key), call, err);
-    if (err == EPERM || err == EACCES) e.code = core::exit_code::no_permission;
-    return e;
-  };
-  if (!fd) return fail(("open " + p).c_str(), errno);
-  std::string text = std::string(value) + "\n";
-  ssize_t n = ::write(fd.get(), text.data(), text.size());
-  if (n < 0) return fail("write", errno);
-  if (static_cast<size_t>(n) != text.size()) return fail("write", EIO);
-  return {};
-}
-
-core::result<std::map<std::string, std::string>> sysctl_tree::all_net() const {
-  std::map<std::string, std::string> out;
-  std::string base = root_ + "/sys/net";
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(base, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
-    auto perms = it->status(ec).permissions();
-    if ((perms & std::filesystem::perms::owner_read) == std::filesystem::perms::none) continue;  // write-only
-    std::string key = key_from_path(std::string_view(it->path().string()).substr(root_.size() + 5));  // after "/sys/"
-    auto text = core::read_file(it->path().string());
-    if (!text) {
-      // An IPv6 stable_secret reads as EIO until one is set: there is nothing to keep.
-      if (key.ends_with(".stable_secret") && text.error().message.find("(EIO)") != std::string::npos) continue;
-      return core::error{text.error().code, fmt::format("{}: cannot be read, so it cannot be kept: {}", key,
-                                                        text.error().message)};
-    }
-    std::string v;
-    for (auto w : words(*text)) v += (v.empty() ? "" : " ") + std::string(w);
-    out[key] = v;
-  }
-  if (ec) return core::system_error(base, "readdir", ec.value());
-  return out;
 }
 
 }  // namespace synscope::tune

@@ -43,7 +43,7 @@ profile size_for(profile p, uint64_t connections) {
   return p;
 }
 
-std::vector<audit_row> audit(const profile& p, const sysctl_tree& tree, bool initial_netns) {
+std::vector<audit_row> audit(const profile& p, const kernel::sysctl_tree& tree, bool initial_netns) {
   std::vector<audit_row> rows;
   for (const auto& s : p.settings) {
     audit_row r;
@@ -92,7 +92,7 @@ default_paths defaults_for(bool initial_netns, bool fake_proc_root) {
   return {"/etc/sysctl.d/99-synscope.conf", "/var/backups/synscope"};
 }
 
-core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, const apply_options& options) {
+core::result<apply_result> apply(const profile& p, const kernel::sysctl_tree& tree, const apply_options& options) {
   // 1. Everything is checked before anything changes.
   std::vector<std::pair<std::string, std::string>> wanted;
   for (const auto& s : p.settings) {

@@ -2,7 +2,7 @@
 // Audit, plan, apply (with a backup first and a rollback on any failure), back up and restore
 // the kernel settings of connection establishment.
 //
-//   tune::sysctl_tree tree("/proc");
+//   kernel::sysctl_tree tree("/proc");
 //   auto p = tune::load_profile("synflood");
 //   auto rows = tune::audit(*p, tree);            // current vs recommended, per key
 //   auto r = tune::apply(*p, tree, options);      // backup, write, persist, read back
@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "tune/backup.h"
 #include "tune/profile.h"
+#include "kernel/sysctl.h"
 #include "tune/sysctl.h"
 
 namespace synscope::tune {
@@ -36,7 +37,7 @@ profile size_for(profile p, uint64_t connections);
 
 /// Each of the profile's keys against this kernel; with `initial_netns` false, a host-wide key is
 /// `invalid` (apply would refuse it).
-std::vector<audit_row> audit(const profile& p, const sysctl_tree& tree, bool initial_netns = true);
+std::vector<audit_row> audit(const profile& p, const kernel::sysctl_tree& tree, bool initial_netns = true);
 /// The sysctl.d file apply would write: every valid, non-obsolete setting with its reason.
 std::string sysctl_d_text(const profile& p);
 
@@ -68,6 +69,6 @@ struct apply_result {
 /// live; persists the profile atomically (temporary file, fsync, rename); reads every key back.
 /// Any failure after the first write puts back every value and the persisted file as it was,
 /// and returns the error.
-core::result<apply_result> apply(const profile& p, const sysctl_tree& tree, const apply_options& options);
+core::result<apply_result> apply(const profile& p, const kernel::sysctl_tree& tree, const apply_options& options);
 
 }  // namespace synscope::tune

@@ -34,6 +34,21 @@ TEST(Json, FieldsInOrderAndParsable) {
   EXPECT_TRUE(j["none"].is_null());
 }
 
+TEST(Json, ArraysOfObjectsStringsAndNumbers) {
+  EXPECT_EQ(json_array().str(), "[]");
+  EXPECT_TRUE(json_array().empty());
+  json_array objects;
+  objects.add(json_object().field("a", 1)).add(json_object().field("a", 2));
+  EXPECT_FALSE(objects.empty());
+  json_array mixed;
+  mixed.add("x\"y").add(uint64_t{7}).add(-3);
+  std::string s = json_object().field("objects", objects).field("mixed", mixed).field("none", json_array()).str();
+  EXPECT_EQ(s, R"({"objects":[{"a":1},{"a":2}],"mixed":["x\"y",7,-3],"none":[]})");
+  auto j = nlohmann::json::parse(s);
+  EXPECT_EQ(j["objects"][1]["a"], 2);
+  EXPECT_EQ(j["mixed"][0], "x\"y");
+}
+
 TEST(Json, EscapesControlAndQuoteCharacters) {
   std::string raw = std::string("a\"b\\c\nd\te") + '\x01' + "\xc2\xb5";
   std::string s = json_object().field("s", raw).str();

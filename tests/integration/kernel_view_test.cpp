@@ -8,12 +8,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <thread>
 
 #include <algorithm>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/unique_fd.h"
@@ -285,6 +288,40 @@ TEST_F(KernelView, FiltersAndPortCounts) {
   auto bad = run_command({synscope_binary(), "sockets", "--src", "10.0.0.0/33"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--src '10.0.0.0/33'"), std::string::npos) << bad.err;
+}
+
+// -i's options, MSS and cwnd against ss -tino on the same sockets (ss prints "ts sack ...
+// wscale:7,7 ... mss:N ... cwnd:N"); -s reads somaxconn from --proc-root.
+TEST_F(KernelView, InfoAgreesWithSsAndSomaxconnComesFromProcRoot) {
+  sockets_in s(ns_->name());
+  s.listener(7400, 8);
+  s.connect_to(7400);
+  auto ours = run_command({synscope_binary(), "sockets", "-i", "--json", "--dport", "7400", "--netns", ns_->name()});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  auto rows = parse_json_lines(ours.out);
+  ASSERT_EQ(rows.size(), 1u) << ours.out;
+  const auto& row = rows[0];
+  auto ss = ns_->run({"ss", "-tinoH", "dport", "= :7400"});  // -o: ss prints ts and sack only with it
+  ASSERT_EQ(ss.exit_code, 0) << ss.err;
+  auto has = [&](const std::string& word) { return (" " + ss.out + " ").find(" " + word + " ") != std::string::npos; };
+  auto options = row["options"].get<std::vector<std::string>>();
+  auto ours_has = [&](const char* name) { return std::find(options.begin(), options.end(), name) != options.end(); };
+  EXPECT_EQ(ours_has("timestamps"), has("ts")) << ss.out;
+  EXPECT_EQ(ours_has("sack"), has("sack")) << ss.out;
+  ASSERT_TRUE(ours_has("wscale")) << ours.out;
+  EXPECT_TRUE(has(fmt::format("wscale:{},{}", row["snd_wscale"].get<int>(), row["rcv_wscale"].get<int>()))) << ss.out;
+  EXPECT_TRUE(has(fmt::format("mss:{}", row["mss"].get<int>()))) << ss.out;
+  EXPECT_TRUE(has(fmt::format("cwnd:{}", row["cwnd"].get<int>()))) << ss.out;
+
+  temp_dir proc;
+  std::filesystem::create_directories(proc.path("sys/net/core"));
+  std::ofstream(proc.path("sys/net/core/somaxconn")) << "8\n";
+  auto sum = run_command({synscope_binary(), "sockets", "-s", "--json", "--proc-root", proc.path(""), "--netns", ns_->name()});
+  ASSERT_EQ(sum.exit_code, 0) << sum.err;
+  auto j = nlohmann::json::parse(sum.out);
+  EXPECT_EQ(j["somaxconn"], 8);
+  ASSERT_EQ(j["listeners"].size(), 1u) << sum.out;
+  EXPECT_EQ(j["listeners"][0]["backlog_capped_by_somaxconn"], true);  // backlog 8 = the copy's somaxconn
 }
 
 TEST_F(KernelView, CountersEqualNstatInAQuietNamespace) {

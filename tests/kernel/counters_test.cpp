@@ -1,6 +1,10 @@
 // The /proc/net counter parsers: nstat's names, gauges, and one-line errors on bad input.
 #include "kernel/counters.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "core/file.h"
@@ -108,6 +112,84 @@ TEST(Counters, GlobsAndGroups) {
   for (const auto& g : handshake_groups()) n += g.counters.size();
   EXPECT_GE(handshake_groups().size(), 7u);
   EXPECT_GT(n, 25u);
+}
+
+}  // namespace
+}  // namespace synscope::kernel
+
+namespace synscope::kernel {
+namespace {
+
+std::vector<counter> sample_counters() {
+  return {{"TcpActiveOpens", "Tcp", "ActiveOpens", 100, false},
+          {"TcpCurrEstab", "Tcp", "CurrEstab", 7, true},
+          {"TcpExtListenOverflows", "TcpExt", "ListenOverflows", 3, false},
+          {"TcpExtListenDrops", "TcpExt", "ListenDrops", 4, false}};
+}
+
+TEST(CounterView, DefaultIsTheHandshakeGroupsAndPatternsKeepTheKernelsOrder) {
+  auto all = sample_counters();
+  auto rows = select_counters(all, {}, false);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_STREQ(rows.front().group, handshake_groups().front().name);
+  size_t expected = 0;
+  for (const auto& g : handshake_groups()) expected += g.counters.size();
+  EXPECT_EQ(rows.size(), expected);
+  auto listen = select_counters(all, {"TcpExt*Listen*"}, false);
+  ASSERT_EQ(listen.size(), 2u);
+  EXPECT_EQ(listen[0].name, "TcpExtListenOverflows");
+  EXPECT_EQ(*listen[1].value, 4);
+  EXPECT_NE(std::string(listen[0].meaning), "");  // a handshake counter keeps its meaning
+  EXPECT_EQ(select_counters(all, {}, true).size(), all.size());
+  EXPECT_EQ(unmatched_patterns(all, {"Tcp*Opens", "TcpExtNope*"}), std::vector<std::string>{"TcpExtNope*"});
+}
+
+TEST(CounterView, RatesAndDeltasLeaveGaugesAlone) {
+  auto before = sample_counters();
+  auto after = sample_counters();
+  after[0].value = 160;  // 60 opens
+  after[1].value = 9;    // a gauge moved
+  auto rows = select_counters(after, {}, true);
+  set_rates(rows, before, 2.0);
+  EXPECT_DOUBLE_EQ(*rows[0].change, 30.0);
+  EXPECT_FALSE(rows[1].change.has_value());
+  EXPECT_DOUBLE_EQ(*rows[2].change, 0.0);
+  counter_history h;
+  h.values = {{"TcpActiveOpens", 150}, {"TcpCurrEstab", 1}};
+  auto delta = select_counters(after, {}, true);
+  set_deltas(delta, h);
+  EXPECT_DOUBLE_EQ(*delta[0].change, 10.0);
+  EXPECT_FALSE(delta[1].change.has_value());  // a gauge
+  EXPECT_FALSE(delta[2].change.has_value());  // not in the history
+}
+
+TEST(CounterHistory, RoundTripsAndRefusesWhatIsNotOne) {
+  char tmpl[] = "/tmp/synscope-history-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/h";
+  EXPECT_FALSE(load_history(path).has_value());
+  ASSERT_TRUE(save_history(path, sample_counters(), 1234567).ok());
+  auto h = load_history(path);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->wall_ns, 1234567);
+  EXPECT_EQ(h->values.at("TcpExtListenDrops"), 4);
+  EXPECT_EQ(h->values.size(), 4u);
+  // A link planted at the path is replaced, not written through.
+  std::string victim = dir + "/victim";
+  ASSERT_TRUE(core::write_file_atomically(victim, "keep\n").ok());
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  ASSERT_TRUE(save_history(path, sample_counters(), 1).ok());
+  EXPECT_EQ(*core::read_file(victim), "keep\n");
+  ASSERT_TRUE(core::write_file_atomically(path, "not a history\n").ok());
+  EXPECT_FALSE(load_history(path).has_value());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CounterHistory, DefaultPathIsPerUserAndNamespace) {
+  std::string base = default_history_path("");
+  EXPECT_NE(base.find(".synscope-counters.u" + std::to_string(getuid())), std::string::npos);
+  EXPECT_EQ(default_history_path("lab0"), base + ".lab0");
 }
 
 }  // namespace

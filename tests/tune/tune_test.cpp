@@ -77,13 +77,6 @@ TEST(Validate, HostWideKeysAreRefusedInsideANamespace) {
   EXPECT_TRUE(check_scope("net.core.somaxconn", false).ok());
 }
 
-TEST(Sysctl, KeysWithADotInAComponentUseASlashAsSysctlDoes) {
-  EXPECT_EQ(key_from_path("net/ipv4/conf/eth0.100/forwarding"), "net.ipv4.conf.eth0/100.forwarding");
-  sysctl_tree t("/proc");
-  EXPECT_EQ(t.path("net.ipv4.conf.eth0/100.forwarding"), "/proc/sys/net/ipv4/conf/eth0.100/forwarding");
-  EXPECT_EQ(t.path(key_from_path("net/ipv6/conf/vlan.7.3/mtu")), "/proc/sys/net/ipv6/conf/vlan.7.3/mtu");
-}
-
 TEST(Sysctl, RestoreOrderPutsWhatResetsOthersFirst) {
   std::vector<std::string> keys = {"net.ipv4.conf.eth0.forwarding", "net.ipv4.tcp_syncookies",
                                    "net.ipv4.conf.default.forwarding", "net.ipv4.ip_forward",

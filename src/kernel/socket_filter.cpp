@@ -1,0 +1,187 @@
+#include "kernel/socket_filter.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace synscope::kernel {
+namespace {
+
+constexpr const char* state_words =
+    "established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, time-wait, closed, close-wait, last-ack, listening, "
+    "closing) nor a group (all, connected, synchronized, bucket, big";
+
+// The address of an endpoint without its port: "10.0.0.7", "[::1]", "*".
+std::string address_only(const ip_endpoint& e) {
+  std::string s = to_string(e);
+  s.resize(s.rfind(':'));
+  return s;
+}
+
+}  // namespace
+
+bool address_prefix::matches(const ip_endpoint& e) const {
+  if (e.family != family) return false;
+  auto full = static_cast<size_t>(bits / 8);
+  if (!std::equal(addr.begin(), addr.begin() + static_cast<std::ptrdiff_t>(full), e.addr.begin())) return false;
+  int rest = bits % 8;
+  if (rest == 0) return true;
+  auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (addr[full] & mask) == (e.addr[full] & mask);
+}
+
+core::result<address_prefix> parse_prefix(std::string_view text, std::string_view option) {
+  std::string a(text);
+  int bits = -1;
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    a = std::string(text.substr(0, slash));
+    std::string_view len = text.substr(slash + 1);
+    bool digits = !len.empty() && len.size() <= 3 && std::all_of(len.begin(), len.end(), ::isdigit);
+    bits = digits ? std::stoi(std::string(len)) : 999;
+  }
+  if (a.size() > 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+  address_prefix p;
+  if (inet_pton(AF_INET, a.c_str(), p.addr.data()) == 1) {
+    p.family = AF_INET;
+    p.bits = bits < 0 ? 32 : bits;
+  } else if (inet_pton(AF_INET6, a.c_str(), p.addr.data()) == 1) {
+    p.family = AF_INET6;
+    p.bits = bits < 0 ? 128 : bits;
+  } else {
+    return core::error{core::exit_code::usage,
+                       fmt::format("{} '{}': not an IPv4 or IPv6 address or prefix", option, core::printable(text))};
+  }
+  if (p.bits > (p.family == AF_INET ? 32 : 128)) {
+    return core::error{core::exit_code::usage, fmt::format("{} '{}': bad prefix length", option, core::printable(text))};
+  }
+  return p;
+}
+
+core::result<uint32_t> parse_state_list(const std::vector<std::string>& names, std::string_view option) {
+  uint32_t mask = 0;
+  for (const auto& name : names) {
+    auto bits = parse_states(name);
+    if (!bits) {
+      return core::error{core::exit_code::usage,
+                         fmt::format("{} '{}': not a state ({})", option, core::printable(name), state_words)};
+    }
+    mask |= *bits;
+  }
+  return mask;
+}
+
+core::result<socket_filter> socket_filter::parse(const filter_spec& spec) {
+  socket_filter f;
+  if (!spec.states.empty()) {
+    auto mask = parse_state_list(spec.states, "--state");
+    if (!mask) return mask.error();
+    f.states = *mask;
+  }
+  if (spec.listening) f.states = state_bit(tcp_state::listen);
+  f.ipv4 = spec.ipv4;
+  f.ipv6 = spec.ipv6;
+  f.sport = spec.sport;
+  f.dport = spec.dport;
+  if (!spec.src.empty()) {
+    auto p = parse_prefix(spec.src, "--src");
+    if (!p) return p.error();
+    f.src = *p;
+  }
+  if (!spec.dst.empty()) {
+    auto p = parse_prefix(spec.dst, "--dst");
+    if (!p) return p.error();
+    f.dst = *p;
+  }
+  return f;
+}
+
+socket_query socket_filter::query(bool tcp_info) const {
+  socket_query q;
+  q.states = states;
+  q.ipv4 = ipv4;
+  q.ipv6 = ipv6;
+  q.tcp_info = tcp_info;
+  return q;
+}
+
+bool socket_filter::matches(const tcp_socket& s) const {
+  if (sport >= 0 && s.local.port != sport) return false;
+  if (dport >= 0 && s.remote.port != dport) return false;
+  if (src && !src->matches(s.local)) return false;
+  if (dst && !dst->matches(s.remote)) return false;
+  return true;
+}
+
+core::result<uint64_t> count_matching(const socket_filter& f) {
+  uint64_t n = 0;
+  auto r = dump_tcp(f.query(), [&](const tcp_socket& s) { n += f.matches(s) ? 1 : 0; });
+  if (!r) return r.error();
+  return n;
+}
+
+std::optional<group_key> parse_group_key(std::string_view word) {
+  for (auto k : {group_key::local_port, group_key::local_address, group_key::remote_address, group_key::process}) {
+    if (word == group_key_name(k)) return k;
+  }
+  return std::nullopt;
+}
+
+const char* group_key_name(group_key k) {
+  switch (k) {
+    case group_key::local_port: return "port";
+    case group_key::local_address: return "local";
+    case group_key::remote_address: return "remote";
+    case group_key::process: return "process";
+  }
+  return "?";
+}
+
+std::unordered_map<uint64_t, std::string> socket_owner_names(const std::string& proc_root) {
+  std::unordered_map<uint64_t, std::string> names;
+  for (auto& [inode, o] : socket_owners(proc_root)) {
+    auto& text = names[inode];
+    if (!text.empty()) text += ',';
+    text += fmt::format("{}/{}", o.pid, o.comm);
+  }
+  return names;
+}
+
+core::result<std::vector<socket_group>> group_sockets(const socket_filter& f, group_key key, size_t top,
+                                                      const std::unordered_map<uint64_t, std::string>& owners) {
+  std::map<std::string, socket_group> groups;
+  auto r = dump_tcp(f.query(), [&](const tcp_socket& s) {
+    if (!f.matches(s)) return;
+    std::string k;
+    switch (key) {
+      case group_key::local_port: k = std::to_string(s.local.port); break;
+      case group_key::local_address: k = address_only(s.local); break;
+      case group_key::remote_address: k = address_only(s.remote); break;
+      case group_key::process: {
+        auto it = owners.find(s.inode);
+        k = it == owners.end() || it->second.empty() ? "-" : it->second;
+        break;
+      }
+    }
+    auto& g = groups[k];
+    ++g.sockets;
+    ++g.by_state[static_cast<size_t>(s.state)];
+  });
+  if (!r) return r.error();
+  std::vector<socket_group> out;
+  out.reserve(groups.size());
+  for (auto& [k, g] : groups) {
+    g.key = k;
+    out.push_back(std::move(g));
+  }
+  if (top > 0) {
+    std::stable_sort(out.begin(), out.end(), [](const socket_group& a, const socket_group& b) { return a.sockets > b.sockets; });
+    if (out.size() > top) out.resize(top);
+  }
+  return out;
+}
+
+}  // namespace synscope::kernel
