@@ -34,18 +34,15 @@ const std::vector<const char*> server_counter_names = {
 const std::vector<const char*> client_counter_names = {"TcpExtTCPSynRetrans", "TcpExtTWRecycled",
                                                        "TcpExtTCPFastOpenActive"};
 
-struct scenario_spec {
-  std::string key;
-  std::string name;
-};
-
-// The scenarios asked for, in the drill's order; an unknown key is a usage error.
-core::result<std::vector<scenario_spec>> choose(const std::vector<scenario_spec>& all, const std::vector<std::string>& keys,
-                                                const char* drill) {
+// The scenarios asked for, in the drill's order; an unknown key is a usage error. Each drill's
+// spec is data: its key, its name, and what the scenario changes.
+template <typename Spec>
+core::result<std::vector<Spec>> choose(const std::vector<Spec>& all, const std::vector<std::string>& keys,
+                                       const char* drill) {
   if (keys.empty()) return all;
-  std::vector<scenario_spec> out;
+  std::vector<Spec> out;
   for (const auto& k : keys) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const scenario_spec& s) { return s.key == k; });
+    auto it = std::find_if(all.begin(), all.end(), [&](const Spec& s) { return s.key == k; });
     if (it == all.end()) {
       std::string known;
       for (const auto& s : all) known += (known.empty() ? "" : ", ") + s.key;
@@ -58,7 +55,8 @@ core::result<std::vector<scenario_spec>> choose(const std::vector<scenario_spec>
   return out;
 }
 
-std::vector<std::string> keys_of(const std::vector<scenario_spec>& all) {
+template <typename Spec>
+std::vector<std::string> keys_of(const std::vector<Spec>& all) {
   std::vector<std::string> out;
   for (const auto& s : all) out.push_back(s.key);
   return out;
@@ -167,15 +165,15 @@ core::result<active::load_report> load_in(const testbed& tb, const active::load_
 
 // Runs `one` for each chosen scenario, in order, until done or stopped: progress first, then
 // the scenario with its key and name filled in. An error ends the drill.
-template <typename F>
-core::result<void> each_scenario(const std::vector<scenario_spec>& chosen, const std::atomic<bool>& stop,
-                                 const drill_progress& p, drill_report& report, F&& one) {
+template <typename Spec, typename Report, typename F>
+core::result<void> each_scenario(const std::vector<Spec>& chosen, const std::atomic<bool>& stop,
+                                 const drill_progress& p, Report& report, F&& one) {
   for (size_t i = 0; i < chosen.size() && !stop.load(); ++i) {
     if (p) p(i, chosen.size(), chosen[i].name);
-    scenario_result s;
+    typename decltype(report.scenarios)::value_type s;
     s.key = chosen[i].key;
     s.name = chosen[i].name;
-    if (auto r = one(s); !r) return r.error();
+    if (auto r = one(chosen[i], s); !r) return r.error();
     report.scenarios.push_back(std::move(s));
   }
   report.interrupted = stop.load();
@@ -189,42 +187,55 @@ std::string seconds(int64_t ns) { return fmt::format("{:g}s", static_cast<double
 // --- synflood -------------------------------------------------------------------------------
 
 namespace {
-const std::vector<scenario_spec> synflood_all = {
+struct synflood_spec {
+  std::string key;
+  std::string name;
+  bool syncookies = false;
+  int backlog = 0;          ///< 0: the --backlog option's
+  int synack_retries = -1;  ///< -1: the kernel's default
+  bool firewall = false;    ///< tune's SYN rate limit in front of the server
+};
+const std::vector<synflood_spec> synflood_all = {
     {"off", "SYN cookies off"},
-    {"on", "SYN cookies on"},
-    {"large-backlog", "cookies off, backlog 4096"},
-    {"synack-1", "cookies off, tcp_synack_retries 1"},
-    {"firewall", "cookies off, SYN limit 10/s (tune firewall)"},
+    {"on", "SYN cookies on", true},
+    {"large-backlog", "cookies off, backlog 4096", false, 4096},
+    {"synack-1", "cookies off, tcp_synack_retries 1", false, 0, 1},
+    {"firewall", "cookies off, SYN limit 10/s (tune firewall)", false, 0, -1, true},
 };
 }  // namespace
 
 std::vector<std::string> synflood_scenarios() { return keys_of(synflood_all); }
 
-core::result<drill_report> run_synflood(const synflood_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
+core::result<synflood_report> run_synflood(const synflood_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
   auto chosen = choose(synflood_all, o.scenarios, "synflood");
   if (!chosen) return chosen.error();
-  drill_report report;
-  report.drill = "synflood";
+  if (o.duration_ns <= 0 || o.duration_ns > 600 * 1000 * ms || !(o.flood_rate > 0) || o.flood_rate > 1e6 ||
+      !(o.probe_rate > 0) || o.probe_rate > 10'000 || o.probe_timeout_ns <= 0) {
+    return core::error{core::exit_code::usage,
+                       "synflood: --duration up to 10m, --flood-rate up to 1000000/s, --probe-rate up to 10000/s"};
+  }
+  synflood_report report;
   report.parameters = {{"--flood-rate", fmt::format("{:g}", o.flood_rate)},
                        {"--duration", seconds(o.duration_ns)},
                        {"--probe-rate", fmt::format("{:g}", o.probe_rate)},
                        {"--probe-timeout", seconds(o.probe_timeout_ns)},
                        {"--backlog", std::to_string(o.backlog)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](scenario_result& s) -> core::result<void> {
-    const std::string& key = s.key;
+  auto done = each_scenario(*chosen, stop, p, report, [&](const synflood_spec& spec, synflood_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     const testbed& t = **tb;
-    int backlog = key == "large-backlog" ? 4096 : o.backlog;
+    int backlog = spec.backlog > 0 ? spec.backlog : o.backlog;
     std::string b = std::to_string(backlog);
     std::vector<std::tuple<std::string, std::string, std::string>> sysctls = {
-        {t.server(), "net.ipv4.tcp_syncookies", key == "on" ? "1" : "0"},
+        {t.server(), "net.ipv4.tcp_syncookies", spec.syncookies ? "1" : "0"},
         {t.server(), "net.ipv4.tcp_max_syn_backlog", b},
         {t.server(), "net.core.somaxconn", b}};
-    if (key == "synack-1") sysctls.emplace_back(t.server(), "net.ipv4.tcp_synack_retries", "1");
+    if (spec.synack_retries >= 0) {
+      sysctls.emplace_back(t.server(), "net.ipv4.tcp_synack_retries", std::to_string(spec.synack_retries));
+    }
     if (auto r = apply(t, s, sysctls); !r) return r.error();
     s.settings.emplace_back("listen backlog", b);
-    if (key == "firewall") {
+    if (spec.firewall) {
       tune::syn_limit limit{10, 20, service_port};
       core::result<void> fw;
       auto r = t.in(t.server(), [&] { fw = tune::firewall_apply(limit, tune::firewall_format::nft); });
@@ -282,35 +293,43 @@ core::result<drill_report> run_synflood(const synflood_options& o, const std::at
 // --- timewait -------------------------------------------------------------------------------
 
 namespace {
-const std::vector<scenario_spec> timewait_all = {
+struct timewait_spec {
+  std::string key;
+  std::string name;
+  bool tw_reuse = false;
+  bool more_sources = false;  ///< --sources client addresses
+  bool pooled = false;        ///< four connections carrying requests one after another
+};
+const std::vector<timewait_spec> timewait_all = {
     {"baseline", "one source, tcp_tw_reuse=0"},
-    {"reuse", "tcp_tw_reuse=1"},
-    {"sources", "more source addresses"},
-    {"pooled", "pooled connections"},
+    {"reuse", "tcp_tw_reuse=1", true},
+    {"sources", "more source addresses", false, true},
+    {"pooled", "pooled connections", false, false, true},
 };
 }  // namespace
 
 std::vector<std::string> timewait_scenarios() { return keys_of(timewait_all); }
 
-core::result<drill_report> run_timewait(const timewait_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
+core::result<timewait_report> run_timewait(const timewait_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
   auto chosen = choose(timewait_all, o.scenarios, "timewait");
   if (!chosen) return chosen.error();
   if (o.ports < 8 || o.ports > 28000) return core::error{core::exit_code::usage, "--ports: 8 to 28000"};
-  drill_report report;
-  report.drill = "timewait";
+  if (o.duration_ns <= 0 || o.duration_ns > 600 * 1000 * ms || !(o.rate > 0) || o.rate > 100'000) {
+    return core::error{core::exit_code::usage, "timewait: --duration up to 10m, --rate up to 100000/s"};
+  }
+  timewait_report report;
   report.parameters = {{"--ports", std::to_string(o.ports)},
                        {"--rate", fmt::format("{:g}", o.rate)},
                        {"--duration", seconds(o.duration_ns)},
                        {"--sources", std::to_string(o.sources)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](scenario_result& s) -> core::result<void> {
-    const std::string& key = s.key;
+  auto done = each_scenario(*chosen, stop, p, report, [&](const timewait_spec& spec, timewait_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     testbed& t = **tb;
     std::string range = fmt::format("40000 {}", 40000 + o.ports - 1);
     if (auto r = apply(t, s,
                        {{t.client(), "net.ipv4.ip_local_port_range", range},
-                        {t.client(), "net.ipv4.tcp_tw_reuse", key == "reuse" ? "1" : "0"}});
+                        {t.client(), "net.ipv4.tcp_tw_reuse", spec.tw_reuse ? "1" : "0"}});
         !r) {
       return r.error();
     }
@@ -321,14 +340,14 @@ core::result<drill_report> run_timewait(const timewait_options& o, const std::at
     lo.duration_ns = o.duration_ns;
     lo.timeout_ns = 2'000 * ms;
     lo.concurrency = 64;
-    if (key == "sources") {
+    if (spec.more_sources) {
       auto extra = t.add_client_addresses(std::max(0, o.sources - 1));
       if (!extra) return extra.error();
       lo.sources.push_back(ipv4_address(client_ip, 0));
       lo.sources.insert(lo.sources.end(), extra->begin(), extra->end());
       s.settings.emplace_back("source addresses", std::to_string(lo.sources.size()));
     }
-    if (key == "pooled") {
+    if (spec.pooled) {
       lo.mode = active::load_mode::pooled;
       lo.concurrency = 4;
       lo.data = "x\n";
@@ -356,10 +375,16 @@ core::result<drill_report> run_timewait(const timewait_options& o, const std::at
 // --- backlog --------------------------------------------------------------------------------
 
 namespace {
-const std::vector<scenario_spec> backlog_all = {
-    {"small", "small backlog"},
+struct backlog_spec {
+  std::string key;
+  std::string name;
+  bool small_backlog = false;  ///< --small as the listen() backlog, else --large
+  bool capped = false;         ///< somaxconn set to --small
+};
+const std::vector<backlog_spec> backlog_all = {
+    {"small", "small backlog", true},
     {"large", "large backlog"},
-    {"capped", "large backlog, somaxconn small"},
+    {"capped", "large backlog, somaxconn small", false, true},
 };
 
 // A server that accepts `rate` connections a second and closes each at once, until stopped.
@@ -404,26 +429,25 @@ struct slow_server {
 
 std::vector<std::string> backlog_scenarios() { return keys_of(backlog_all); }
 
-core::result<drill_report> run_backlog(const backlog_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
+core::result<backlog_report> run_backlog(const backlog_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
   auto chosen = choose(backlog_all, o.scenarios, "backlog");
   if (!chosen) return chosen.error();
   if (!(o.accept_rate > 0) || o.small < 1 || o.large < 1) {
     return core::error{core::exit_code::usage, "--accept-rate, --small and --large: positive"};
   }
-  drill_report report;
-  report.drill = "backlog";
+  if (o.connections == 0 || o.connections > 100'000) return core::error{core::exit_code::usage, "backlog: -n 1 to 100000"};
+  backlog_report report;
   report.parameters = {{"--connections", std::to_string(o.connections)},
                        {"--concurrency", std::to_string(o.concurrency)},
                        {"--accept-rate", fmt::format("{:g}", o.accept_rate)},
                        {"--small", std::to_string(o.small)},
                        {"--large", std::to_string(o.large)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](scenario_result& s) -> core::result<void> {
-    const std::string& key = s.key;
+  auto done = each_scenario(*chosen, stop, p, report, [&](const backlog_spec& spec, backlog_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     const testbed& t = **tb;
-    int backlog = key == "small" ? o.small : o.large;
-    int somaxconn = key == "capped" ? o.small : std::max(4096, o.large);
+    int backlog = spec.small_backlog ? o.small : o.large;
+    int somaxconn = spec.capped ? o.small : std::max(4096, o.large);
     if (auto r = apply(t, s,
                        {{t.server(), "net.core.somaxconn", std::to_string(somaxconn)},
                         {t.server(), "net.ipv4.tcp_max_syn_backlog", "4096"}});
@@ -455,25 +479,30 @@ core::result<drill_report> run_backlog(const backlog_options& o, const std::atom
 // --- fastopen -------------------------------------------------------------------------------
 
 namespace {
-const std::vector<scenario_spec> fastopen_all = {
+struct fastopen_spec {
+  std::string key;
+  std::string name;
+  bool fastopen = false;
+};
+const std::vector<fastopen_spec> fastopen_all = {
     {"without", "without TFO"},
-    {"with", "with TFO (cookie cached)"},
+    {"with", "with TFO (cookie cached)", true},
 };
 }  // namespace
 
 std::vector<std::string> fastopen_scenarios() { return keys_of(fastopen_all); }
 
-core::result<drill_report> run_fastopen(const fastopen_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
+core::result<fastopen_report> run_fastopen(const fastopen_options& o, const std::atomic<bool>& stop, const drill_progress& p) {
   auto chosen = choose(fastopen_all, o.scenarios, "fastopen");
   if (!chosen) return chosen.error();
   if (o.rtt_ms < 2 || o.rtt_ms > 2000 || o.rtt_ms % 2 != 0) {
     return core::error{core::exit_code::usage, "--rtt: an even number of milliseconds, 2 to 2000"};
   }
-  drill_report report;
-  report.drill = "fastopen";
+  if (o.requests == 0 || o.requests > 10'000) return core::error{core::exit_code::usage, "fastopen: -n 1 to 10000"};
+  fastopen_report report;
+  report.rtt_ms = o.rtt_ms;
   report.parameters = {{"--rtt", fmt::format("{}ms", o.rtt_ms)}, {"--requests", std::to_string(o.requests)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](scenario_result& s) -> core::result<void> {
-    const std::string& key = s.key;
+  auto done = each_scenario(*chosen, stop, p, report, [&](const fastopen_spec& spec, fastopen_scenario& s) -> core::result<void> {
     auto tb = testbed::create({o.rtt_ms / 2});
     if (!tb) return tb.error();
     const testbed& t = **tb;
@@ -494,7 +523,7 @@ core::result<drill_report> run_fastopen(const fastopen_options& o, const std::at
     lo.mode = active::load_mode::request;
     lo.concurrency = 1;
     lo.timeout_ns = 5'000 * ms + 4 * o.rtt_ms * ms;
-    lo.fastopen = key == "with";
+    lo.fastopen = spec.fastopen;
     if (lo.fastopen) {
       lo.count = 2;  // the first connection fetches the server's cookie; the client caches it
       auto warm = load_in(t, lo, stop);
@@ -512,6 +541,17 @@ core::result<drill_report> run_fastopen(const fastopen_options& o, const std::at
   });
   if (!done) return done.error();
   return report;
+}
+
+std::optional<double> fastopen_report::saved_ms() const {
+  const core::histogram* without = nullptr;
+  const core::histogram* with = nullptr;
+  for (const auto& s : scenarios) {
+    if (s.key == "without") without = &s.load.request;
+    if (s.key == "with") with = &s.load.request;
+  }
+  if (without == nullptr || with == nullptr || without->count() == 0 || with->count() == 0) return std::nullopt;
+  return static_cast<double>(without->percentile(50) - with->percentile(50)) / 1e6;
 }
 
 }  // namespace synscope::lab
