@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "active/connector.h"
 #include "active/socket_options.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
@@ -50,9 +51,10 @@ bool reply_complete(const std::string& reply, bool http) {
 struct attempt {
   enum class stage : uint8_t { free, connecting, sending, receiving, idle };
   stage st = stage::free;
-  core::unique_fd fd;
+  handshake h;        // the connect, until it completes
+  core::unique_fd fd; // the connection after it
+  bool watched = false;  // the socket is in the epoll set
   int64_t due_ns = 0;
-  int64_t start_ns = 0;
   int64_t deadline_ns = 0;
   size_t sent = 0;
   std::string reply;
@@ -89,6 +91,9 @@ class worker {
       if (busy == 0 && !(may_start && started_ < quota_)) break;
       int64_t wait = 10 * core::ns_per_ms;
       if (o_.rate > 0 && may_start) wait = std::clamp<int64_t>(next_due() - now, 0, wait);
+      // A handshake that completed inside connect() leaves its slot free at once: a closed
+      // loop starts the next attempt without waiting.
+      if (o_.rate <= 0 && may_start && started_ < quota_ && busy < slots_.size()) wait = 0;
       timespec ts{0, static_cast<long>(wait)};
       int n = epoll_pwait2(epoll_.get(), events.data(), static_cast<int>(events.size()), &ts, nullptr);
       if (n < 0 && errno != EINTR) return core::system_error("bench", "epoll_pwait2", errno);
@@ -128,11 +133,24 @@ class worker {
     }
   }
 
-  void watch(attempt& a, uint32_t slot, uint32_t events, bool add) {
+  void watch(attempt& a, uint32_t slot, uint32_t events) {
     epoll_event ev{};
     ev.events = events;
     ev.data.u32 = slot;
-    epoll_ctl(epoll_.get(), add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, a.fd.get(), &ev);
+    int fd = a.st == attempt::stage::connecting ? a.h.fd() : a.fd.get();
+    epoll_ctl(epoll_.get(), a.watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    a.watched = true;
+  }
+
+  // The handshake completed: timed, then the request (or, for connect, done).
+  void established(attempt& a, uint32_t slot, int64_t now) {
+    a.established = true;
+    report_.handshake.record(a.h.elapsed_ns());
+    a.fd = a.h.release();
+    if (o_.mode == load_mode::connect) return succeed(a, now);
+    if (a.data_in_syn) ++report_.data_in_syn;
+    a.st = attempt::stage::sending;
+    send_data(a, slot);
   }
 
   void begin(attempt& a, uint32_t slot, int64_t due) {
@@ -147,30 +165,21 @@ class worker {
       return;
     }
     a.established = false;
-    a.fd = core::unique_fd(socket(o_.target.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!a.fd) return fail(a, errno);
-    if (!o_.sources.empty()) {
-      const core::socket_address& src = o_.sources[next_source_++ % o_.sources.size()];
-      int one = 1;
-      setsockopt(a.fd.get(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      if (bind(a.fd.get(), src.data(), src.size()) != 0) return fail(a, errno);
-    }
-    watch(a, slot, EPOLLOUT | EPOLLIN, true);
-    a.start_ns = core::monotonic_ns();
-    ++report_.connections;
-    if (o_.fastopen && o_.mode != load_mode::connect) {
-      ssize_t n = sendto(a.fd.get(), o_.data.data(), o_.data.size(), MSG_FASTOPEN | MSG_NOSIGNAL, o_.target.data(),
-                         o_.target.size());
-      if (n >= 0) {
-        a.sent = static_cast<size_t>(n);
-        a.data_in_syn = n > 0;
-      } else if (errno != EINPROGRESS) {
-        return fail(a, errno);
-      }
-    } else if (connect(a.fd.get(), o_.target.data(), o_.target.size()) != 0 && errno != EINPROGRESS) {
-      return fail(a, errno);
-    }
+    a.watched = false;
+    connect_options co;
+    if (!o_.sources.empty()) co.source = &o_.sources[next_source_++ % o_.sources.size()];
+    co.fastopen = o_.fastopen && o_.mode != load_mode::connect;
+    co.data = o_.data;
+    bool done = a.h.start(o_.target, co);
+    if (a.h.fd() >= 0) ++report_.connections;
+    a.sent = a.h.syn_data_bytes();
+    a.data_in_syn = a.sent > 0;
     a.st = attempt::stage::connecting;
+    if (done) {
+      if (!a.h.connected()) return fail(a, a.h.error());
+      return established(a, slot, core::monotonic_ns());
+    }
+    watch(a, slot, EPOLLOUT | EPOLLIN);
   }
 
   void send_data(attempt& a, uint32_t slot) {
@@ -182,13 +191,13 @@ class worker {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        watch(a, slot, EPOLLOUT | EPOLLIN, false);
+        watch(a, slot, EPOLLOUT | EPOLLIN);
         return;
       }
       return fail(a, n == 0 ? error_closed_early : errno);
     }
     a.st = attempt::stage::receiving;
-    watch(a, slot, EPOLLIN, false);
+    watch(a, slot, EPOLLIN);
   }
 
   void on_event(attempt& a, uint32_t events) {
@@ -199,19 +208,10 @@ class worker {
       return;
     }
     if (a.st == attempt::stage::connecting) {
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(a.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) return fail(a, err);
-      if (!(events & (EPOLLOUT | EPOLLIN))) return;
-      int64_t now = core::monotonic_ns();
-      a.established = true;
-      report_.handshake.record(now - a.start_ns);
-      if (o_.mode == load_mode::connect) return succeed(a, now);
-      if (a.data_in_syn) ++report_.data_in_syn;
-      a.st = attempt::stage::sending;
-      send_data(a, slot);
-      return;
+      if (!(events & (EPOLLOUT | EPOLLIN | EPOLLERR | EPOLLHUP))) return;
+      a.h.complete(core::monotonic_ns());
+      if (!a.h.connected()) return fail(a, a.h.error());
+      return established(a, slot, core::monotonic_ns());
     }
     if (a.st == attempt::stage::sending) {
       send_data(a, slot);
@@ -240,7 +240,7 @@ class worker {
     finished_.fetch_add(1, std::memory_order_relaxed);
     if (o_.mode == load_mode::pooled) {
       a.st = attempt::stage::idle;
-      watch(a, static_cast<uint32_t>(&a - slots_.data()), EPOLLIN | EPOLLRDHUP, false);
+      watch(a, static_cast<uint32_t>(&a - slots_.data()), EPOLLIN | EPOLLRDHUP);
       return;
     }
     a.fd.reset();  // a normal close: this side keeps the TIME-WAIT, as real clients do
@@ -251,6 +251,7 @@ class worker {
     ++report_.failed;
     ++report_.errors[e];
     finished_.fetch_add(1, std::memory_order_relaxed);
+    a.h.close();
     a.fd.reset();
     a.st = attempt::stage::free;
   }

@@ -28,16 +28,6 @@ const char* outcome_name(outcome o) {
   return "error";
 }
 
-const char* tfo_use_name(tfo_use t) {
-  switch (t) {
-    case tfo_use::off: return "off";
-    case tfo_use::cookie_requested: return "cookie_requested";
-    case tfo_use::data_in_syn: return "data_in_syn";
-    case tfo_use::client_disabled: return "client_disabled";
-  }
-  return "off";
-}
-
 double target_stats::loss_pct() const {
   return sent == 0 ? 0.0 : 100.0 * static_cast<double>(sent - connected) / static_cast<double>(sent);
 }
@@ -57,16 +47,14 @@ namespace {
 
 // One attempt in flight.
 struct slot {
-  core::unique_fd fd;
+  handshake h;
+  bool busy = false;
   uint64_t generation = 0;  // tells a reused slot from the attempt a deadline entry names
   size_t target = 0;
   uint64_t seq = 0;
-  int64_t start_ns = 0;     // monotonic, just before connect()/sendto()
   int64_t start_unix_ns = 0;
   int64_t deadline_ns = 0;
   size_t data_sent = 0;     // bytes of options.data already handed to the kernel
-  size_t syn_data_bytes = 0;
-  tfo_use tfo = tfo_use::off;
 };
 
 struct deadline_entry {
@@ -144,21 +132,17 @@ class probe_loop {
         size_t index = ev.data.u64 >> 32;
         uint64_t generation = ev.data.u64 & 0xffffffffu;
         slot& s = slots_[index];
-        if (!s.fd || (s.generation & 0xffffffffu) != generation) {
+        if (!s.busy || (s.generation & 0xffffffffu) != generation) {
           continue;  // finished earlier in this batch
         }
-        int err = 0;
-        socklen_t len = sizeof err;
-        if (getsockopt(s.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
-        finish(index, woke, err);
+        s.h.complete(woke);
+        finish(index);
       }
       expire(core::monotonic_ns());
     }
     // Attempts still in flight after a stop are abandoned, not counted.
     for (auto& s : slots_) {
-      s.fd.reset();
+      s.h.close();
     }
     report_.elapsed_ns = core::monotonic_ns() - begin;
     return std::move(report_);
@@ -171,7 +155,7 @@ class probe_loop {
     while (!deadlines_.empty()) {
       const auto& d = deadlines_.front();
       const slot& s = slots_[d.slot_index];
-      if (s.fd && s.generation == d.generation) {
+      if (s.busy && s.generation == d.generation) {
         return s.deadline_ns;
       }
       deadlines_.pop_front();  // that attempt already finished
@@ -187,7 +171,8 @@ class probe_loop {
       }
       size_t index = deadlines_.front().slot_index;
       deadlines_.pop_front();
-      finish(index, now, ETIMEDOUT);
+      slots_[index].h.fail(ETIMEDOUT, now);
+      finish(index);
     }
   }
 
@@ -195,109 +180,50 @@ class probe_loop {
     size_t index = free_.back();
     free_.pop_back();
     slot& s = slots_[index];
+    s.busy = true;
     s.generation = ++generation_;
     s.target = target;
     s.seq = seq;
-    s.data_sent = 0;
-    s.syn_data_bytes = 0;
-    s.tfo = tfo_use::off;
     ++in_flight_;
-
-    const core::socket_address& addr = options_.targets[target];
     s.start_unix_ns = core::realtime_ns();
-    s.fd.reset(socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
-    if (!s.fd) {
-      s.start_ns = core::monotonic_ns();
-      finish(index, s.start_ns, errno);
-      return;
-    }
-    if (auto r = apply_client_options(s.fd.get(), addr.family(), options_.socket); !r) {
-      // Options were validated before the run; a failure here is the system's (EPERM, ...).
-      s.start_ns = core::monotonic_ns();
-      finish(index, s.start_ns, errno != 0 ? errno : EINVAL);
-      return;
-    }
-
-    int err = 0;
-    bool done = false;
-    s.start_ns = core::monotonic_ns();
-    if (options_.fastopen) {
-      // With a cached cookie the data rides on the SYN and sendto() returns its length;
-      // without one the SYN carries a cookie request and sendto() fails with EINPROGRESS.
-      ssize_t n = sendto(s.fd.get(), options_.data.data(), options_.data.size(), MSG_FASTOPEN | MSG_NOSIGNAL,
-                         addr.data(), addr.size());
-      if (n >= 0) {
-        s.tfo = tfo_use::data_in_syn;
-        s.data_sent = s.syn_data_bytes = static_cast<size_t>(n);
-      } else if (errno == EINPROGRESS) {
-        s.tfo = tfo_use::cookie_requested;
-      } else if (errno == EOPNOTSUPP) {
-        s.tfo = tfo_use::client_disabled;
-        s.start_ns = core::monotonic_ns();
-        done = plain_connect(s, addr, err);
-      } else {
-        err = errno;
-        done = true;
-      }
-    } else {
-      done = plain_connect(s, addr, err);
-    }
-    if (!done) {
-      // Loopback and very near peers often finish the handshake inside connect(): one
-      // zero-timeout poll then ends the attempt without the epoll round trip.
-      pollfd p{s.fd.get(), POLLOUT, 0};
-      if (poll(&p, 1, 0) == 1) {
-        socklen_t len = sizeof err;
-        if (getsockopt(s.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
-          err = errno;
-        }
-        done = true;
-      }
-    }
-    int64_t now = core::monotonic_ns();
+    connect_options co;
+    co.socket = options_.socket;
+    co.fastopen = options_.fastopen;
+    co.data = options_.data;
+    bool done = s.h.start(options_.targets[target], co);
+    s.data_sent = s.h.syn_data_bytes();
     if (done) {
-      finish(index, now, err);
+      finish(index);
       return;
     }
-    s.deadline_ns = s.start_ns + options_.timeout_ns;
+    s.deadline_ns = s.h.start_ns() + options_.timeout_ns;
     epoll_event ev{};
     ev.events = EPOLLOUT;
     ev.data.u64 = (static_cast<uint64_t>(index) << 32) | (s.generation & 0xffffffffu);
-    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s.fd.get(), &ev) != 0) {
-      finish(index, now, errno);
+    if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, s.h.fd(), &ev) != 0) {
+      s.h.fail(errno, core::monotonic_ns());
+      finish(index);
       return;
     }
     deadlines_.push_back({index, s.generation});
   }
 
-  // connect(); true when it finished at once (loopback often completes inside the syscall).
-  static bool plain_connect(slot& s, const core::socket_address& addr, int& err) {
-    if (connect(s.fd.get(), addr.data(), addr.size()) == 0) {
-      err = 0;
-      return true;
-    }
-    if (errno == EINPROGRESS) {
-      return false;
-    }
-    err = errno;
-    return true;
-  }
-
-  void finish(size_t index, int64_t now, int err) {
+  void finish(size_t index) {
     slot& s = slots_[index];
+    int err = s.h.error();
     attempt a;
     a.target = s.target;
     a.seq = s.seq;
     a.started_unix_ns = s.start_unix_ns;
-    a.elapsed_ns = now - s.start_ns;
-    a.tfo = s.tfo;
-    a.syn_data_bytes = s.syn_data_bytes;
+    a.elapsed_ns = s.h.elapsed_ns();
+    a.tfo = s.h.tfo();
+    a.syn_data_bytes = s.h.syn_data_bytes();
     a.error_number = err;
-    if (s.fd) {
-      a.kernel = kernel::read_tcp_info(s.fd.get());
+    if (s.h.fd() >= 0) {
+      a.kernel = s.h.kernel_view();
       sockaddr_storage local{};
       socklen_t len = sizeof local;
-      if (getsockname(s.fd.get(), reinterpret_cast<sockaddr*>(&local), &len) == 0 &&  // NOLINT
+      if (getsockname(s.h.fd(), reinterpret_cast<sockaddr*>(&local), &len) == 0 &&  // NOLINT
           len <= sizeof local) {
         a.local = core::socket_address(reinterpret_cast<sockaddr*>(&local), len);  // NOLINT
       }
@@ -319,10 +245,11 @@ class probe_loop {
       // counted in tcpi_total_retrans: that one is not a SYN retransmission.
       --a.syn_retransmits;
     }
-    if (s.fd && options_.socket.reset_on_close) {
-      set_linger_zero(s.fd.get());
+    if (s.h.fd() >= 0 && options_.socket.reset_on_close) {
+      set_linger_zero(s.h.fd());
     }
-    s.fd.reset();
+    s.h.close();
+    s.busy = false;
     free_.push_back(index);
     --in_flight_;
     record(a);
@@ -334,7 +261,7 @@ class probe_loop {
     if (s.data_sent >= options_.data.size()) {
       return;
     }
-    (void)send(s.fd.get(), options_.data.data() + s.data_sent, options_.data.size() - s.data_sent,
+    (void)send(s.h.fd(), options_.data.data() + s.data_sent, options_.data.size() - s.data_sent,
                MSG_NOSIGNAL | MSG_DONTWAIT);
   }
 

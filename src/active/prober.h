@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "active/connector.h"
 #include "active/socket_options.h"
 #include "kernel/tcp_info.h"
 #include "core/endpoint.h"
@@ -30,15 +31,6 @@ enum class outcome {
   error,      ///< any other failure (EHOSTUNREACH, EADDRNOTAVAIL, ...): see attempt::error_number
 };
 const char* outcome_name(outcome o);
-
-/// What TCP Fast Open did on an attempt's SYN.
-enum class tfo_use {
-  off,               ///< TFO was not asked for
-  cookie_requested,  ///< no cookie cached: the SYN asked for one and carried no data
-  data_in_syn,       ///< a cached cookie was sent and the data rode on the SYN
-  client_disabled,   ///< the kernel refused (net.ipv4.tcp_fastopen lacks the client bit)
-};
-const char* tfo_use_name(tfo_use t);
 
 struct probe_options {
   std::vector<core::socket_address> targets;

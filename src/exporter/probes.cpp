@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <chrono>
 
-#include "kernel/tcp_info.h"
+#include "active/connector.h"
 #include "core/clock.h"
-#include "core/unique_fd.h"
+#include "kernel/tcp_info.h"
 
 namespace synscope::exporter {
 
@@ -66,13 +66,6 @@ void probe_scheduler::run() {
 // One handshake with every target at once; each ends with a RST (SO_LINGER 0), so that a probe
 // every interval piles up no TIME-WAIT here.
 void probe_scheduler::round() {
-  struct attempt {
-    core::unique_fd fd;
-    int64_t start = 0;
-    double seconds = -1;  // < 0: not completed
-    probe_failure failure = probe_failure::timeout;  // while not done
-    bool done = false;
-  };
   // Which counter a failed connect lands in: a RST or an ICMP error after the SYN was sent
   // ends the socket in tcp_done(), which counts Tcp_AttemptFails; anything else happened
   // before a SYN.
@@ -81,33 +74,20 @@ void probe_scheduler::round() {
     if (err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN || err == EPROTO ||
         err == ENOPROTOOPT || err == ECONNRESET)
       return probe_failure::unreachable;
+    if (err == ETIMEDOUT) return probe_failure::timeout;
     return probe_failure::local;
   };
-  std::vector<attempt> a(targets_.size());
-  for (size_t i = 0; i < targets_.size(); ++i) {
-    const auto& t = targets_[i].address;
-    a[i].fd.reset(socket(t.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!a[i].fd) {
-      a[i].done = true;
-      a[i].failure = probe_failure::local;
-      continue;
-    }
-    linger lg{1, 0};
-    setsockopt(a[i].fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    a[i].start = core::monotonic_ns();
-    // On loopback a RST can end the handshake inside connect(): refused, and counted.
-    if (connect(a[i].fd.get(), t.data(), t.size()) != 0 && errno != EINPROGRESS) {
-      a[i].done = true;
-      a[i].failure = failure_of(errno);
-    }
-  }
+  // The handshake as probe and bench time it (active::handshake); each ends with a RST.
+  active::connect_options co;
+  std::vector<active::handshake> a(targets_.size());
+  for (size_t i = 0; i < targets_.size(); ++i) (void)a[i].start(targets_[i].address, co);
   int64_t deadline = core::monotonic_ns() + timeout_ns_;
   for (;;) {
     std::vector<pollfd> p;
     std::vector<size_t> which;
     for (size_t i = 0; i < a.size(); ++i) {
-      if (a[i].done) continue;
-      p.push_back({a[i].fd.get(), POLLOUT, 0});
+      if (a[i].done()) continue;
+      p.push_back({a[i].fd(), POLLOUT, 0});
       which.push_back(i);
     }
     int64_t left = deadline - core::monotonic_ns();
@@ -116,17 +96,7 @@ void probe_scheduler::round() {
     if (n < 0 && errno != EINTR) break;
     int64_t now = core::monotonic_ns();
     for (size_t k = 0; k < p.size(); ++k) {
-      if (p[k].revents == 0) continue;
-      attempt& at = a[which[k]];
-      at.done = true;
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(at.fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err == 0) {
-        at.seconds = static_cast<double>(now - at.start) / 1e9;
-      } else {
-        at.failure = failure_of(err);
-      }
+      if (p[k].revents != 0) a[which[k]].complete(now);
     }
     std::lock_guard lock(mutex_);
     if (stopping_) return;
@@ -136,7 +106,9 @@ void probe_scheduler::round() {
   // resends its SYN after 1 s; TcpExt_TCPSynRetrans counts each).
   std::vector<uint32_t> resent(a.size(), 0);
   for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].fd) resent[i] = kernel::read_tcp_info(a[i].fd.get()).total_retrans;
+    if (!a[i].done()) a[i].fail(ETIMEDOUT, done);
+    resent[i] = a[i].kernel_view().total_retrans;
+    if (a[i].fd() >= 0) active::set_linger_zero(a[i].fd());
   }
   std::lock_guard lock(mutex_);
   for (size_t i = 0; i < a.size(); ++i) {
@@ -145,12 +117,12 @@ void probe_scheduler::round() {
     r.ran = true;
     r.last_done_ns = done;
     r.syn_retransmits += resent[i];
-    r.last_ok = a[i].seconds >= 0;
+    r.last_ok = a[i].connected();
     if (!r.last_ok) {
-      ++r.failures[static_cast<size_t>(a[i].failure)];
+      ++r.failures[static_cast<size_t>(failure_of(a[i].error()))];
       continue;
     }
-    double t = a[i].seconds;
+    double t = static_cast<double>(a[i].elapsed_ns()) / 1e9;
     r.last_seconds = t;
     ++r.count;
     r.sum_seconds += t;
