@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_set>
 
+#include "active/listener.h"
 #include "core/unique_fd.h"
 
 namespace synscope::active {
@@ -109,32 +110,15 @@ uint64_t loopback_listener::accepted() const { return state_->accepted.load(std:
 
 core::result<loopback_listener> loopback_listener::start(const listener_options& options) {
   auto s = std::make_unique<state>();
-  bool v6 = options.family == core::address_family::ipv6;
-  int family = v6 ? AF_INET6 : AF_INET;
-  s->listen_fd.reset(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!s->listen_fd) {
-    return core::system_error("loopback listener", "socket", errno);
-  }
-  core::socket_address local = core::loopback_address(options.family);
-  if (bind(s->listen_fd.get(), local.data(), local.size()) != 0) {
-    return core::system_error("loopback listener", "bind", errno);
-  }
-  if (options.fastopen_queue > 0) {
-    int qlen = options.fastopen_queue;
-    if (setsockopt(s->listen_fd.get(), IPPROTO_TCP, TCP_FASTOPEN, &qlen, sizeof qlen) != 0) {
-      return core::system_error("loopback listener", "setsockopt(TCP_FASTOPEN)", errno);
-    }
-  }
-  if (listen(s->listen_fd.get(), options.backlog) != 0) {
-    return core::system_error("loopback listener", "listen", errno);
-  }
-  sockaddr_storage ss{};
-  socklen_t got = sizeof ss;
-  auto* sa = reinterpret_cast<sockaddr*>(&ss);  // NOLINT: the sockets API takes sockaddr*
-  if (getsockname(s->listen_fd.get(), sa, &got) != 0) {
-    return core::system_error("loopback listener", "getsockname", errno);
-  }
-  s->address = core::socket_address(sa, got);
+  listen_options lo;
+  lo.backlog = options.backlog;
+  lo.fastopen_qlen = options.fastopen_queue;
+  auto fd = make_listener(core::loopback_address(options.family), lo, "loopback listener");
+  if (!fd) return fd.error();
+  s->listen_fd = std::move(*fd);
+  auto bound = bound_address(s->listen_fd.get(), "loopback listener");
+  if (!bound) return bound.error();
+  s->address = *bound;
 
   s->epoll_fd.reset(epoll_create1(EPOLL_CLOEXEC));
   s->wake_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

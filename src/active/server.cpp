@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "active/listener.h"
 #include "active/http_request.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
@@ -337,30 +338,14 @@ struct server::loop {
 namespace {
 
 core::result<core::unique_fd> make_listener(const core::socket_address& addr, const server_options& o) {
-  core::unique_fd fd(socket(addr.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd) return core::system_error("serve", "socket", errno);
-  int one = 1;
-  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-    return core::system_error("serve", "setsockopt(SO_REUSEPORT)", errno);
-  }
-  if (addr.family() == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-  if (bind(fd.get(), addr.data(), addr.size()) != 0) {
-    int err = errno;
-    auto e = core::system_error(fmt::format("cannot listen on {}", addr.to_string()), "bind", err);
-    if (err == EACCES) e.code = core::exit_code::no_permission;
-    return e;
-  }
-  if (o.defer_accept_s > 0 &&
-      setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &o.defer_accept_s, sizeof o.defer_accept_s) != 0) {
-    return core::system_error("serve", "setsockopt(TCP_DEFER_ACCEPT)", errno);
-  }
-  if (o.fastopen_qlen > 0 &&
-      setsockopt(fd.get(), IPPROTO_TCP, TCP_FASTOPEN, &o.fastopen_qlen, sizeof o.fastopen_qlen) != 0) {
-    return core::system_error("serve", "setsockopt(TCP_FASTOPEN)", errno);
-  }
-  if (listen(fd.get(), o.backlog) != 0) return core::system_error(fmt::format("listen on {}", addr.to_string()), "listen", errno);
-  return fd;
+  listen_options lo;
+  lo.backlog = o.backlog;
+  lo.reuseport = true;
+  lo.defer_accept_s = o.defer_accept_s;
+  lo.fastopen_qlen = o.fastopen_qlen;
+  auto fd = active::make_listener(addr, lo, "serve");
+  if (!fd) return fd.error();
+  return std::move(*fd);
 }
 
 // Every listener is SO_REUSEPORT (one per thread), and the kernel lets any socket of the same

@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "active/listener.h"
 #include "active/server.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
@@ -397,12 +398,13 @@ struct slow_server {
   core::result<void> start(const testbed& t, int backlog, double rate) {
     core::result<void> made;
     auto r = t.in(t.server(), [&] {
-      listener = core::unique_fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-      auto a = ipv4_address(server_ip, service_port);
-      int one = 1;
-      setsockopt(listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      if (!listener || bind(listener.get(), a.data(), a.size()) != 0 || listen(listener.get(), backlog) != 0) {
-        made = core::system_error("lab backlog", "listen on 10.203.0.1:8080", errno);
+      active::listen_options lo;
+      lo.backlog = backlog;
+      auto fd = active::make_listener(ipv4_address(server_ip, service_port), lo, "lab backlog");
+      if (fd) {
+        listener = std::move(*fd);
+      } else {
+        made = fd.error();
       }
     });
     if (!r) return r.error();
