@@ -108,9 +108,7 @@ command_runner add_doctor_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("doctor", "The seed's checklist, checked live on this host: verdict, numbers, fix");
   cmd->add_option("--window", args->window, "How long counters are watched for growth")->capture_default_str();
   cmd->add_option("--netns", args->netns, "Examine this network namespace (ip netns add NAME)");
-  cmd->add_option("--only", args->only, "Only these groups: backlog, queues, half-open, failures, time-wait, close-wait, "
-                                         "fastopen, timers, self-test")
-      ->delimiter(',');
+  cmd->add_option("--only", args->only, "Only these groups: " + doctor::group_list())->delimiter(',');
   cmd->add_flag("--no-self-test", args->no_self_test, "Skip the loopback handshake burst");
   cmd->add_flag("--json", args->json, "JSON lines: one per finding, then a summary");
   cmd->footer(

@@ -368,7 +368,8 @@ void check_timers(const context& c, std::vector<finding>& out) {
   }
 }
 
-void check_self_test(std::vector<finding>& out) {
+void check_self_test(const context& c, std::vector<finding>& out) {
+  if (!c.o.self_test) return;
   auto listener = active::loopback_listener::start({});
   if (!listener) {
     out.push_back(make("self-test", "loopback", verdict::fail, "cannot open a loopback listener: " + listener.error().message,
@@ -409,10 +410,35 @@ const char* verdict_name(verdict v) {
   return "FAIL";
 }
 
+namespace {
+
+// The checklist as one table: each group's name (what --only takes) and its check, in the order
+// they are reported.
+struct check_group {
+  const char* name;
+  void (*check)(const context&, std::vector<finding>&);
+};
+constexpr check_group checklist[] = {
+    {"backlog", check_backlog},       {"queues", check_queues},         {"half-open", check_half_open},
+    {"failures", check_failures},     {"time-wait", check_time_wait},   {"close-wait", check_close_wait},
+    {"fastopen", check_fastopen},     {"timers", check_timers},         {"self-test", check_self_test},
+};
+
+}  // namespace
+
 const std::vector<std::string>& groups() {
-  static const std::vector<std::string> g = {"backlog",   "queues",     "half-open", "failures", "time-wait",
-                                             "close-wait", "fastopen", "timers",    "self-test"};
+  static const std::vector<std::string> g = [] {
+    std::vector<std::string> names;
+    for (const auto& group : checklist) names.emplace_back(group.name);
+    return names;
+  }();
   return g;
+}
+
+std::string group_list() {
+  std::string out;
+  for (const auto& g : groups()) out += (out.empty() ? "" : ", ") + g;
+  return out;
 }
 
 verdict worst(const std::vector<finding>& findings) {
@@ -424,10 +450,7 @@ verdict worst(const std::vector<finding>& findings) {
 core::result<std::vector<finding>> examine(const options& o) {
   for (const auto& g : o.only) {
     if (std::find(groups().begin(), groups().end(), g) == groups().end()) {
-      return core::error{core::exit_code::usage,
-                         fmt::format("--only '{}': one of backlog, queues, half-open, failures, time-wait, close-wait, "
-                                     "fastopen, timers, self-test",
-                                     core::printable(g))};
+      return core::error{core::exit_code::usage, fmt::format("--only '{}': one of {}", core::printable(g), group_list())};
     }
   }
   auto wanted = [&](const char* g) { return o.only.empty() || std::find(o.only.begin(), o.only.end(), g) != o.only.end(); };
@@ -451,15 +474,9 @@ core::result<std::vector<finding>> examine(const options& o) {
     }
   }
   std::vector<finding> out;
-  if (wanted("backlog")) check_backlog(c, out);
-  if (wanted("queues")) check_queues(c, out);
-  if (wanted("half-open")) check_half_open(c, out);
-  if (wanted("failures")) check_failures(c, out);
-  if (wanted("time-wait")) check_time_wait(c, out);
-  if (wanted("close-wait")) check_close_wait(c, out);
-  if (wanted("fastopen")) check_fastopen(c, out);
-  if (wanted("timers")) check_timers(c, out);
-  if (wanted("self-test") && o.self_test) check_self_test(out);
+  for (const auto& group : checklist) {
+    if (wanted(group.name)) group.check(c, out);
+  }
   return out;
 }
 

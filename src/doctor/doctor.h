@@ -34,8 +34,10 @@ struct options {
   std::vector<std::string> only;      ///< groups to run (empty: all)
 };
 
-/// The groups, in the order they are reported.
+/// The groups, in the order they are reported (one table in doctor.cpp names them and their checks).
 const std::vector<std::string>& groups();
+/// The same, as "backlog, queues, ...", for help and errors.
+std::string group_list();
 
 /// Runs every check (or those of `only`). Fails only when the kernel cannot be read at all.
 core::result<std::vector<finding>> examine(const options& o);
