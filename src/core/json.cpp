@@ -113,12 +113,6 @@ json_array& json_array::add(std::string_view value) {
   return *this;
 }
 
-json_object& json_object::raw_field(std::string_view key, std::string_view json) {
-  key_(key);
-  out_ += json;
-  return *this;
-}
-
 json_object& json_object::null_field(std::string_view key) {
   key_(key);
   out_ += "null";

@@ -39,8 +39,6 @@ class json_object {
   json_object& field(std::string_view key, const json_object& nested);
   json_object& field(std::string_view key, const json_array& array);
   json_object& null_field(std::string_view key);
-  /// `json` must already be valid JSON (an array of objects built with json_object, say).
-  json_object& raw_field(std::string_view key, std::string_view json);
 
   /// The finished object, "{...}".
   [[nodiscard]] std::string str() const { return out_ + "}"; }
