@@ -19,7 +19,8 @@ struct live_capture::state {
   int fd = -1;
   int timeout_ms = 100;
   uint64_t number = 0;
-  const std::function<void(const wire::frame&)>* fn = nullptr;
+  const wire::frame_fn* fn = nullptr;
+  std::string interface;
   ~state() {
     if (dumper != nullptr) pcap_dump_close(dumper);
     if (handle != nullptr) pcap_close(handle);
@@ -96,13 +97,16 @@ core::result<live_capture> live_capture::open(const live_options& o) {
   }
   s->fd = pcap_get_selectable_fd(s->handle);
   s->timeout_ms = o.timeout_ms;
+  s->interface = o.interface;
   if (o.drop_privileges) {
     if (auto r = drop_to_nobody(); !r) return r.error();
   }
   return live_capture(std::move(s));
 }
 
-core::result<size_t> live_capture::dispatch(const std::function<void(const wire::frame&)>& fn) {
+std::string live_capture::name() const { return state_->interface; }
+
+core::result<size_t> live_capture::dispatch(const wire::frame_fn& fn) {
   state_->fn = &fn;
   if (state_->fd >= 0) {
     pollfd p{state_->fd, POLLIN, 0};
@@ -128,7 +132,7 @@ core::result<size_t> live_capture::dispatch(const std::function<void(const wire:
   return static_cast<size_t>(n < 0 ? 0 : n);
 }
 
-core::result<size_t> live_capture::drain(const std::function<void(const wire::frame&)>& fn) {
+core::result<size_t> live_capture::drain(const wire::frame_fn& fn) {
   size_t total = 0;
   // Two timeouts: the block being filled is retired after one, then read.
   int64_t deadline = core::monotonic_ns() + 2LL * state_->timeout_ms * core::ns_per_ms;
@@ -140,9 +144,9 @@ core::result<size_t> live_capture::drain(const std::function<void(const wire::fr
   return total;
 }
 
-live_stats live_capture::stats() const {
+wire::source_stats live_capture::stats() const {
   pcap_stat ps{};
-  live_stats out;
+  wire::source_stats out;
   if (pcap_stats(state_->handle, &ps) == 0) {
     out.received = ps.ps_recv;
     out.dropped = ps.ps_drop;

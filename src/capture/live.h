@@ -9,7 +9,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "wire/capture_reader.h"
+#include "wire/frame_source.h"
 
 namespace synscope::capture {
 
@@ -23,30 +23,26 @@ struct live_options {
   bool drop_privileges = true;  ///< as root: become nobody after opening the device and file
 };
 
-struct live_stats {
-  uint64_t received = 0;  ///< pcap_stats ps_recv
-  uint64_t dropped = 0;   ///< ps_drop: the ring was full
-  uint64_t if_dropped = 0;
-};
-
-class live_capture {
+class live_capture final : public wire::live_source {
  public:
   /// Opens and activates the device. No permission is core::exit_code::no_permission with a
   /// message saying CAP_NET_RAW is needed; an unknown interface is a usage error.
   static core::result<live_capture> open(const live_options& options);
   live_capture(live_capture&&) noexcept;
   live_capture& operator=(live_capture&&) noexcept;
-  ~live_capture();
+  ~live_capture() override;
 
+  /// The interface's name.
+  [[nodiscard]] std::string name() const override;
   /// Hands every frame that arrived to `fn` (and to the -w file); waits at most timeout_ms.
-  core::result<size_t> dispatch(const std::function<void(const wire::frame&)>& fn);
-  /// After stop or a deadline: waits out one buffer timeout (the kernel hands over a partly
-  /// filled block only then) and dispatches what is left, so nothing captured is lost.
-  core::result<size_t> drain(const std::function<void(const wire::frame&)>& fn);
-  [[nodiscard]] live_stats stats() const;
+  core::result<size_t> dispatch(const wire::frame_fn& fn) override;
+  /// Waits out one buffer timeout (the kernel hands over a partly filled block only then) and
+  /// dispatches what is left.
+  core::result<size_t> drain(const wire::frame_fn& fn) override;
+  [[nodiscard]] wire::source_stats stats() const override;
   [[nodiscard]] uint16_t linktype() const;
   /// Makes a dispatch() in progress return (safe from a signal handler's flag check).
-  void stop();
+  void stop() override;
 
  private:
   struct state;

@@ -3,7 +3,6 @@
 #include "cli/summary_render.h"
 
 #include <algorithm>
-#include <ctime>
 
 #include <fmt/format.h>
 
@@ -121,11 +120,7 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
     core::table tl({col{"second"}, col{"syn", right}, col{"synack", right}, col{"completed", right},
                     col{"rst", right}});
     for (const auto& t : s.timeline) {
-      time_t sec = static_cast<time_t>(t.second);
-      tm utc{};
-      gmtime_r(&sec, &utc);
-      tl.add_row({fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02}", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                              utc.tm_hour, utc.tm_min, utc.tm_sec),
+      tl.add_row({core::format_time(t.second * core::ns_per_s, "%Y-%m-%d %H:%M:%S", core::time_zone::utc),
                   std::to_string(t.syns), std::to_string(t.synacks), std::to_string(t.completed),
                   std::to_string(t.resets)});
     }

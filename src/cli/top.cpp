@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <deque>
 #include <thread>
 
@@ -86,14 +85,7 @@ class history {
   std::deque<std::array<double, figure_count>> samples_;
 };
 
-std::string clock_text() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", &tm);
-  return text;
-}
+std::string clock_text() { return core::format_time(core::realtime_ns(), "%Y-%m-%d %H:%M:%S", core::time_zone::local); }
 
 // Raw keyboard input and the alternate screen while top runs; everything restored after.
 class screen_mode {

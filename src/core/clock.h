@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <string>
 
 namespace synscope::core {
 
@@ -27,6 +28,13 @@ inline int64_t realtime_ns() noexcept {
 inline timespec to_timespec(int64_t ns) noexcept {
   return timespec{static_cast<time_t>(ns / ns_per_s), static_cast<long>(ns % ns_per_s)};
 }
+
+enum class time_zone { utc, local };
+
+/// A Unix time written with strftime's `format` ("%Y-%m-%d %H:%M:%S") in UTC or local time; the
+/// second is rounded down. The one wall-clock formatter: file names, ladders, timelines, top.
+/// A time no calendar holds comes back as its number of seconds.
+[[nodiscard]] std::string format_time(int64_t unix_ns, const char* format, time_zone zone);
 
 inline double ns_to_ms(int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 inline double ns_to_us(int64_t ns) noexcept { return static_cast<double>(ns) / 1e3; }

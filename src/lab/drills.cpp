@@ -35,6 +35,12 @@ const std::vector<const char*> server_counter_names = {
 const std::vector<const char*> client_counter_names = {"TcpExtTCPSynRetrans", "TcpExtTWRecycled",
                                                        "TcpExtTCPFastOpenActive"};
 
+// What every drill's scenario spec starts with.
+struct scenario_spec {
+  std::string key;   ///< what --scenarios takes
+  std::string name;  ///< what the table's column says
+};
+
 // The scenarios asked for, in the drill's order; an unknown key is a usage error. Each drill's
 // spec is data: its key, its name, and what the scenario changes.
 template <typename Spec>
@@ -165,10 +171,11 @@ core::result<active::load_report> load_in(const testbed& tb, const active::load_
 }
 
 // Runs `one` for each chosen scenario, in order, until done or stopped: progress first, then
-// the scenario with its key and name filled in. An error ends the drill.
+// the scenario with its key and name filled in. An error ends the drill; otherwise the report
+// comes back with its scenarios.
 template <typename Spec, typename Report, typename F>
-core::result<void> each_scenario(const std::vector<Spec>& chosen, const std::atomic<bool>& stop,
-                                 const drill_progress& p, Report& report, F&& one) {
+core::result<Report> each_scenario(const std::vector<Spec>& chosen, const std::atomic<bool>& stop,
+                                   const drill_progress& p, Report report, F&& one) {
   for (size_t i = 0; i < chosen.size() && !stop.load(); ++i) {
     if (p) p(i, chosen.size(), chosen[i].name);
     typename decltype(report.scenarios)::value_type s;
@@ -178,7 +185,7 @@ core::result<void> each_scenario(const std::vector<Spec>& chosen, const std::ato
     report.scenarios.push_back(std::move(s));
   }
   report.interrupted = stop.load();
-  return {};
+  return report;
 }
 
 std::string seconds(int64_t ns) { return fmt::format("{:g}s", static_cast<double>(ns) / 1e9); }
@@ -188,20 +195,18 @@ std::string seconds(int64_t ns) { return fmt::format("{:g}s", static_cast<double
 // --- synflood -------------------------------------------------------------------------------
 
 namespace {
-struct synflood_spec {
-  std::string key;
-  std::string name;
+struct synflood_spec : scenario_spec {
   bool syncookies = false;
   int backlog = 0;          ///< 0: the --backlog option's
   int synack_retries = -1;  ///< -1: the kernel's default
   bool firewall = false;    ///< tune's SYN rate limit in front of the server
 };
 const std::vector<synflood_spec> synflood_all = {
-    {"off", "SYN cookies off"},
-    {"on", "SYN cookies on", true},
-    {"large-backlog", "cookies off, backlog 4096", false, 4096},
-    {"synack-1", "cookies off, tcp_synack_retries 1", false, 0, 1},
-    {"firewall", "cookies off, SYN limit 10/s (tune firewall)", false, 0, -1, true},
+    {{"off", "SYN cookies off"}},
+    {{"on", "SYN cookies on"}, true},
+    {{"large-backlog", "cookies off, backlog 4096"}, false, 4096},
+    {{"synack-1", "cookies off, tcp_synack_retries 1"}, false, 0, 1},
+    {{"firewall", "cookies off, SYN limit 10/s (tune firewall)"}, false, 0, -1, true},
 };
 }  // namespace
 
@@ -221,7 +226,7 @@ core::result<synflood_report> run_synflood(const synflood_options& o, const std:
                        {"--probe-rate", fmt::format("{:g}", o.probe_rate)},
                        {"--probe-timeout", seconds(o.probe_timeout_ns)},
                        {"--backlog", std::to_string(o.backlog)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](const synflood_spec& spec, synflood_scenario& s) -> core::result<void> {
+  return each_scenario(*chosen, stop, p, std::move(report), [&](const synflood_spec& spec, synflood_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     const testbed& t = **tb;
@@ -287,25 +292,21 @@ core::result<synflood_report> run_synflood(const synflood_options& o, const std:
     s.load = std::move(*legit);
     return {};
   });
-  if (!done) return done.error();
-  return report;
 }
 
 // --- timewait -------------------------------------------------------------------------------
 
 namespace {
-struct timewait_spec {
-  std::string key;
-  std::string name;
+struct timewait_spec : scenario_spec {
   bool tw_reuse = false;
   bool more_sources = false;  ///< --sources client addresses
   bool pooled = false;        ///< four connections carrying requests one after another
 };
 const std::vector<timewait_spec> timewait_all = {
-    {"baseline", "one source, tcp_tw_reuse=0"},
-    {"reuse", "tcp_tw_reuse=1", true},
-    {"sources", "more source addresses", false, true},
-    {"pooled", "pooled connections", false, false, true},
+    {{"baseline", "one source, tcp_tw_reuse=0"}},
+    {{"reuse", "tcp_tw_reuse=1"}, true},
+    {{"sources", "more source addresses"}, false, true},
+    {{"pooled", "pooled connections"}, false, false, true},
 };
 }  // namespace
 
@@ -323,7 +324,7 @@ core::result<timewait_report> run_timewait(const timewait_options& o, const std:
                        {"--rate", fmt::format("{:g}", o.rate)},
                        {"--duration", seconds(o.duration_ns)},
                        {"--sources", std::to_string(o.sources)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](const timewait_spec& spec, timewait_scenario& s) -> core::result<void> {
+  return each_scenario(*chosen, stop, p, std::move(report), [&](const timewait_spec& spec, timewait_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     testbed& t = **tb;
@@ -369,23 +370,19 @@ core::result<timewait_report> run_timewait(const timewait_options& o, const std:
     s.load = std::move(*load);
     return {};
   });
-  if (!done) return done.error();
-  return report;
 }
 
 // --- backlog --------------------------------------------------------------------------------
 
 namespace {
-struct backlog_spec {
-  std::string key;
-  std::string name;
+struct backlog_spec : scenario_spec {
   bool small_backlog = false;  ///< --small as the listen() backlog, else --large
   bool capped = false;         ///< somaxconn set to --small
 };
 const std::vector<backlog_spec> backlog_all = {
-    {"small", "small backlog", true},
-    {"large", "large backlog"},
-    {"capped", "large backlog, somaxconn small", false, true},
+    {{"small", "small backlog"}, true},
+    {{"large", "large backlog"}},
+    {{"capped", "large backlog, somaxconn small"}, false, true},
 };
 
 // A server that accepts `rate` connections a second and closes each at once, until stopped.
@@ -444,7 +441,7 @@ core::result<backlog_report> run_backlog(const backlog_options& o, const std::at
                        {"--accept-rate", fmt::format("{:g}", o.accept_rate)},
                        {"--small", std::to_string(o.small)},
                        {"--large", std::to_string(o.large)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](const backlog_spec& spec, backlog_scenario& s) -> core::result<void> {
+  return each_scenario(*chosen, stop, p, std::move(report), [&](const backlog_spec& spec, backlog_scenario& s) -> core::result<void> {
     auto tb = testbed::create({});
     if (!tb) return tb.error();
     const testbed& t = **tb;
@@ -474,21 +471,17 @@ core::result<backlog_report> run_backlog(const backlog_options& o, const std::at
     s.load = std::move(*load);
     return {};
   });
-  if (!done) return done.error();
-  return report;
 }
 
 // --- fastopen -------------------------------------------------------------------------------
 
 namespace {
-struct fastopen_spec {
-  std::string key;
-  std::string name;
+struct fastopen_spec : scenario_spec {
   bool fastopen = false;
 };
 const std::vector<fastopen_spec> fastopen_all = {
-    {"without", "without TFO"},
-    {"with", "with TFO (cookie cached)", true},
+    {{"without", "without TFO"}},
+    {{"with", "with TFO (cookie cached)"}, true},
 };
 }  // namespace
 
@@ -504,7 +497,7 @@ core::result<fastopen_report> run_fastopen(const fastopen_options& o, const std:
   fastopen_report report;
   report.rtt_ms = o.rtt_ms;
   report.parameters = {{"--rtt", fmt::format("{}ms", o.rtt_ms)}, {"--requests", std::to_string(o.requests)}};
-  auto done = each_scenario(*chosen, stop, p, report, [&](const fastopen_spec& spec, fastopen_scenario& s) -> core::result<void> {
+  return each_scenario(*chosen, stop, p, std::move(report), [&](const fastopen_spec& spec, fastopen_scenario& s) -> core::result<void> {
     auto tb = testbed::create({o.rtt_ms / 2});
     if (!tb) return tb.error();
     const testbed& t = **tb;
@@ -541,8 +534,6 @@ core::result<fastopen_report> run_fastopen(const fastopen_options& o, const std:
     s.load = std::move(*load);
     return {};
   });
-  if (!done) return done.error();
-  return report;
 }
 
 std::optional<double> fastopen_report::saved_ms() const {

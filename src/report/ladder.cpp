@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
+
 namespace synscope::report {
 namespace {
 
@@ -59,11 +61,8 @@ std::string render_ladder(const tcp::ladder& l) {
                        static_cast<double>(c.client_rtt_ns) / 1e6);
   }
   int64_t t0 = l.packets.front().ts_ns;
-  time_t sec = static_cast<time_t>(t0 / 1'000'000'000);
-  tm utc{};
-  gmtime_r(&sec, &utc);
-  out += fmt::format("time 0 = {:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:09} UTC\n\n", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, t0 % 1'000'000'000);
+  out += fmt::format("time 0 = {}.{:09} UTC\n\n", core::format_time(t0, "%Y-%m-%d %H:%M:%S", core::time_zone::utc),
+                     t0 % core::ns_per_s);
   std::string client_label = "client " + tcp::to_string(c.client);
   std::string server_label = "server " + tcp::to_string(c.server);
   out += fmt::format("{:>12}  {:<{}}{}\n", "+ms", client_label, arrow_width - server_label.size(), server_label);

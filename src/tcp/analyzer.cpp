@@ -9,6 +9,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/clock.h"
 #include "wire/capture_reader.h"
 #include "wire/filter.h"
 
@@ -48,13 +49,13 @@ class tracking {
     for (uint64_t id : options.ladder_ids) ladders_.try_emplace(id);
   }
 
-  void add(const segment& s) {
+  const connection& add(const segment& s) {
     const wire::packet_view& p = s.p;
     summary_.add_segment(p, s.ts_ns);
     const connection& c = track_.add(p, s.ts_ns, s.hash);
-    if (ladders_.empty()) return;
+    if (ladders_.empty()) return c;
     auto it = ladders_.find(c.id);
-    if (it == ladders_.end()) return;
+    if (it == ladders_.end()) return c;
     ladder& l = it->second;
     if (l.packets.size() < std::min(options_.ladder_packets, ladder_packet_limit)) {
       l.packets.push_back({s.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
@@ -62,7 +63,10 @@ class tracking {
     } else {
       l.cut = true;
     }
+    return c;
   }
+
+  [[nodiscard]] const tracker_stats& stats() const { return track_.stats(); }
 
   void finish(analyze_report& report) {
     track_.flush();
@@ -83,6 +87,26 @@ class tracking {
   fan_out sink_;
   tracker track_;
 };
+
+// One frame in: the filter, then the decoder, both counted in `in`. True: `seg` holds a TCP
+// segment for the tracker.
+core::result<bool> take_frame(const wire::frame& f, wire::packet_filter& filter, wire::frame_decoder& decoder,
+                              const tracker_options& tracking, input_report& in, segment& seg) {
+  if (!filter.empty()) {
+    auto pass = filter.matches(f);
+    if (!pass) return pass.error();
+    if (!*pass) {
+      ++in.filtered_out;
+      return false;
+    }
+  }
+  auto status = decoder.decode(f.linktype, f.data, f.ts_ns, seg.p);
+  ++in.decoded[static_cast<size_t>(status)];
+  if (status != wire::decode_status::tcp) return false;
+  seg.ts_ns = f.ts_ns;
+  seg.hash = tracker::hash_of(seg.p, tracking);
+  return true;
+}
 
 // The reading side: every input in order, filtered and decoded; `take(segment)` gets each TCP
 // segment and returns false to stop early. Fills the per-input reports.
@@ -106,23 +130,12 @@ core::result<void> read_inputs(std::vector<wire::capture_reader>& readers, wire:
       if (!*more) break;
       ++in.frames;
       if ((in.frames & 0xffff) == 0 && progress) progress(in.name, reader.offset(), reader.size(), in.frames);
-      if (!filter.empty()) {
-        auto pass = filter.matches(f);
-        if (!pass) {
-          stopped = pass.error();
-          break;
-        }
-        if (!*pass) {
-          ++in.filtered_out;
-          continue;
-        }
+      auto got = take_frame(f, filter, decoder, tracking, in, seg);
+      if (!got) {
+        stopped = got.error();
+        break;
       }
-      auto status = decoder.decode(f.linktype, f.data, f.ts_ns, seg.p);
-      ++in.decoded[static_cast<size_t>(status)];
-      if (status != wire::decode_status::tcp) continue;
-      seg.ts_ns = f.ts_ns;
-      seg.hash = tracker::hash_of(seg.p, tracking);
-      if (!take(seg)) return {};
+      if (*got && !take(seg)) return {};
     }
     decoder.finish();
     in.reassembly = decoder.stats();
@@ -277,6 +290,89 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
   reader.join();
   if (!read) report.stopped = read.error();
   track.finish(report);
+  return report;
+}
+
+core::result<analyze_report> analyze_live(wire::live_source& source, const analyze_options& options,
+                                          const live_options& live, const interval_fn& on_interval) {
+  auto filter = wire::packet_filter::compile(options.filter);
+  if (!filter) return filter.error();
+  analyze_report report;
+  tracking track(options, nullptr);
+  input_report in;
+  in.name = source.name();
+  wire::frame_decoder decoder;  // reassembles IP fragments, as for a file
+  interval_report window;
+  segment seg;
+  core::result<void> failed;
+  bool counted_out = false;
+
+  auto on_frame = [&](const wire::frame& f) {
+    if (!failed || counted_out) return;
+    ++in.frames;
+    if (live.count != 0 && in.frames >= live.count) {
+      counted_out = true;
+      source.stop();
+    }
+    auto got = take_frame(f, *filter, decoder, options.tracker, in, seg);
+    if (!got) {
+      failed = got.error();
+      source.stop();
+      return;
+    }
+    if (!*got) return;
+    const wire::packet_view& p = seg.p;
+    using namespace wire::tcp_flag;
+    if ((p.flags & syn) && !(p.flags & ack)) ++window.syns;
+    if ((p.flags & syn) && (p.flags & ack)) ++window.synacks;
+    if (p.flags & rst) ++window.resets;
+    const connection& c = track.add(seg);
+    if (c.handshake_complete && c.handshake_ack_ns == f.ts_ns && c.initial_rtt_ns >= 0) {
+      ++window.completed;
+      window.rtt.record(c.initial_rtt_ns);
+    }
+    if ((p.flags & rst) && c.refused && c.server == endpoint{p.src, p.sport}) ++window.refused;
+  };
+  auto report_interval = [&] {
+    if (on_interval) {
+      window.time_unix_ns = core::realtime_ns();
+      window.half_open = track.stats().awaiting_synack;
+      window.source = source.stats();
+      on_interval(window);
+    }
+    window.syns = window.synacks = window.completed = window.resets = window.refused = 0;
+    window.rtt.reset();
+  };
+
+  int64_t begin_unix = core::realtime_ns();
+  int64_t start = core::monotonic_ns();
+  int64_t next_tick = start + live.interval_ns;
+  auto stopped = [&] { return live.interrupted != nullptr && live.interrupted->load(std::memory_order_relaxed); };
+  while (!stopped() && !counted_out) {
+    auto n = source.dispatch(on_frame);
+    if (!n) return n.error();
+    if (!failed) return failed.error();
+    int64_t now = core::monotonic_ns();
+    if (now >= next_tick) {
+      report_interval();
+      next_tick += live.interval_ns;
+      if (next_tick < now) next_tick = now + live.interval_ns;
+    }
+    if (live.duration_ns != 0 && now - start >= live.duration_ns) break;
+  }
+  if (!counted_out) {
+    auto n = source.drain(on_frame);
+    if (!n) return n.error();
+    if (!failed) return failed.error();
+  }
+  if (window.syns + window.synacks + window.resets + window.completed > 0) report_interval();
+  decoder.finish();
+  in.reassembly = decoder.stats();
+  report.frames = in.frames;
+  report.inputs.push_back(std::move(in));
+  track.finish(report);
+  report.elapsed_ns = core::realtime_ns() - begin_unix;
+  report.source = source.stats();
   return report;
 }
 

@@ -1,20 +1,26 @@
 #pragma once
-// The analyzer pipeline behind `synscope analyze`: capture files -> frames -> (filter) ->
-// packet views -> tracker -> summary, plus any connection sink the caller adds.
+// The analyzer pipeline behind `synscope analyze` and `synscope capture`: frames (capture files
+// or a live source) -> (filter) -> packet views -> tracker -> summary, plus any connection sink
+// the caller adds; a live run also reports every interval.
 //
 //   tcp::analyze_options o;
 //   o.inputs = {"trace.pcapng"};
 //   auto r = tcp::analyze(o, nullptr, {});
-//   r->summary.success_rate();
+//   r->result.success_rate();
+//
+//   auto r = tcp::analyze_live(capture, {}, {.duration_ns = 60 * core::ns_per_s}, print_line);
 #include <array>
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/histogram.h"
 #include "tcp/summary.h"
 #include "tcp/tracker.h"
+#include "wire/frame_source.h"
 #include "wire/packet.h"
 #include "wire/reassembly.h"
 
@@ -75,6 +81,9 @@ struct analyze_report {
   /// What stopped the reading before the end (a corrupt record, a file that shrank while it was
   /// read): everything before it is in the report, as tshark prints what it read before an error.
   std::optional<core::error> stopped;
+  /// A live run: how long it ran, and what the kernel said of the source at the end.
+  int64_t elapsed_ns = 0;
+  std::optional<wire::source_stats> source;
 };
 
 /// Progress: bytes read so far of the current input, its size (0 when unknown), frames so far.
@@ -88,5 +97,36 @@ using progress_fn = std::function<void(const std::string& input, uint64_t done, 
 /// input is a warning.
 core::result<analyze_report> analyze(const analyze_options& options, connection_sink* extra,
                                      const progress_fn& progress);
+
+/// When a live run ends, and how often it reports.
+struct live_options {
+  uint64_t count = 0;                 ///< stop after this many frames (0: no limit)
+  int64_t duration_ns = 0;            ///< stop after this long (0: until interrupted)
+  int64_t interval_ns = 1'000'000'000;  ///< how often on_interval is called
+  /// Checked after every dispatch: set (from a signal handler) to end the run.
+  const std::atomic<bool>* interrupted = nullptr;
+};
+
+/// One interval of a live run: the handshake events seen in it.
+struct interval_report {
+  int64_t time_unix_ns = 0;  ///< when the interval ended
+  uint64_t syns = 0;         ///< SYN without ACK
+  uint64_t synacks = 0;
+  uint64_t completed = 0;    ///< handshakes whose third packet came in the interval
+  uint64_t resets = 0;
+  uint64_t refused = 0;      ///< RSTs from a server answering a SYN
+  uint64_t half_open = 0;    ///< SYNs still waiting for a SYN-ACK (at the interval's end)
+  core::histogram rtt;       ///< initial RTT of the handshakes completed in the interval
+  wire::source_stats source;
+};
+using interval_fn = std::function<void(const interval_report&)>;
+
+/// The same pipeline over a live source until count, duration or *interrupted; `on_interval`
+/// (optional) is called every interval_ns of wall time and once more at the end for a partial
+/// interval that saw handshake events. options.inputs and options.threads are not used (a live
+/// source is read on the calling thread); options.filter, when set, applies after the source's
+/// own. A source error ends the run with that error.
+core::result<analyze_report> analyze_live(wire::live_source& source, const analyze_options& options,
+                                          const live_options& live, const interval_fn& on_interval);
 
 }  // namespace synscope::tcp

@@ -12,7 +12,6 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
-#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -22,6 +21,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/sha256.h"
 #include "tune/firewall.h"
@@ -36,14 +36,7 @@ constexpr const char* settings_name = "sysctl-net.conf";
 constexpr const char* persisted_name = "persisted-file";
 constexpr mode_t file_mode = 0600;
 
-std::string utc_stamp() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-  return text;
-}
+std::string utc_stamp() { return core::format_time(core::realtime_ns(), "%Y%m%dT%H%M%SZ", core::time_zone::utc); }
 
 // Six random letters and digits, as mkdtemp makes them (mkdtemp itself takes a path, not a
 // folder's descriptor).
