@@ -16,6 +16,7 @@ build_packages=(
   nlohmann-json3-dev                # tests read --json output with a real parser
   libmnl-dev                        # netlink sock_diag (src/kernel)
   zlib1g-dev                        # gzip (the exporter's answers)
+  nettle-dev                        # SHA-256 of tune's backup manifests
 )
 oracle_packages=(
   iproute2 procps                   # ip netns, ss, sysctl

@@ -184,12 +184,11 @@ class worker {
 
   void send_data(attempt& a, uint32_t slot) {
     while (a.sent < o_.data.size()) {
-      ssize_t n = send(a.fd.get(), o_.data.data() + a.sent, o_.data.size() - a.sent, MSG_NOSIGNAL);
+      ssize_t n = core::retry_on_eintr([&] { return send(a.fd.get(), o_.data.data() + a.sent, o_.data.size() - a.sent, MSG_NOSIGNAL); });
       if (n > 0) {
         a.sent += static_cast<size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         watch(a, slot, EPOLLOUT | EPOLLIN);
         return;
@@ -220,14 +219,13 @@ class worker {
     if (a.st == attempt::stage::receiving) {
       char buf[16384];
       for (;;) {
-        ssize_t n = read(a.fd.get(), buf, sizeof buf);
+        ssize_t n = core::retry_on_eintr([&] { return read(a.fd.get(), buf, sizeof buf); });
         if (n > 0) {
           a.reply.append(buf, static_cast<size_t>(n));
           if (reply_complete(a.reply, http_)) return succeed(a, core::monotonic_ns());
           continue;
         }
         if (n == 0) return fail(a, error_closed_early);
-        if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         return fail(a, errno);
       }

@@ -79,11 +79,11 @@ struct loopback_listener::state {
   static void drain(int fd, std::unordered_set<int>& open) {
     std::array<char, 4096> buf{};
     for (;;) {
-      ssize_t got = recv(fd, buf.data(), buf.size(), 0);
+      ssize_t got = core::retry_on_eintr([&] { return recv(fd, buf.data(), buf.size(), 0); });
       if (got > 0) {
         continue;
       }
-      if (got < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (got < 0 && errno == EAGAIN) {
         return;
       }
       open.erase(fd);

@@ -133,12 +133,11 @@ struct server::loop {
     // reads the answer and the end of the stream in one wakeup instead of two.
     int flags = MSG_NOSIGNAL | (c.close_after_write ? MSG_MORE : 0);
     while (c.out_done < c.out.size()) {
-      ssize_t n = send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, flags);
+      ssize_t n = core::retry_on_eintr([&] { return send(c.fd.get(), c.out.data() + c.out_done, c.out.size() - c.out_done, flags); });
       if (n > 0) {
         c.out_done += static_cast<size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         set_write_interest(c, true);
         return true;
@@ -198,7 +197,7 @@ struct server::loop {
   bool readable(conn& c) {
     char buf[16384];
     for (;;) {
-      ssize_t n = read(c.fd.get(), buf, sizeof buf);
+      ssize_t n = core::retry_on_eintr([&] { return read(c.fd.get(), buf, sizeof buf); });
       if (n > 0) {
         c.last_ns = core::monotonic_ns();
         switch (options.mode) {
@@ -227,7 +226,6 @@ struct server::loop {
         c.close_after_write = true;
         break;
       }
-      if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       counters->error(errno);
       close_conn(c.fd.get());
@@ -242,9 +240,9 @@ struct server::loop {
         arm_listeners(false);  // the kernel keeps queueing; resumed when one closes
         return;
       }
-      int fd = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd = core::retry_on_eintr([&] { return accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC); });
       if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == ECONNABORTED) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         counters->error(errno);
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {

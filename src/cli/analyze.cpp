@@ -14,12 +14,13 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "cli/summary_render.h"
+#include "render/summary.h"
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/format.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "core/file.h"
 #include "report/capture_report.h"
 #include "report/ladder.h"
@@ -43,7 +44,7 @@ struct analyze_args {
 };
 
 std::string us(int64_t ns) { return ns < 0 ? "" : fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
-std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
+using render::ms;
 
 std::vector<std::string> negotiated(const tcp::connection& c) {
   std::vector<std::string> out;
@@ -58,8 +59,8 @@ std::vector<std::string> negotiated(const tcp::connection& c) {
   return out;
 }
 
-core::json_object options_json(const tcp::offered_options& o) {
-  core::json_object j;
+render::json_object options_json(const tcp::offered_options& o) {
+  render::json_object j;
   j.field("seen", o.seen);
   if (o.mss) {
     j.field("mss", o.mss_value);
@@ -76,7 +77,7 @@ core::json_object options_json(const tcp::offered_options& o) {
   return j;
 }
 
-void optional_us(core::json_object& j, const char* key, int64_t ns) {
+void optional_us(render::json_object& j, const char* key, int64_t ns) {
   if (ns < 0) {
     j.null_field(key);
   } else {
@@ -85,11 +86,11 @@ void optional_us(core::json_object& j, const char* key, int64_t ns) {
 }
 
 
-core::json_object connection_json(const tcp::connection& c) {
-  core::json_object j;
+render::json_object connection_json(const tcp::connection& c) {
+  render::json_object j;
   std::vector<std::string> vlan;
   for (int i = 0; i < c.vlan_count && i < 3; ++i) vlan.push_back(std::to_string(c.vlan[static_cast<size_t>(i)]));
-  core::json_object tfo;
+  render::json_object tfo;
   tfo.field("cookie_requested", c.tfo_cookie_requested)
       .field("cookie_sent", c.tfo_cookie_sent)
       .field("cookie_granted", c.tfo_cookie_granted)
@@ -213,9 +214,9 @@ class output_sink : public tcp::connection_sink {
 
 std::string connection_table(std::vector<tcp::connection>& all) {
   std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
-  using col = core::table::column;
-  constexpr auto right = core::table::align::right;
-  core::table t({col{"id", right}, col{"client"}, col{"server"}, col{"state"}, col{"history"}, col{"syn", right},
+  using col = render::table::column;
+  constexpr auto right = render::table::align::right;
+  render::table t({col{"id", right}, col{"client"}, col{"server"}, col{"state"}, col{"history"}, col{"syn", right},
                  col{"synack", right}, col{"connect_ms", right}, col{"irtt_ms", right}, col{"server_ms", right},
                  col{"client_ms", right}, col{"anomalies"}});
   auto opt_ms = [](int64_t ns) { return ns < 0 ? std::string("-") : ms(ns); };
@@ -310,14 +311,14 @@ int run(const analyze_args& args) {
     return report->stopped ? fail(*report->stopped) : 0;
   }
   if (args.json) {
-    fmt::print("{}\n", summary_json(*report).str());
+    fmt::print("{}\n", render::summary_json(*report).str());
   } else if (args.csv) {
     // CSV carries connections only.
   } else if (args.connections) {
     fmt::print("{}", connection_table(out.kept()));
   } else {
     size_t files = options.inputs.size();
-    fmt::print("{}", summary_text(*report, fmt::format("{} file{}", files, files == 1 ? "" : "s"), seconds));
+    fmt::print("{}", render::summary_text(*report, fmt::format("{} file{}", files, files == 1 ? "" : "s"), seconds));
   }
   // The results up to a corrupt record (or a file that shrank) are out; now what stopped them.
   return report->stopped ? fail(*report->stopped) : 0;

@@ -12,8 +12,9 @@
 #include "cli/terminal.h"
 #include "core/duration.h"
 #include "core/file.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/format.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "core/text.h"
 #include "kernel/counters.h"
 #include "report/plot.h"
@@ -41,16 +42,10 @@ constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListe
                                            "TcpExtTW",              "TcpExtSyncookiesSent", "TcpExtTCPFastOpenActive",
                                            "TcpExtTCPFastOpenPassive"};
 
-std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
 
-void add_row(core::table& t, const char* name, const core::histogram& h) {
-  if (h.count() == 0) {
-    t.add_row({name, "0", "-", "-", "-", "-", "-", "-", "-"});
-    return;
-  }
-  t.add_row({name, std::to_string(h.count()), ms(h.min()), fmt::format("{:.3f}", h.mean() / 1e6), ms(h.percentile(50)),
-             ms(h.percentile(90)), ms(h.percentile(99)), ms(h.percentile(99.9)), ms(h.max())});
-}
+constexpr std::initializer_list<render::stat> latency_stats = {
+    render::stat::count, render::stat::min, render::stat::mean, render::stat::p50,
+    render::stat::p90,   render::stat::p99, render::stat::p999, render::stat::max};
 
 const char* ports_exhausted_fix =
     "local ports exhausted (TIME_WAIT): the kernel had no free source port for this target. Fixes: spread "
@@ -137,11 +132,11 @@ int run(const bench_args& args) {
   uint64_t exhausted = r->errors_of(EADDRNOTAVAIL);
 
   if (args.json) {
-    core::json_object errors;
+    render::json_object errors;
     for (const auto& [e, n] : r->errors) errors.field(active::load_error_name(e), n);
-    core::json_object k;
+    render::json_object k;
     for (const char* name : kernel_counters) k.field(name, delta(name));
-    core::json_object j;
+    render::json_object j;
     j.field("type", "summary")
         .field("target", o.target.to_string())
         .field("mode", active::load_mode_name(o.mode))
@@ -156,8 +151,8 @@ int run(const bench_args& args) {
         .field("not_started", r->not_started)
         .field("elapsed_s", seconds)
         .field("per_s", per_s)
-        .field("handshake_us", histogram_json_us(r->handshake))
-        .field("latency_us", histogram_json_us(r->request))
+        .field("handshake_us", render::histogram_json_us(r->handshake))
+        .field("latency_us", render::histogram_json_us(r->request))
         .field("errors", errors)
         .field("kernel_delta", k);
     if (exhausted > 0) j.field("ports_exhausted", ports_exhausted_fix);
@@ -169,12 +164,12 @@ int run(const bench_args& args) {
     fmt::print("started {}, succeeded {}, failed {} in {:.3f} s: {:.0f} {}/s ({} connections)\n", r->started,
                r->succeeded, r->failed, seconds, per_s, o.mode == active::load_mode::connect ? "connections" : "requests",
                r->connections);
-    core::table t({{""}, {"count", core::table::align::right}, {"min_ms", core::table::align::right},
-                   {"avg_ms", core::table::align::right}, {"p50_ms", core::table::align::right},
-                   {"p90_ms", core::table::align::right}, {"p99_ms", core::table::align::right},
-                   {"p99.9_ms", core::table::align::right}, {"max_ms", core::table::align::right}});
-    add_row(t, "handshake", r->handshake);
-    add_row(t, o.rate > 0 ? "latency (from due time)" : "latency", r->request);
+    render::table t({{""}, {"count", render::table::align::right}, {"min_ms", render::table::align::right},
+                   {"avg_ms", render::table::align::right}, {"p50_ms", render::table::align::right},
+                   {"p90_ms", render::table::align::right}, {"p99_ms", render::table::align::right},
+                   {"p99.9_ms", render::table::align::right}, {"max_ms", render::table::align::right}});
+    t.add_row(render::histogram_row("handshake", r->handshake, latency_stats));
+    t.add_row(render::histogram_row(o.rate > 0 ? "latency (from due time)" : "latency", r->request, latency_stats));
     fmt::print("{}", t.render());
     if (!r->errors.empty()) {
       std::string line = "errors:";

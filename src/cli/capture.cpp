@@ -11,12 +11,12 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/file.h"
-#include "cli/summary_render.h"
+#include "render/summary.h"
 #include "cli/terminal.h"
 #include "tcp/analyzer.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
+#include "render/json.h"
 
 namespace synscope::cli {
 namespace {
@@ -62,7 +62,7 @@ int run(const capture_args& args) {
   auto print_interval = [&](const tcp::interval_report& w) {
     bool any = w.rtt.count() > 0;
     if (args.json) {
-      core::json_object j;
+      render::json_object j;
       j.field("type", "interval")
           .field("time_unix_ns", w.time_unix_ns)
           .field("syn", w.syns)
@@ -91,11 +91,11 @@ int run(const capture_args& args) {
   if (!report) return fail(report.error());
   wire::source_stats st = report->source.value_or(wire::source_stats{});
   if (args.json) {
-    auto j = summary_json(*report);
+    auto j = render::summary_json(*report);
     j.field("kernel_received", st.received).field("kernel_drops", st.dropped);
     fmt::print("{}\n", j.str());
   } else {
-    fmt::print("\n{}", summary_text(*report, "interface " + core::printable(o.interface),
+    fmt::print("\n{}", render::summary_text(*report, "interface " + core::printable(o.interface),
                                     static_cast<double>(report->elapsed_ns) / 1e9));
     fmt::print("kernel: {} packets received by the filter, {} dropped\n", st.received, st.dropped);
   }

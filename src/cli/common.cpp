@@ -44,21 +44,5 @@ int finish_output(int rc) {
 
 int output_failed(const std::system_error& e) { return output_line(e.code().value()); }
 
-core::json_object histogram_json_us(const core::histogram& h) {
-  core::json_object o;
-  o.field("count", h.count());
-  if (h.count() == 0) {
-    for (const char* k : {"min", "avg", "p50", "p90", "p99", "max", "stddev"}) o.null_field(k);
-    return o;
-  }
-  o.micros("min", h.min())
-      .micros("avg", h.mean())
-      .micros("p50", h.percentile(50))
-      .micros("p90", h.percentile(90))
-      .micros("p99", h.percentile(99))
-      .micros("max", h.max())
-      .micros("stddev", h.stddev());
-  return o;
-}
 
 }  // namespace synscope::cli

@@ -3,8 +3,6 @@
 #include <system_error>
 
 #include "core/error.h"
-#include "core/histogram.h"
-#include "core/json.h"
 
 namespace synscope::cli {
 
@@ -22,9 +20,5 @@ int finish_output(int rc);
 
 /// A write to standard output failed (fmt throws std::system_error): the line for it, exit 3.
 int output_failed(const std::system_error& e);
-
-/// {"count", "min", "avg", "p50", "p90", "p99", "max", "stddev"} of a nanosecond histogram, in
-/// microseconds; every field but count is null when the histogram is empty.
-core::json_object histogram_json_us(const core::histogram& h);
 
 }  // namespace synscope::cli

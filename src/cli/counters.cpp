@@ -10,8 +10,8 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "kernel/counters.h"
 #include "kernel/netns.h"
 
@@ -32,7 +32,7 @@ struct counters_args {
 void print(const std::vector<kernel::counter_row>& rows, const counters_args& args, const char* change_name) {
   if (args.json) {
     for (const auto& r : rows) {
-      core::json_object j;
+      render::json_object j;
       j.field("name", r.name);
       if (r.value) j.field("value", *r.value); else j.null_field("value");
       if (*change_name != '\0') {
@@ -45,19 +45,19 @@ void print(const std::vector<kernel::counter_row>& rows, const counters_args& ar
     }
     return;
   }
-  std::vector<core::table::column> cols{{"counter"}, {"value", core::table::align::right}};
-  if (*change_name != '\0') cols.push_back({change_name, core::table::align::right});
+  std::vector<render::table::column> cols{{"counter"}, {"value", render::table::align::right}};
+  if (*change_name != '\0') cols.push_back({change_name, render::table::align::right});
   // The default view comes in the handshake's groups, each with a heading; a pattern's matches in
   // the kernel's order, with the meaning where synscope knows one.
   bool grouped = !rows.empty() && *rows.front().group != '\0' && args.patterns.empty() && !args.all;
   bool meanings = std::any_of(rows.begin(), rows.end(), [](const kernel::counter_row& r) { return *r.meaning != '\0'; });
   if (meanings) cols.push_back({"meaning"});
-  core::table t(cols);
+  render::table t(cols);
   const char* group = "";
   std::string out;
   auto flush = [&] {
     if (t.rows() > 0) out += t.render();
-    t = core::table(cols);
+    t = render::table(cols);
   };
   for (const auto& r : rows) {
     if (grouped && std::string_view(r.group) != group) {

@@ -10,7 +10,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
+#include "render/json.h"
 #include "doctor/doctor.h"
 #include "kernel/netns.h"
 
@@ -70,9 +70,9 @@ int run(const doctor_args& args) {
   auto worst = doctor::worst(*findings);
   if (args.json) {
     for (const auto& f : *findings) {
-      core::json_object evidence;
+      render::json_object evidence;
       for (const auto& [k, v] : f.evidence) evidence.field(k, v);
-      fmt::print("{}\n", core::json_object()
+      fmt::print("{}\n", render::json_object()
                              .field("type", "finding")
                              .field("group", f.group)
                              .field("check", f.check)
@@ -82,7 +82,7 @@ int run(const doctor_args& args) {
                              .field("fix", f.fix)
                              .str());
     }
-    fmt::print("{}\n", core::json_object().field("type", "summary").field("worst", doctor::verdict_name(worst)).str());
+    fmt::print("{}\n", render::json_object().field("type", "summary").field("worst", doctor::verdict_name(worst)).str());
     return exit_for(worst);
   }
   bool tty = stdout_is_terminal();

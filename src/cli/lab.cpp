@@ -12,8 +12,9 @@
 #include "cli/terminal.h"
 #include "core/duration.h"
 #include "core/file.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/format.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "lab/drills.h"
 #include "lab/testbed.h"
 #include "report/plot.h"
@@ -47,7 +48,7 @@ struct lab_args {
   uint64_t requests = 20;
 };
 
-std::string ms(int64_t ns) { return fmt::format("{:.1f}", static_cast<double>(ns) / 1e6); }
+std::string ms(int64_t ns) { return render::ms(ns, 1); }
 std::string pct(uint64_t part, uint64_t whole) {
   return whole == 0 ? "-" : fmt::format("{:.1f}", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
@@ -59,10 +60,10 @@ std::string p_ms(const core::histogram& h, double p) { return h.count() == 0 ? "
 
 // Each drill's table, as the terminal and the HTML report show it: one overload per drill and no
 // fallback, so that a drill added to lab::drill_report without a table does not compile.
-using align = core::table::align;
+using align = render::table::align;
 
-core::table results_table(const lab::synflood_report& r) {
-  core::table t({{"scenario"}, {"legit ok", align::right}, {"ok %", align::right}, {"p50 ms", align::right},
+render::table results_table(const lab::synflood_report& r) {
+  render::table t({{"scenario"}, {"legit ok", align::right}, {"ok %", align::right}, {"p50 ms", align::right},
                  {"p99 ms", align::right}, {"half-open peak", align::right}, {"ListenDrops", align::right},
                  {"SyncookiesSent", align::right}, {"flood SYNs", align::right}});
   for (const auto& s : r.scenarios) {
@@ -74,8 +75,8 @@ core::table results_table(const lab::synflood_report& r) {
   return t;
 }
 
-core::table results_table(const lab::timewait_report& r) {
-  core::table t({{"scenario"}, {"attempts", align::right}, {"ok", align::right}, {"EADDRNOTAVAIL", align::right},
+render::table results_table(const lab::timewait_report& r) {
+  render::table t({{"scenario"}, {"attempts", align::right}, {"ok", align::right}, {"EADDRNOTAVAIL", align::right},
                  {"ok before exhausted", align::right}, {"TIME-WAIT peak", align::right}, {"ok/s", align::right},
                  {"TWRecycled", align::right}});
   for (const auto& s : r.scenarios) {
@@ -89,8 +90,8 @@ core::table results_table(const lab::timewait_report& r) {
   return t;
 }
 
-core::table results_table(const lab::backlog_report& r) {
-  core::table t({{"scenario"}, {"ok", align::right}, {"p50 ms", align::right}, {"p99 ms", align::right},
+render::table results_table(const lab::backlog_report& r) {
+  render::table t({{"scenario"}, {"ok", align::right}, {"p50 ms", align::right}, {"p99 ms", align::right},
                  {"max ms", align::right}, {"SYN retransmits", align::right}, {"ListenOverflows", align::right},
                  {"accepted", align::right}});
   for (const auto& s : r.scenarios) {
@@ -102,8 +103,8 @@ core::table results_table(const lab::backlog_report& r) {
   return t;
 }
 
-core::table results_table(const lab::fastopen_report& r) {
-  core::table t({{"scenario"}, {"requests ok", align::right}, {"p50 ms", align::right}, {"p99 ms", align::right},
+render::table results_table(const lab::fastopen_report& r) {
+  render::table t({{"scenario"}, {"requests ok", align::right}, {"p50 ms", align::right}, {"p99 ms", align::right},
                  {"data in SYN", align::right}, {"FastOpenActive", align::right}, {"FastOpenPassive", align::right}});
   for (const auto& s : r.scenarios) {
     t.add_row({s.name, fmt::format("{}/{}", s.load.succeeded, s.load.started), p_ms(s.load.request, 50),
@@ -115,12 +116,12 @@ core::table results_table(const lab::fastopen_report& r) {
 }
 
 // What only one drill measures, in its scenario's JSON; again one overload per drill.
-void drill_fields(core::json_object& j, const lab::synflood_scenario& s) {
+void drill_fields(render::json_object& j, const lab::synflood_scenario& s) {
   j.field("half_open_peak", s.half_open_peak).field("flood_sent", s.flood_sent);
 }
-void drill_fields(core::json_object& j, const lab::timewait_scenario& s) { j.field("time_wait_peak", s.time_wait_peak); }
-void drill_fields(core::json_object& j, const lab::backlog_scenario& s) { j.field("accepted", s.accepted); }
-void drill_fields(core::json_object& /*j*/, const lab::fastopen_scenario& /*s*/) {}
+void drill_fields(render::json_object& j, const lab::timewait_scenario& s) { j.field("time_wait_peak", s.time_wait_peak); }
+void drill_fields(render::json_object& j, const lab::backlog_scenario& s) { j.field("accepted", s.accepted); }
+void drill_fields(render::json_object& /*j*/, const lab::fastopen_scenario& /*s*/) {}
 
 // The drill's own summary line, where it has one (TFO's saving over the emulated round trip).
 std::optional<std::string> saving(const lab::fastopen_report& r) {
@@ -151,19 +152,19 @@ std::string repeat_command(const Report& r) {
 
 template <typename Report>
 std::string json_of(const Report& r) {
-  core::json_object params;
+  render::json_object params;
   for (const auto& [k, v] : r.parameters) params.field(k.substr(2), v);
-  core::json_array scenarios;
+  render::json_array scenarios;
   for (const auto& s : r.scenarios) {
-    core::json_object settings;
+    render::json_object settings;
     for (const auto& [k, v] : s.settings) settings.field(k, v);
-    core::json_object errors;
+    render::json_object errors;
     for (const auto& [e, n] : s.load.errors) errors.field(active::load_error_name(e), n);
-    core::json_object server;
+    render::json_object server;
     for (const auto& [k, v] : s.server_counters) server.field(k, v);
-    core::json_object client;
+    render::json_object client;
     for (const auto& [k, v] : s.client_counters) client.field(k, v);
-    core::json_object j;
+    render::json_object j;
     j.field("key", s.key)
         .field("name", s.name)
         .field("settings", settings)
@@ -172,15 +173,15 @@ std::string json_of(const Report& r) {
         .field("failed", s.load.failed)
         .field("errors", errors)
         .field("elapsed_s", static_cast<double>(s.load.elapsed_ns) / 1e9)
-        .field("handshake_us", histogram_json_us(s.load.handshake))
-        .field("latency_us", histogram_json_us(s.load.request))
+        .field("handshake_us", render::histogram_json_us(s.load.handshake))
+        .field("latency_us", render::histogram_json_us(s.load.request))
         .field("data_in_syn", s.load.data_in_syn)
         .field("server_counters", server)
         .field("client_counters", client);
     drill_fields(j, s);
     scenarios.add(j);
   }
-  core::json_object out;
+  render::json_object out;
   out.field("type", "lab").field("drill", Report::drill).field("parameters", params).field("interrupted", r.interrupted);
   if constexpr (std::is_same_v<Report, lab::fastopen_report>) {
     out.field("rtt_ms", r.rtt_ms);
@@ -192,7 +193,7 @@ std::string json_of(const Report& r) {
 }
 
 // The table as the terminal shows it, in a <pre>: the same columns, the same alignment.
-std::string html_table(const core::table& t) { return "<pre>" + report::html_escape(t.render()) + "</pre>\n"; }
+std::string html_table(const render::table& t) { return "<pre>" + report::html_escape(t.render()) + "</pre>\n"; }
 
 template <typename Report>
 core::result<void> write_report(const Report& r, const std::string& path) {

@@ -16,8 +16,9 @@
 #include "core/duration.h"
 #include "core/endpoint.h"
 #include "core/text.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/format.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "kernel/tcp_info.h"
 
 namespace synscope::cli {
@@ -48,7 +49,7 @@ struct probe_args {
 // What TFO carries on the SYN when --fastopen is given without --data.
 constexpr const char* default_fastopen_data = "synscope probe\n";
 
-std::string ms(int64_t ns) { return fmt::format("{:.3f}", core::ns_to_ms(ns)); }
+using render::ms;
 
 std::string describe_attempt(const active::attempt& a, const core::socket_address& target) {
   std::string line = fmt::format("{} seq={} ", target.to_string(), a.seq);
@@ -90,8 +91,8 @@ std::string describe_attempt(const active::attempt& a, const core::socket_addres
   return line;
 }
 
-core::json_object attempt_json(const active::attempt& a, const core::socket_address& target) {
-  core::json_object o;
+render::json_object attempt_json(const active::attempt& a, const core::socket_address& target) {
+  render::json_object o;
   o.field("type", "attempt")
       .field("target", target.to_string())
       .field("seq", a.seq)
@@ -134,16 +135,16 @@ core::json_object attempt_json(const active::attempt& a, const core::socket_addr
   return o;
 }
 
-core::json_object summary_json(const active::target_stats& t, bool stopped) {
-  core::json_object errors;
+render::json_object summary_json(const active::target_stats& t, bool stopped) {
+  render::json_object errors;
   for (const auto& [name, n] : t.errors_by_name) {
     errors.field(name, n);
   }
-  core::json_object tfo;
+  render::json_object tfo;
   tfo.field("cookie_requested", t.tfo_cookie_requested)
       .field("data_in_syn", t.tfo_data_in_syn)
       .field("data_acked", t.tfo_data_acked);
-  core::json_object o;
+  render::json_object o;
   o.field("type", "summary")
       .field("target", t.address.to_string())
       .field("sent", t.sent)
@@ -153,24 +154,18 @@ core::json_object summary_json(const active::target_stats& t, bool stopped) {
       .field("errors", t.errors)
       .field("errors_by_name", errors)
       .field("loss_pct", t.loss_pct())
-      .field("handshake_us", histogram_json_us(t.handshake))
-      .field("no_syn_retransmit_us", histogram_json_us(t.clean))
-      .field("syn_retransmitted_us", histogram_json_us(t.retransmitted))
-      .field("kernel_rtt_us", histogram_json_us(t.kernel_rtt))
+      .field("handshake_us", render::histogram_json_us(t.handshake))
+      .field("no_syn_retransmit_us", render::histogram_json_us(t.clean))
+      .field("syn_retransmitted_us", render::histogram_json_us(t.retransmitted))
+      .field("kernel_rtt_us", render::histogram_json_us(t.kernel_rtt))
       .field("tfo", tfo)
       .field("stopped", stopped);
   return o;
 }
 
-void add_histogram_row(core::table& table, const char* label, const core::histogram& h) {
-  if (h.count() == 0) {
-    table.add_row({label, "0", "-", "-", "-", "-", "-", "-", "-"});
-    return;
-  }
-  table.add_row({label, std::to_string(h.count()), ms(h.min()), fmt::format("{:.3f}", h.mean() / 1e6),
-                 ms(h.percentile(50)), ms(h.percentile(90)), ms(h.percentile(99)), ms(h.max()),
-                 fmt::format("{:.3f}", h.stddev() / 1e6)});
-}
+constexpr std::initializer_list<render::stat> handshake_stats = {
+    render::stat::count, render::stat::min, render::stat::mean, render::stat::p50,
+    render::stat::p90,   render::stat::p99, render::stat::max,  render::stat::stddev};
 
 std::string summary_text(const active::target_stats& t) {
   std::string out = fmt::format("\n--- {} probe statistics ---\n", t.address.to_string());
@@ -181,15 +176,15 @@ std::string summary_text(const active::target_stats& t) {
   }
   out += fmt::format(", {:.1f}% loss\n", t.loss_pct());
   if (t.connected > 0) {
-    using col = core::table::column;
-    constexpr auto right = core::table::align::right;
-    core::table table({col{"handshake"}, col{"count", right}, col{"min_ms", right}, col{"avg_ms", right},
+    using col = render::table::column;
+    constexpr auto right = render::table::align::right;
+    render::table table({col{"handshake"}, col{"count", right}, col{"min_ms", right}, col{"avg_ms", right},
                        col{"p50_ms", right}, col{"p90_ms", right}, col{"p99_ms", right}, col{"max_ms", right},
                        col{"stddev_ms", right}});
-    add_histogram_row(table, "all", t.handshake);
-    add_histogram_row(table, "no SYN retransmit", t.clean);
-    add_histogram_row(table, "SYN retransmitted", t.retransmitted);
-    add_histogram_row(table, "kernel rtt", t.kernel_rtt);
+    table.add_row(render::histogram_row("all", t.handshake, handshake_stats));
+    table.add_row(render::histogram_row("no SYN retransmit", t.clean, handshake_stats));
+    table.add_row(render::histogram_row("SYN retransmitted", t.retransmitted, handshake_stats));
+    table.add_row(render::histogram_row("kernel rtt", t.kernel_rtt, handshake_stats));
     out += table.render();
   }
   if (t.tfo_cookie_requested + t.tfo_data_in_syn > 0) {
@@ -284,7 +279,7 @@ int run(const probe_args& args) {
                              }(), ", "));
     fmt::print("PROBE {}: {} attempts{}, interval {}, timeout {}\n", what,
                args.count == 0 ? std::string("until Ctrl-C") : std::to_string(args.count),
-               options.targets.size() > 1 ? " each" : "", core::format_duration(*interval), core::format_duration(*timeout));
+               options.targets.size() > 1 ? " each" : "", render::format_duration(*interval), render::format_duration(*timeout));
     std::fflush(stdout);
   }
 

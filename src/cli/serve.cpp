@@ -12,7 +12,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
+#include "render/json.h"
 #include "kernel/counters.h"
 
 namespace synscope::cli {
@@ -46,11 +46,11 @@ std::string render(const active::server_stats& s, const std::vector<kernel::coun
     return a && b ? *b - *a : 0;
   };
   if (json) {
-    core::json_object errors;
+    render::json_object errors;
     for (const auto& [e, n] : s.errors) errors.field(core::errno_name(e), n);
-    core::json_object k;
+    render::json_object k;
     for (const char* name : kernel_counters) k.field(name, delta(name));
-    return core::json_object()
+    return render::json_object()
         .field("type", "stats")
         .field("accepted", s.accepted)
         .field("active", s.active)
@@ -118,7 +118,7 @@ int run(const serve_args& args) {
   if (args.json) {
     std::vector<std::string> addrs;
     for (const auto& a : (*server)->bound()) addrs.push_back(a.to_string());
-    fmt::print("{}\n", core::json_object()
+    fmt::print("{}\n", render::json_object()
                            .field("type", "listening")
                            .field("pid", static_cast<int64_t>(getpid()))
                            .field("mode", active::serve_mode_name(o.mode))

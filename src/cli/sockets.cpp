@@ -7,8 +7,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "kernel/netns.h"
 #include "kernel/snapshot.h"
 #include "kernel/socket_filter.h"
@@ -45,8 +45,8 @@ std::string options_text(const kernel::tcp_info_view& i) {
   return out;
 }
 
-core::json_object socket_json(const kernel::tcp_socket& s, const std::string& process) {
-  core::json_object j;
+render::json_object socket_json(const kernel::tcp_socket& s, const std::string& process) {
+  render::json_object j;
   j.field("state", kernel::state_name(s.state))
       .field("family", s.local.family == AF_INET ? "ipv4" : "ipv6")
       .field("local", kernel::to_string(s.local))
@@ -79,21 +79,21 @@ void each_listed_state(F&& f) {
 
 int render_summary(const kernel::socket_summary& sum, bool json) {
   if (json) {
-    core::json_object states;
+    render::json_object states;
     each_listed_state([&](kernel::tcp_state st) {
       const auto& c = sum.counts[static_cast<size_t>(st)];
-      states.field(kernel::state_name(st), core::json_object().field("ipv4", c[0]).field("ipv6", c[1]).field("total", c[0] + c[1]));
+      states.field(kernel::state_name(st), render::json_object().field("ipv4", c[0]).field("ipv6", c[1]).field("total", c[0] + c[1]));
     });
-    core::json_array listeners;
+    render::json_array listeners;
     for (const auto& l : sum.listeners) {
-      listeners.add(core::json_object()
+      listeners.add(render::json_object()
                         .field("local", kernel::to_string(l.local))
                         .field("accept_queue", l.accept_queue)
                         .field("backlog", l.backlog)
                         .field("half_open", l.half_open)
                         .field("backlog_capped_by_somaxconn", sum.capped_by_somaxconn(l)));
     }
-    fmt::print("{}\n", core::json_object()
+    fmt::print("{}\n", render::json_object()
                            .field("total", sum.total)
                            .field("states", states)
                            .field("somaxconn", sum.somaxconn)
@@ -101,16 +101,16 @@ int render_summary(const kernel::socket_summary& sum, bool json) {
                            .str());
     return 0;
   }
-  core::table t({{"state"}, {"ipv4", core::table::align::right}, {"ipv6", core::table::align::right},
-                 {"total", core::table::align::right}});
+  render::table t({{"state"}, {"ipv4", render::table::align::right}, {"ipv6", render::table::align::right},
+                 {"total", render::table::align::right}});
   each_listed_state([&](kernel::tcp_state st) {
     const auto& c = sum.counts[static_cast<size_t>(st)];
     t.add_row({kernel::state_name(st), std::to_string(c[0]), std::to_string(c[1]), std::to_string(c[0] + c[1])});
   });
   fmt::print("{}TCP sockets: {}\n", t.render(), sum.total);
   if (sum.listeners.empty()) return 0;
-  core::table lt({{"listener"}, {"accept_queue", core::table::align::right}, {"backlog", core::table::align::right},
-                  {"half_open", core::table::align::right}, {"note"}});
+  render::table lt({{"listener"}, {"accept_queue", render::table::align::right}, {"backlog", render::table::align::right},
+                  {"half_open", render::table::align::right}, {"note"}});
   for (const auto& l : sum.listeners) {
     std::string note;
     if (sum.capped_by_somaxconn(l)) {
@@ -127,11 +127,11 @@ int render_summary(const kernel::socket_summary& sum, bool json) {
 int render_groups(const std::vector<kernel::socket_group>& rows, const char* key_name, bool json) {
   if (json) {
     for (const auto& g : rows) {
-      core::json_object states;
+      render::json_object states;
       for (size_t i = 1; i < g.by_state.size(); ++i) {
         if (g.by_state[i] > 0) states.field(kernel::state_name(static_cast<kernel::tcp_state>(i)), g.by_state[i]);
       }
-      fmt::print("{}\n", core::json_object().field(key_name, g.key).field("sockets", g.sockets).field("states", states).str());
+      fmt::print("{}\n", render::json_object().field(key_name, g.key).field("sockets", g.sockets).field("states", states).str());
     }
     return 0;
   }
@@ -139,14 +139,14 @@ int render_groups(const std::vector<kernel::socket_group>& rows, const char* key
   for (const auto& g : rows) {
     for (size_t i = 0; i < present.size(); ++i) present[i] = present[i] || g.by_state[i] > 0;
   }
-  std::vector<core::table::column> cols{{key_name}, {"sockets", core::table::align::right}};
+  std::vector<render::table::column> cols{{key_name}, {"sockets", render::table::align::right}};
   std::vector<size_t> state_cols;
   for (size_t i = 1; i < present.size(); ++i) {
     if (!present[i]) continue;
-    cols.push_back({kernel::state_name(static_cast<kernel::tcp_state>(i)), core::table::align::right});
+    cols.push_back({kernel::state_name(static_cast<kernel::tcp_state>(i)), render::table::align::right});
     state_cols.push_back(i);
   }
-  core::table t(cols);
+  render::table t(cols);
   for (const auto& g : rows) {
     std::vector<std::string> cells{g.key, std::to_string(g.sockets)};
     for (size_t i : state_cols) cells.push_back(std::to_string(g.by_state[i]));
@@ -183,7 +183,7 @@ int run(sockets_args args) {
   if (args.count) {
     auto n = kernel::count_matching(*filter);
     if (!n) return fail(n.error());
-    fmt::print("{}\n", args.json ? core::json_object().field("count", *n).str() : std::to_string(*n));
+    fmt::print("{}\n", args.json ? render::json_object().field("count", *n).str() : std::to_string(*n));
     return 0;
   }
   if (args.summary) {
@@ -204,11 +204,11 @@ int run(sockets_args args) {
     auto it = owners.find(s.inode);
     return it == owners.end() ? std::string() : it->second;
   };
-  std::vector<core::table::column> cols{{"State"}, {"Recv-Q", core::table::align::right},
-                                        {"Send-Q", core::table::align::right}, {"Local"}, {"Peer"}};
+  std::vector<render::table::column> cols{{"State"}, {"Recv-Q", render::table::align::right},
+                                        {"Send-Q", render::table::align::right}, {"Local"}, {"Peer"}};
   if (args.processes) cols.push_back({"Process"});
   if (args.info) cols.push_back({"Info"});
-  core::table t(cols);
+  render::table t(cols);
   auto r = kernel::dump_tcp(filter->query(args.info), [&](const kernel::tcp_socket& s) {
     if (!filter->matches(s)) return;
     if (args.json) {

@@ -15,7 +15,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "core/json.h"
+#include "render/json.h"
 #include "kernel/netns.h"
 #include "kernel/snapshot.h"
 
@@ -175,21 +175,21 @@ std::string render_screen(const top_args& args, const kernel::snapshot* before, 
 std::string render_line(const top_args& args, const kernel::snapshot* before, const kernel::snapshot& now) {
   auto v = figures(before, now);
   if (args.json) {
-    core::json_object states;
-    core::json_object rates;
+    render::json_object states;
+    render::json_object rates;
     size_t i = 0;
     for (const auto& r : state_rows) states.field(r.label, static_cast<uint64_t>(v[i++]));
     for (const auto& r : rate_rows) rates.field(r.key, v[i++]);
-    core::json_array listeners;
+    render::json_array listeners;
     for (size_t k = 0; k < now.sockets.listeners.size() && k < 5; ++k) {
       const auto& l = now.sockets.listeners[k];
-      listeners.add(core::json_object()
+      listeners.add(render::json_object()
                         .field("local", kernel::to_string(l.local))
                         .field("accept_queue", l.accept_queue)
                         .field("backlog", l.backlog)
                         .field("half_open", l.half_open));
     }
-    return core::json_object()
+    return render::json_object()
         .field("time", clock_text())
         .field("sockets", now.sockets.total)
         .field("states", states)

@@ -5,8 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "core/json.h"
-#include "core/table.h"
+#include "render/json.h"
+#include "render/table.h"
 #include "kernel/netns.h"
 #include "tune/firewall.h"
 #include "tune/tune.h"
@@ -65,9 +65,9 @@ std::string live_only_reason(const tune_args& args) {
   return "--proc-root " + args.proc_root;
 }
 
-core::json_array change_list_json(const std::vector<tune::change>& changed) {
-  core::json_array out;
-  for (const auto& c : changed) out.add(core::json_object().field("key", c.key).field("was", c.was).field("now", c.now));
+render::json_array change_list_json(const std::vector<tune::change>& changed) {
+  render::json_array out;
+  for (const auto& c : changed) out.add(render::json_object().field("key", c.key).field("was", c.was).field("now", c.now));
   return out;
 }
 
@@ -85,7 +85,7 @@ int run_audit(tune_args& args, bool plan) {
   }
   if (args.json) {
     for (const auto& r : rows) {
-      fmt::print("{}\n", core::json_object()
+      fmt::print("{}\n", render::json_object()
                              .field("key", r.key)
                              .field("current", r.current)
                              .field("recommended", r.recommended)
@@ -94,7 +94,7 @@ int run_audit(tune_args& args, bool plan) {
                              .str());
     }
     if (plan) {
-      fmt::print("{}\n", core::json_object()
+      fmt::print("{}\n", render::json_object()
                              .field("type", "file")
                              .field("path", args.persist_path)
                              .field("live_only", args.persist_path.empty())
@@ -104,7 +104,7 @@ int run_audit(tune_args& args, bool plan) {
     }
   } else if (!plan) {
     // A profile is anyone's file: its text reaches the terminal with control bytes escaped.
-    core::table t({{"key"}, {"current"}, {"recommended"}, {"status"}, {"reason"}});
+    render::table t({{"key"}, {"current"}, {"recommended"}, {"status"}, {"reason"}});
     for (const auto& r : rows) {
       t.add_row({core::printable(r.key), core::printable(r.current), core::printable(r.recommended),
                  tune::status_name(r.state), core::printable(r.reason, 400)});
@@ -154,7 +154,7 @@ int run_apply(tune_args& args) {
   auto r = tune::apply(*p, tree, o);
   if (!r) return fail(r.error());
   if (args.json) {
-    fmt::print("{}\n", core::json_object()
+    fmt::print("{}\n", render::json_object()
                            .field("backup", r->backup_path)
                            .field("persisted", r->persisted)
                            .field("changed", change_list_json(r->changed))
@@ -185,7 +185,7 @@ int run_backup(tune_args& args) {
   auto r = tune::backup(tree, args.dir, o);
   if (!r) return fail(r.error());
   if (args.json) {
-    fmt::print("{}\n", core::json_object()
+    fmt::print("{}\n", render::json_object()
                            .field("path", r->path)
                            .field("keys", static_cast<uint64_t>(r->keys))
                            .field("files", r->files)
@@ -207,7 +207,7 @@ int run_restore(tune_args& args) {
   auto r = tune::restore(args.backup_path, tree, {args.firewall, kernel::in_initial_netns()});
   if (!r) return fail(r.error());
   if (args.json) {
-    fmt::print("{}\n", core::json_object()
+    fmt::print("{}\n", render::json_object()
                            .field("changed", change_list_json(r->changed))
                            .field("skipped", r->skipped)
                            .field("differs", change_list_json(r->differs))

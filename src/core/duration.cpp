@@ -49,19 +49,4 @@ result<int64_t> parse_duration(std::string_view text, std::string_view what) {
 
 namespace synscope::core {
 
-std::string format_duration(int64_t ns) {
-  auto trim = [](double v, const char* unit) {
-    std::string s = fmt::format("{:.3f}", v);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (s.back() == '.') s.pop_back();
-    return s + " " + unit;
-  };
-  int64_t mag = ns < 0 ? -ns : ns;
-  if (mag == 0) return "0 s";
-  if (mag >= ns_per_s) return trim(static_cast<double>(ns) / 1e9, "s");
-  if (mag >= ns_per_ms) return trim(static_cast<double>(ns) / 1e6, "ms");
-  if (mag >= ns_per_us) return trim(static_cast<double>(ns) / 1e3, "us");
-  return trim(static_cast<double>(ns), "ns");
-}
-
 }  // namespace synscope::core

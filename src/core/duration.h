@@ -14,10 +14,3 @@ namespace synscope::core {
 result<int64_t> parse_duration(std::string_view text, std::string_view what);
 
 }  // namespace synscope::core
-
-namespace synscope::core {
-
-/// A duration as people write it: "2 s", "100 ms", "1.5 s", "250 us", "0 s".
-std::string format_duration(int64_t ns);
-
-}  // namespace synscope::core

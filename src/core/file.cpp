@@ -22,8 +22,7 @@ result<std::string> read_all(int fd, const std::string& shown) {
   std::string text;
   char buf[16384];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = core::retry_on_eintr([&] { return ::read(fd, buf, sizeof buf); });
     if (n < 0) return system_error(shown, "read", errno);
     if (n == 0) return text;
     text.append(buf, static_cast<size_t>(n));
@@ -33,8 +32,7 @@ result<std::string> read_all(int fd, const std::string& shown) {
 bool write_all(int fd, const std::string& text) {
   size_t done = 0;
   while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = core::retry_on_eintr([&] { return ::write(fd, text.data() + done, text.size() - done); });
     if (n < 0) return false;
     if (n == 0) {
       errno = EIO;

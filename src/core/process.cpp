@@ -86,16 +86,12 @@ program_result run_capture(const std::vector<std::string>& argv, const std::stri
   std::string err_text;
   while (out_read || err_read) {
     pollfd p[3] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}, {in_write.get(), POLLOUT, 0}};
-    if (poll(p, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
+    if (retry_on_eintr([&] { return poll(p, 3, -1); }) < 0) break;
     char buf[16384];
     for (int i = 0; i < 2; ++i) {
       if ((p[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       unique_fd& fd = i == 0 ? out_read : err_read;
-      ssize_t n = read(fd.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
+      ssize_t n = core::retry_on_eintr([&] { return read(fd.get(), buf, sizeof buf); });
       if (n <= 0) {
         fd.reset();
         continue;
@@ -110,8 +106,7 @@ program_result run_capture(const std::vector<std::string>& argv, const std::stri
   }
   in_write.reset();
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  retry_on_eintr([&] { return waitpid(pid, &status, 0); });
   r.err = err_text.substr(0, err_text.find('\n'));
   r.ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   return r;

@@ -46,4 +46,25 @@ result<std::string> unescape(std::string_view text, std::string_view what) {
   return out;
 }
 
+void append_json_string(std::string& out, std::string_view s, bool html_safe) {
+  out += '"';
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
+          out += fmt::format("\\u{:04x}", u);
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
 }  // namespace synscope::core

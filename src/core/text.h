@@ -13,4 +13,9 @@ namespace synscope::core {
 /// two hex digits, is a usage error naming `what`.
 result<std::string> unescape(std::string_view text, std::string_view what);
 
+/// Appends `s` to `out` as a JSON string literal (quotes included), escaped as RFC 8259 asks.
+/// `html_safe` also writes <, > and & as \u escapes, so that the literal can stand inside an
+/// HTML <script> element ("</script>" cannot end it early).
+void append_json_string(std::string& out, std::string_view s, bool html_safe = false);
+
 }  // namespace synscope::core

@@ -169,9 +169,9 @@ struct http_server::loop {
     for (int n = 0; n < 1024; ++n) {
       sockaddr_storage peer{};
       socklen_t len = sizeof peer;
-      int fd = accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);  // NOLINT
+      int fd = core::retry_on_eintr([&] { return accept4(listener.get(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_NONBLOCK | SOCK_CLOEXEC); });  // NOLINT
       if (fd < 0) {
-        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == ECONNABORTED) continue;
         return;  // EAGAIN, or out of descriptors: the kernel keeps the rest queued
       }
       std::string address;
@@ -218,9 +218,8 @@ struct http_server::loop {
     if (c.state == phase::lingering) {
       char discard[4096];
       for (;;) {
-        ssize_t n = ::read(c.fd, discard, sizeof discard);
+        ssize_t n = core::retry_on_eintr([&] { return ::read(c.fd, discard, sizeof discard); });
         if (n > 0) continue;
-        if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
         close_conn(slot);
         return;
@@ -229,7 +228,7 @@ struct http_server::loop {
     if (c.state != phase::waiting) return;
     for (;;) {
       if (c.used == options.header_limit) break;  // full: parse says too_large
-      ssize_t n = ::read(c.fd, slot_of(slot) + c.used, options.header_limit - c.used);
+      ssize_t n = core::retry_on_eintr([&] { return ::read(c.fd, slot_of(slot) + c.used, options.header_limit - c.used); });
       if (n > 0) {
         if (!c.request_started) {
           c.request_started = true;
@@ -239,7 +238,6 @@ struct http_server::loop {
         c.used += static_cast<size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
       if (n < 0) {
         close_conn(slot);  // the connection broke
@@ -315,12 +313,11 @@ struct http_server::loop {
         size_t at = c.sent - c.header.size();
         iov[count++] = {const_cast<char*>(c.body->data()) + at, body_size - at};  // NOLINT
       }
-      ssize_t n = writev(c.fd, iov, count);
+      ssize_t n = core::retry_on_eintr([&] { return writev(c.fd, iov, count); });
       if (n > 0) {
         c.sent += static_cast<size_t>(n);
         continue;
       }
-      if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // EPOLLOUT brings us back
       close_conn(slot);
       return;

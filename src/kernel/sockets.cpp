@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "core/unique_fd.h"
 #include "core/file.h"
 #include "kernel/counters.h"
 
@@ -194,9 +195,8 @@ core::result<void> dump_tcp(const socket_query& query, const std::function<void(
     }
     if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return core::system_error("sock_diag", "sendto", errno);
     for (;;) {
-      ssize_t n = mnl_socket_recvfrom(nl.get(), buf.data(), buf.size());
+      ssize_t n = core::retry_on_eintr([&] { return mnl_socket_recvfrom(nl.get(), buf.data(), buf.size()); });
       if (n < 0) {
-        if (errno == EINTR) continue;
         return core::system_error("sock_diag", "recvfrom", errno);
       }
       auto done = walk_replies(buf.data(), static_cast<size_t>(n), filtered);

@@ -117,8 +117,7 @@ namespace {
   std::string pending;
   char buf[4096];
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    ssize_t n = core::retry_on_eintr([&] { return read(fd, buf, sizeof buf); });
     if (n <= 0) break;
     pending.append(buf, static_cast<size_t>(n));
     for (size_t eol; (eol = pending.find('\n')) != std::string::npos; pending.erase(0, eol + 1)) {

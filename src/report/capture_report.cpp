@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
 #include "report/ladder.h"
 #include "report/plot.h"
 
@@ -16,21 +17,11 @@ std::string ms_or_dash(const core::histogram& h, double p) {
 
 std::string us_or_null(int64_t ns) { return ns < 0 ? "null" : std::to_string((ns + 500) / 1000); }
 
-// A JSON string of text that is plain ASCII here (addresses, names); escaped all the same.
+// A JSON string safe inside the page's <script> element.
 std::string js(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20 || c == '<' || c == '>' || c == '&') {
-      out += fmt::format("\\u{:04x}", u);  // also keeps "</script>" out of the page
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
+  std::string out;
+  core::append_json_string(out, text, /*html_safe=*/true);
+  return out;
 }
 
 std::string options_text(const wire::tcp_options& o, uint16_t flags) {

@@ -26,14 +26,5 @@ TEST(ParseDuration, ErrorsNameTheArgument) {
   EXPECT_FALSE(parse_duration("99999999999999m", "-i").ok());
 }
 
-TEST(FormatDuration, ReadsLikePeopleWrite) {
-  EXPECT_EQ(format_duration(0), "0 s");
-  EXPECT_EQ(format_duration(2'000'000'000), "2 s");
-  EXPECT_EQ(format_duration(1'500'000'000), "1.5 s");
-  EXPECT_EQ(format_duration(100'000'000), "100 ms");
-  EXPECT_EQ(format_duration(250'000), "250 us");
-  EXPECT_EQ(format_duration(12), "12 ns");
-}
-
 }  // namespace
 }  // namespace synscope::core

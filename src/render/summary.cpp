@@ -1,19 +1,20 @@
 // Rendering a capture summary (tcp::analyze_report) as text and as JSON: shared by `analyze`
 // and `capture`.
-#include "cli/summary_render.h"
+#include "render/summary.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
 #include "core/clock.h"
-#include "cli/common.h"
-#include "core/table.h"
+#include "render/format.h"
+#include "render/table.h"
 
-namespace synscope::cli {
+namespace synscope::render {
 namespace {
 
-std::string ms(int64_t ns) { return fmt::format("{:.3f}", static_cast<double>(ns) / 1e6); }
+constexpr std::initializer_list<stat> rtt_stats = {stat::count, stat::min, stat::p50, stat::p90,
+                                                   stat::p99,   stat::max, stat::mean};
 
 
 constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "handshake ACK not acking ISN+1",
@@ -23,14 +24,6 @@ constexpr const char* anomaly_labels[] = {"SYN-ACK acking the wrong number", "ha
                                           "simultaneous open (both sides sent a SYN)", "the same SYN again after a RST"};
 static_assert(std::size(anomaly_labels) == tcp::anomaly_count);
 
-void add_rtt_row(core::table& t, const char* label, const core::histogram& h) {
-  if (h.count() == 0) {
-    t.add_row({label, "0", "-", "-", "-", "-", "-", "-"});
-    return;
-  }
-  t.add_row({label, std::to_string(h.count()), ms(h.min()), ms(h.percentile(50)), ms(h.percentile(90)),
-             ms(h.percentile(99)), ms(h.max()), fmt::format("{:.3f}", h.mean() / 1e6)});
-}
 
 // Frames of `in` whose decode ended in `st`; for fragments, those not made whole again.
 uint64_t not_decoded(const tcp::input_report& in, wire::decode_status st) {
@@ -43,8 +36,8 @@ uint64_t not_decoded(const tcp::input_report& in, wire::decode_status st) {
 
 std::string summary_text(const tcp::analyze_report& r, const std::string& source, double seconds) {
   const tcp::summary& s = r.result;
-  using col = core::table::column;
-  constexpr auto right = core::table::align::right;
+  using col = render::table::column;
+  constexpr auto right = render::table::align::right;
   uint64_t tcp_frames = 0;
   for (const auto& in : r.inputs) tcp_frames += in.decoded[0];
   std::string out = fmt::format("{}, {} packets ({} TCP), {} connections, in {:.2f} s\n", source, r.frames,
@@ -84,27 +77,27 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
                        "--max-open were open at once\n\n",
                        r.tracker.evicted_full);
   }
-  core::table states({col{"outcome"}, col{"connections", right}, col{"meaning"}});
+  render::table states({col{"outcome"}, col{"connections", right}, col{"meaning"}});
   for (size_t i = 0; i < s.by_state.size(); ++i) {
     if (s.by_state[i] == 0) continue;
     auto st = static_cast<tcp::conn_state>(i);
     states.add_row({tcp::conn_state_name(st), std::to_string(s.by_state[i]), tcp::conn_state_meaning(st)});
   }
   out += states.render() + "\n";
-  core::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},
+  render::table rtt({col{"handshake time"}, col{"count", right}, col{"min_ms", right}, col{"p50_ms", right},
                    col{"p90_ms", right}, col{"p99_ms", right}, col{"max_ms", right}, col{"avg_ms", right}});
-  add_rtt_row(rtt, "connect (first SYN->ACK)", s.connect_time);
-  add_rtt_row(rtt, "initial rtt (SYN->ACK)", s.initial_rtt);
-  add_rtt_row(rtt, "server (SYN->SYN-ACK)", s.server_rtt);
-  add_rtt_row(rtt, "client (SYN-ACK->ACK)", s.client_rtt);
+  rtt.add_row(histogram_row("connect (first SYN->ACK)", s.connect_time, rtt_stats));
+  rtt.add_row(histogram_row("initial rtt (SYN->ACK)", s.initial_rtt, rtt_stats));
+  rtt.add_row(histogram_row("server (SYN->SYN-ACK)", s.server_rtt, rtt_stats));
+  rtt.add_row(histogram_row("client (SYN-ACK->ACK)", s.client_rtt, rtt_stats));
   out += rtt.render() + "\n";
   if (!s.syn_retransmits.empty()) {
-    core::table retrans({col{"SYN retransmissions", right}, col{"connections", right}});
+    render::table retrans({col{"SYN retransmissions", right}, col{"connections", right}});
     for (const auto& [n, count] : s.syn_retransmits) retrans.add_row({std::to_string(n), std::to_string(count)});
     out += retrans.render() + "\n";
   }
   if (!s.top_half_open.empty()) {
-    core::table h({col{"server"}, col{"half_open", right}, col{"attempts", right}, col{"per_s", right}, col{"flag"}});
+    render::table h({col{"server"}, col{"half_open", right}, col{"attempts", right}, col{"per_s", right}, col{"flag"}});
     for (const auto& srv : s.top_half_open) {
       h.add_row({tcp::to_string(srv.server), std::to_string(srv.half_open), std::to_string(srv.attempts),
                  fmt::format("{:.1f}", srv.rate_per_s()), srv.syn_flood ? "SYN FLOOD" : ""});
@@ -112,12 +105,12 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
     out += "top servers by half-open connections:\n" + h.render() + "\n";
   }
   if (!s.top_refused.empty()) {
-    core::table p({col{"port", right}, col{"refused", right}});
+    render::table p({col{"port", right}, col{"refused", right}});
     for (const auto& rp : s.top_refused) p.add_row({std::to_string(rp.port), std::to_string(rp.refused)});
     out += "top refused ports:\n" + p.render() + "\n";
   }
   if (!s.timeline.empty() && s.timeline.size() <= 3600) {
-    core::table tl({col{"second"}, col{"syn", right}, col{"synack", right}, col{"completed", right},
+    render::table tl({col{"second"}, col{"syn", right}, col{"synack", right}, col{"completed", right},
                     col{"rst", right}});
     for (const auto& t : s.timeline) {
       tl.add_row({core::format_time(t.second * core::ns_per_s, "%Y-%m-%d %H:%M:%S", core::time_zone::utc),
@@ -136,40 +129,40 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   return out;
 }
 
-core::json_object summary_json(const tcp::analyze_report& r) {
+render::json_object summary_json(const tcp::analyze_report& r) {
   const tcp::summary& s = r.result;
-  core::json_object states;
+  render::json_object states;
   for (size_t i = 0; i < s.by_state.size(); ++i) states.field(tcp::conn_state_name(static_cast<tcp::conn_state>(i)), s.by_state[i]);
-  core::json_object retrans;
+  render::json_object retrans;
   for (const auto& [n, count] : s.syn_retransmits) retrans.field(std::to_string(n), count);
-  core::json_array half_open;
+  render::json_array half_open;
   for (const auto& srv : s.top_half_open) {
-    half_open.add(core::json_object()
+    half_open.add(render::json_object()
                       .field("server", tcp::to_string(srv.server))
                       .field("half_open", srv.half_open)
                       .field("attempts", srv.attempts)
                       .field("per_s", srv.rate_per_s())
                       .field("syn_flood", srv.syn_flood));
   }
-  core::json_object refused;
+  render::json_object refused;
   for (const auto& rp : s.top_refused) refused.field(std::to_string(rp.port), rp.refused);
-  core::json_object anomalies;
+  render::json_object anomalies;
   auto names = tcp::anomaly_list((1u << tcp::anomaly_count) - 1);
   for (size_t i = 0; i < s.anomalies.size() && i < names.size(); ++i) anomalies.field(names[i], s.anomalies[i]);
   std::vector<std::string> warnings;
   for (const auto& in : r.inputs) {
     if (!in.truncation.empty()) warnings.push_back(in.truncation);
   }
-  core::json_array timeline;
+  render::json_array timeline;
   for (const auto& t : s.timeline) {
-    timeline.add(core::json_object()
+    timeline.add(render::json_object()
                      .field("second", t.second)
                      .field("syn", t.syns)
                      .field("synack", t.synacks)
                      .field("completed", t.completed)
                      .field("rst", t.resets));
   }
-  core::json_object j;
+  render::json_object j;
   j.field("type", "summary")
       .field("files", r.inputs.size())
       .field("packets", r.frames)
@@ -195,7 +188,7 @@ core::json_object summary_json(const tcp::analyze_report& r) {
       .field("warnings", warnings);
   // Every frame by what became of it; fragments that went into a whole datagram are not "not
   // decoded" (the one that completed it counts as tcp).
-  core::json_object decoded;
+  render::json_object decoded;
   for (size_t i = 0; i < wire::decode_status_count; ++i) {
     uint64_t n = 0;
     for (const auto& in : r.inputs) n += not_decoded(in, static_cast<wire::decode_status>(i));
@@ -219,4 +212,4 @@ core::json_object summary_json(const tcp::analyze_report& r) {
 }
 
 
-}  // namespace synscope::cli
+}  // namespace synscope::render

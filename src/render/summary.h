@@ -2,10 +2,10 @@
 // A capture summary as people and machines read it (docs/analyze.md).
 #include <string>
 
-#include "core/json.h"
+#include "render/json.h"
 #include "tcp/analyzer.h"
 
-namespace synscope::cli {
+namespace synscope::render {
 
 /// The human summary: outcomes, handshake times, retransmissions, half-open servers, refused
 /// ports, the per-second timeline and anomalies.
@@ -13,6 +13,6 @@ namespace synscope::cli {
 std::string summary_text(const tcp::analyze_report& r, const std::string& source, double seconds);
 
 /// The {"type":"summary",...} object of --json.
-core::json_object summary_json(const tcp::analyze_report& r);
+render::json_object summary_json(const tcp::analyze_report& r);
 
-}  // namespace synscope::cli
+}  // namespace synscope::render

@@ -1,4 +1,4 @@
-#include "core/json.h"
+#include "render/json.h"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-namespace synscope::core {
+namespace synscope::render {
 namespace {
 
 TEST(Json, FieldsInOrderAndParsable) {
@@ -82,4 +82,4 @@ TEST(Json, DoublesRoundTrip) {
 }
 
 }  // namespace
-}  // namespace synscope::core
+}  // namespace synscope::render

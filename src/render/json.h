@@ -1,18 +1,15 @@
 #pragma once
-// A JSON object writer for synscope's --json output: fields appear in the order written, so
+// A JSON object writer for synscope's --json output (the command line's only): fields appear in the order written, so
 // output is stable and diffable. One object per line (JSON lines).
 //
-//   std::string line = core::json_object().field("type", "attempt").field("seq", 3).str();
+//   std::string line = render::json_object().field("type", "attempt").field("seq", 3).str();
 #include <concepts>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace synscope::core {
-
-/// Appends `s` to `out` as a JSON string literal (quotes included), escaping as RFC 8259 asks.
-void append_json_string(std::string& out, std::string_view s);
+namespace synscope::render {
 
 class json_array;
 
@@ -50,8 +47,8 @@ class json_object {
 
 /// A JSON array of objects, strings or numbers, in the order added.
 ///
-///   core::json_array a;
-///   for (const auto& l : loads) a.add(core::json_object().field("local", l.name));
+///   render::json_array a;
+///   for (const auto& l : loads) a.add(render::json_object().field("local", l.name));
 ///   line.field("listeners", a);
 class json_array {
  public:
@@ -75,4 +72,4 @@ class json_array {
   std::string out_ = "[";
 };
 
-}  // namespace synscope::core
+}  // namespace synscope::render

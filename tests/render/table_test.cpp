@@ -1,8 +1,8 @@
-#include "core/table.h"
+#include "render/table.h"
 
 #include <gtest/gtest.h>
 
-namespace synscope::core {
+namespace synscope::render {
 namespace {
 
 TEST(Table, AlignsColumnsAndTrimsTrailingSpace) {
@@ -30,4 +30,4 @@ TEST(Table, CountsUtf8ByDisplayColumns) {
 }
 
 }  // namespace
-}  // namespace synscope::core
+}  // namespace synscope::render

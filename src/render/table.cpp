@@ -1,9 +1,9 @@
-#include "core/table.h"
+#include "render/table.h"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace synscope::core {
+namespace synscope::render {
 namespace {
 
 // Display width: UTF-8 continuation bytes take no column.
@@ -65,4 +65,4 @@ std::string table::render() const {
   return out;
 }
 
-}  // namespace synscope::core
+}  // namespace synscope::render

@@ -1,43 +1,24 @@
-#include "core/json.h"
+#include "render/json.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-namespace synscope::core {
+#include "core/text.h"
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
+namespace synscope::render {
 
 void json_object::key_(std::string_view key) {
   if (out_.size() > 1) {
     out_ += ',';
   }
-  append_json_string(out_, key);
+  core::append_json_string(out_, key);
   out_ += ':';
 }
 
 json_object& json_object::field(std::string_view key, std::string_view value) {
   key_(key);
-  append_json_string(out_, value);
+  core::append_json_string(out_, value);
   return *this;
 }
 
@@ -83,7 +64,7 @@ json_object& json_object::field(std::string_view key, const std::vector<std::str
     if (i > 0) {
       out_ += ',';
     }
-    append_json_string(out_, values[i]);
+    core::append_json_string(out_, values[i]);
   }
   out_ += ']';
   return *this;
@@ -109,7 +90,7 @@ json_array& json_array::add(const json_object& value) {
 
 json_array& json_array::add(std::string_view value) {
   comma_();
-  append_json_string(out_, value);
+  core::append_json_string(out_, value);
   return *this;
 }
 
@@ -119,4 +100,4 @@ json_object& json_object::null_field(std::string_view key) {
   return *this;
 }
 
-}  // namespace synscope::core
+}  // namespace synscope::render

@@ -2,13 +2,13 @@
 // An aligned text table, the way ss and nstat print: a header row, columns two spaces apart,
 // numbers right-aligned, no trailing spaces.
 //
-//   core::table t({{"target"}, {"p50_ms", core::table::align::right}});
+//   render::table t({{"target"}, {"p50_ms", render::table::align::right}});
 //   t.add_row({"127.0.0.1:80", "0.052"});
 //   std::string text = t.render();
 #include <string>
 #include <vector>
 
-namespace synscope::core {
+namespace synscope::render {
 
 class table {
  public:
@@ -31,4 +31,4 @@ class table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-}  // namespace synscope::core
+}  // namespace synscope::render
