@@ -98,8 +98,8 @@ render::json_object connection_json(const tcp::connection& c) {
       .field("syn_data_acked", c.syn_data_acked);
   j.field("type", "connection")
       .field("id", c.id)
-      .field("client", tcp::to_string(c.client))
-      .field("server", tcp::to_string(c.server))
+      .field("client", core::to_string(c.client))
+      .field("server", core::to_string(c.server))
       .field("vlan", vlan)
       .field("first_unix_ns", c.first_ns)
       .field("last_unix_ns", c.last_ns)
@@ -164,7 +164,7 @@ std::vector<std::string> connection_row(const tcp::connection& c) {
   for (int i = 0; i < c.vlan_count && i < 3; ++i) {
     vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
   }
-  return {std::to_string(c.id), tcp::to_string(c.client), tcp::to_string(c.server), vlan,
+  return {std::to_string(c.id), core::to_string(c.client), core::to_string(c.server), vlan,
           std::to_string(c.first_ns), std::to_string(c.syn_count), std::to_string(c.synack_count),
           c.handshake_complete ? "1" : "0", us(c.initial_rtt_ns), us(c.server_rtt_ns), us(c.client_rtt_ns),
           c.refused ? "1" : "0", tcp::conn_state_name(c.state()), c.history_string(), tcp::end_reason_name(c.ended),
@@ -221,7 +221,7 @@ std::string connection_table(std::vector<tcp::connection>& all) {
                  col{"client_ms", right}, col{"anomalies"}});
   auto opt_ms = [](int64_t ns) { return ns < 0 ? std::string("-") : ms(ns); };
   for (const auto& c : all) {
-    t.add_row({std::to_string(c.id), tcp::to_string(c.client), tcp::to_string(c.server),
+    t.add_row({std::to_string(c.id), core::to_string(c.client), core::to_string(c.server),
                tcp::conn_state_name(c.state()), c.history_string(), std::to_string(c.syn_count),
                std::to_string(c.synack_count), opt_ms(c.connect_time_ns()), opt_ms(c.initial_rtt_ns),
                opt_ms(c.server_rtt_ns), opt_ms(c.client_rtt_ns), tcp::anomaly_names(c.anomalies)});

@@ -48,9 +48,9 @@ std::string options_text(const kernel::tcp_info_view& i) {
 render::json_object socket_json(const kernel::tcp_socket& s, const std::string& process) {
   render::json_object j;
   j.field("state", kernel::state_name(s.state))
-      .field("family", s.local.family == AF_INET ? "ipv4" : "ipv6")
-      .field("local", kernel::to_string(s.local))
-      .field("remote", kernel::to_string(s.remote))
+      .field("family", s.local.address.version == 4 ? "ipv4" : "ipv6")
+      .field("local", kernel::socket_text(s.local))
+      .field("remote", kernel::socket_text(s.remote))
       .field("recv_q", s.rqueue)
       .field("send_q", s.wqueue)
       .field("uid", s.uid)
@@ -87,7 +87,7 @@ int render_summary(const kernel::socket_summary& sum, bool json) {
     render::json_array listeners;
     for (const auto& l : sum.listeners) {
       listeners.add(render::json_object()
-                        .field("local", kernel::to_string(l.local))
+                        .field("local", kernel::socket_text(l.local))
                         .field("accept_queue", l.accept_queue)
                         .field("backlog", l.backlog)
                         .field("half_open", l.half_open)
@@ -117,7 +117,7 @@ int render_summary(const kernel::socket_summary& sum, bool json) {
       note = fmt::format("backlog = somaxconn ({}): the application may have asked for more", sum.somaxconn);
     }
     if (l.backlog > 0 && l.fill() >= 0.8) note = "accept queue over 80% full";
-    lt.add_row({kernel::to_string(l.local), std::to_string(l.accept_queue), std::to_string(l.backlog),
+    lt.add_row({kernel::socket_text(l.local), std::to_string(l.accept_queue), std::to_string(l.backlog),
                 std::to_string(l.half_open), note});
   }
   fmt::print("\n{}", lt.render());
@@ -216,7 +216,7 @@ int run(sockets_args args) {
       return;
     }
     std::vector<std::string> cells{kernel::state_name(s.state), std::to_string(s.rqueue), std::to_string(s.wqueue),
-                                   kernel::to_string(s.local), kernel::to_string(s.remote)};
+                                   kernel::socket_text(s.local), kernel::socket_text(s.remote)};
     if (args.processes) cells.push_back(owner_of(s));
     if (args.info) {
       cells.push_back(s.info ? fmt::format("rtt:{:.3f}/{:.3f}ms retrans:{}/{} cwnd:{} mss:{} {}", s.info->rtt_us / 1e3,

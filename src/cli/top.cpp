@@ -159,7 +159,7 @@ std::string render_screen(const top_args& args, const kernel::snapshot* before, 
   size_t room = w.rows > lines.size() + 1 ? w.rows - lines.size() - 1 : 0;
   for (size_t k = 0; k < now.sockets.listeners.size() && k < room; ++k) {
     const auto& l = now.sockets.listeners[k];
-    lines.push_back(fmt::format("  {:<26} {:>8} {:>8} {:>5.0f}% {:>10}", kernel::to_string(l.local), l.accept_queue,
+    lines.push_back(fmt::format("  {:<26} {:>8} {:>8} {:>5.0f}% {:>10}", kernel::socket_text(l.local), l.accept_queue,
                                 l.backlog, l.fill() * 100.0, l.half_open));
   }
   if (now.sockets.listeners.empty()) lines.emplace_back("  (none)");
@@ -184,7 +184,7 @@ std::string render_line(const top_args& args, const kernel::snapshot* before, co
     for (size_t k = 0; k < now.sockets.listeners.size() && k < 5; ++k) {
       const auto& l = now.sockets.listeners[k];
       listeners.add(render::json_object()
-                        .field("local", kernel::to_string(l.local))
+                        .field("local", kernel::socket_text(l.local))
                         .field("accept_queue", l.accept_queue)
                         .field("backlog", l.backlog)
                         .field("half_open", l.half_open));
@@ -212,7 +212,7 @@ std::string render_line(const top_args& args, const kernel::snapshot* before, co
   }
   if (!now.sockets.listeners.empty()) {
     const auto& l = now.sockets.listeners.front();
-    out += fmt::format(" fullest={} {}/{}", kernel::to_string(l.local), l.accept_queue, l.backlog);
+    out += fmt::format(" fullest={} {}/{}", kernel::socket_text(l.local), l.accept_queue, l.backlog);
   }
   return out;
 }

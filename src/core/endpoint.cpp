@@ -173,11 +173,58 @@ std::string socket_address::host_string() const {
   return host.data();
 }
 
-std::string socket_address::to_string() const {
+std::string socket_address::to_string() const { return host_port(host_string(), family() == AF_INET6, port()); }
+
+ip_endpoint socket_address::endpoint() const {
+  ip_endpoint e;
+  e.port = port();
   if (family() == AF_INET6) {
-    return fmt::format("[{}]:{}", host_string(), port());
+    sockaddr_in6 sin6{};
+    std::memcpy(&sin6, &storage_, sizeof sin6);
+    e.address.version = 6;
+    std::memcpy(e.address.bytes.data(), &sin6.sin6_addr, 16);
+  } else if (family() == AF_INET) {
+    sockaddr_in sin{};
+    std::memcpy(&sin, &storage_, sizeof sin);
+    e.address.version = 4;
+    std::memcpy(e.address.bytes.data(), &sin.sin_addr, 4);
   }
-  return fmt::format("{}:{}", host_string(), port());
+  return e;
+}
+
+socket_address socket_address::of(const ip_endpoint& e) {
+  if (e.address.version == 6) {
+    sockaddr_in6 sin6{};
+    sin6.sin6_family = AF_INET6;
+    std::memcpy(&sin6.sin6_addr, e.address.bytes.data(), 16);
+    sin6.sin6_port = htons(e.port);
+    return {reinterpret_cast<const sockaddr*>(&sin6), sizeof sin6};  // NOLINT: the sockets API
+  }
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  std::memcpy(&sin.sin_addr, e.address.bytes.data(), 4);
+  sin.sin_port = htons(e.port);
+  return {reinterpret_cast<const sockaddr*>(&sin), sizeof sin};  // NOLINT
+}
+
+bool ip_address::is_unspecified() const {
+  size_t n = version == 4 ? 4 : 16;
+  for (size_t i = 0; i < n; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  return true;
+}
+
+std::string to_string(const ip_address& a) {
+  char text[INET6_ADDRSTRLEN] = {};
+  inet_ntop(a.version == 6 ? AF_INET6 : AF_INET, a.bytes.data(), text, sizeof text);
+  return text;
+}
+
+std::string to_string(const ip_endpoint& e) { return host_port(to_string(e.address), e.address.version == 6, e.port); }
+
+std::string host_port(std::string_view host, bool ipv6, uint16_t port) {
+  return ipv6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
 bool socket_address::is_loopback() const {

@@ -1,11 +1,13 @@
 #pragma once
-// Endpoints: parsing what people type ("db1:5432", "[::1]:80", "10.0.0.1:https") and resolving
-// it to socket addresses.
+// Endpoints: the one value type for an address and port (core::ip_endpoint, as packets and the
+// kernel's socket dumps carry them), parsing what people type ("db1:5432", "[::1]:80",
+// "10.0.0.1:https") and resolving it to socket addresses for the sockets API.
 //
 //   auto spec = core::parse_endpoint("localhost:8080", {});
 //   auto addrs = core::resolve(*spec, core::address_family::any);   // 127.0.0.1:8080, [::1]:8080
 #include <sys/socket.h>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +17,30 @@
 #include "core/error.h"
 
 namespace synscope::core {
+
+/// An IP address as packets and the kernel carry it.
+struct ip_address {
+  uint8_t version = 0;              ///< 4 or 6
+  std::array<uint8_t, 16> bytes{};  ///< IPv4 in the first four bytes, the rest zero
+  /// 0.0.0.0 or :: (a listener bound to every address).
+  [[nodiscard]] bool is_unspecified() const;
+  friend bool operator==(const ip_address&, const ip_address&) = default;
+};
+
+/// An address and a port: a connection's end in a capture or in the kernel's socket table.
+struct ip_endpoint {
+  ip_address address;
+  uint16_t port = 0;
+  friend bool operator==(const ip_endpoint&, const ip_endpoint&) = default;
+};
+
+/// "127.0.0.1", "::1".
+std::string to_string(const ip_address& a);
+/// "127.0.0.1:80", "[::1]:80": the one way synscope writes an endpoint.
+std::string to_string(const ip_endpoint& e);
+/// "127.0.0.1:80" or "[fe80::1%eth0]:80" from a host as text: what to_string(ip_endpoint) and
+/// socket_address::to_string() both write.
+std::string host_port(std::string_view host, bool ipv6, uint16_t port);
 
 /// A parsed, unresolved endpoint.
 struct endpoint_spec {
@@ -54,6 +80,10 @@ class socket_address {
   /// The address alone: "127.0.0.1", "::1".
   [[nodiscard]] std::string host_string() const;
   [[nodiscard]] bool is_loopback() const;
+  /// The address and port (an IPv6 scope id is not kept).
+  [[nodiscard]] ip_endpoint endpoint() const;
+  /// The socket address of an endpoint.
+  static socket_address of(const ip_endpoint& e);
 
   friend bool operator==(const socket_address& a, const socket_address& b);
 

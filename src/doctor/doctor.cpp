@@ -70,11 +70,11 @@ void check_backlog(const context& c, std::vector<finding>& out) {
     auto f = make("backlog", "capped-by-somaxconn", verdict::warn,
                   fmt::format("{}: accept queue {} of {} ({:.0f}%), capped by net.core.somaxconn: the listener asked "
                               "for at least that and the kernel cut it there",
-                              kernel::to_string(l.local), l.accept_queue, l.backlog, l.fill() * 100),
+                              kernel::socket_text(l.local), l.accept_queue, l.backlog, l.fill() * 100),
                   fmt::format("synscope tune apply --profile baseline --expected-connections {}  (or sysctl -w "
                               "net.core.somaxconn={}), then restart the listener so that it asks again",
                               somaxconn * 4, somaxconn * 4));
-    f.evidence = {{"listener", kernel::to_string(l.local)}, {"accept_queue", std::to_string(l.accept_queue)},
+    f.evidence = {{"listener", kernel::socket_text(l.local)}, {"accept_queue", std::to_string(l.accept_queue)},
                   {"backlog", std::to_string(l.backlog)}, {"somaxconn", std::to_string(somaxconn)},
                   {"tcp_max_syn_backlog", std::to_string(syn_backlog)}};
     out.push_back(std::move(f));
@@ -114,7 +114,7 @@ bool names_a_listener(std::string_view line, const std::vector<kernel::listener_
   }
   for (const auto& l : listeners) {
     if (std::to_string(l.local.port) != port) continue;
-    std::string name = kernel::to_string(l.local);
+    std::string name = kernel::socket_text(l.local);
     bool wildcard = name.rfind("*:", 0) == 0;
     if (address.empty()) return true;
     if (wildcard && (address == "0.0.0.0" || address == "::")) return true;
@@ -135,10 +135,10 @@ void check_queues(const context& c, std::vector<finding>& out) {
     bool overflowing = l.accept_queue > l.backlog;
     auto f = make("queues", "accept-queue", overflowing ? verdict::fail : verdict::warn,
                   fmt::format("{}: accept queue {} of {} ({:.0f}%): the application is not accepting fast enough",
-                              kernel::to_string(l.local), l.accept_queue, l.backlog, l.fill() * 100),
+                              kernel::socket_text(l.local), l.accept_queue, l.backlog, l.fill() * 100),
                   "fix the accept loop of the process listening there (synscope sockets -l -p); a larger backlog only "
                   "buys time: synscope tune apply --profile baseline");
-    f.evidence = {{"listener", kernel::to_string(l.local)}, {"accept_queue", std::to_string(l.accept_queue)},
+    f.evidence = {{"listener", kernel::socket_text(l.local)}, {"accept_queue", std::to_string(l.accept_queue)},
                   {"backlog", std::to_string(l.backlog)}};
     out.push_back(std::move(f));
   }
@@ -184,7 +184,7 @@ void check_half_open(const context& c, std::vector<finding>& out) {
   for (const auto& l : c.after.sockets.listeners) {
     if (l.half_open >= 100) {
       auto f = make("half-open", "per-listener", verdict::warn,
-                    fmt::format("{}: {} half-open connections", kernel::to_string(l.local), l.half_open),
+                    fmt::format("{}: {} half-open connections", kernel::socket_text(l.local), l.half_open),
                     "synscope analyze on a capture of that port for the SYN sources; synscope tune apply --profile synflood");
       out.push_back(std::move(f));
     }

@@ -95,10 +95,10 @@ bool collectors::collect_sockets(exposition& out) {
     names.push_back(std::move(name));
   };
   for (size_t i = 0; i < all_loads.size(); ++i) {
-    if (std::string name = kernel::to_string(all_loads[i].local); named(all_loads[i], name)) take(i, std::move(name));
+    if (std::string name = kernel::socket_text(all_loads[i].local); named(all_loads[i], name)) take(i, std::move(name));
   }
   for (size_t i = 0; i < all_loads.size() && loads.size() < options_.listeners_max; ++i) {
-    if (!taken[i]) take(i, kernel::to_string(all_loads[i].local));
+    if (!taken[i]) take(i, kernel::socket_text(all_loads[i].local));
   }
   out.family("synscope_tcp_listeners", "Listening TCP sockets, all of them (per-listener series show at most --listeners-max).",
              metric_type::gauge);

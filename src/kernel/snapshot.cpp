@@ -14,12 +14,12 @@ std::vector<listener_load> listener_loads(const std::vector<tcp_socket>& listene
   out.reserve(listeners.size());
   for (const auto& l : listeners) {
     listener_load load{l.local, l.rqueue, l.wqueue, 0};
-    bool wildcard = std::all_of(l.local.addr.begin(), l.local.addr.end(), [](uint8_t b) { return b == 0; });
+    bool wildcard = l.local.address.is_unspecified();
     for (const auto& h : half_open) {
       if (h.local.port != l.local.port) continue;
       // A wildcard IPv6 listener also takes IPv4 (unless IPV6_V6ONLY, which sock_diag does not show).
-      bool family_ok = h.local.family == l.local.family || (wildcard && l.local.family == AF_INET6);
-      if (family_ok && (wildcard || h.local.addr == l.local.addr)) ++load.half_open;
+      bool family_ok = h.local.address.version == l.local.address.version || (wildcard && l.local.address.version == 6);
+      if (family_ok && (wildcard || h.local.address == l.local.address)) ++load.half_open;
     }
     out.push_back(load);
   }
@@ -36,7 +36,7 @@ core::result<socket_summary> summarize_sockets(const socket_filter& f, const sys
   std::vector<tcp_socket> half_open;
   auto dumped = dump_tcp(f.query(), [&](const tcp_socket& t) {
     if (!f.matches(t)) return;
-    ++out.counts[static_cast<size_t>(t.state)][t.local.family == AF_INET ? 0 : 1];  // request sockets come as syn-recv
+    ++out.counts[static_cast<size_t>(t.state)][t.local.address.version == 4 ? 0 : 1];  // request sockets come as syn-recv
     ++out.total;
     if (t.state == tcp_state::listen) listeners.push_back(t);
     if (t.state == tcp_state::syn_recv) half_open.push_back(t);

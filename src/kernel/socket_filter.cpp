@@ -17,7 +17,7 @@ constexpr const char* state_words =
 
 // The address of an endpoint without its port: "10.0.0.7", "[::1]", "*".
 std::string address_only(const ip_endpoint& e) {
-  std::string s = to_string(e);
+  std::string s = socket_text(e);
   s.resize(s.rfind(':'));
   return s;
 }
@@ -25,13 +25,15 @@ std::string address_only(const ip_endpoint& e) {
 }  // namespace
 
 bool address_prefix::matches(const ip_endpoint& e) const {
-  if (e.family != family) return false;
+  if (e.address.version != address.version) return false;
+  const auto& addr = address.bytes;
+  const auto& other = e.address.bytes;
   auto full = static_cast<size_t>(bits / 8);
-  if (!std::equal(addr.begin(), addr.begin() + static_cast<std::ptrdiff_t>(full), e.addr.begin())) return false;
+  if (!std::equal(addr.begin(), addr.begin() + static_cast<std::ptrdiff_t>(full), other.begin())) return false;
   int rest = bits % 8;
   if (rest == 0) return true;
   auto mask = static_cast<uint8_t>(0xff << (8 - rest));
-  return (addr[full] & mask) == (e.addr[full] & mask);
+  return (addr[full] & mask) == (other[full] & mask);
 }
 
 core::result<address_prefix> parse_prefix(std::string_view text, std::string_view option) {
@@ -45,17 +47,17 @@ core::result<address_prefix> parse_prefix(std::string_view text, std::string_vie
   }
   if (a.size() > 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
   address_prefix p;
-  if (inet_pton(AF_INET, a.c_str(), p.addr.data()) == 1) {
-    p.family = AF_INET;
+  if (inet_pton(AF_INET, a.c_str(), p.address.bytes.data()) == 1) {
+    p.address.version = 4;
     p.bits = bits < 0 ? 32 : bits;
-  } else if (inet_pton(AF_INET6, a.c_str(), p.addr.data()) == 1) {
-    p.family = AF_INET6;
+  } else if (inet_pton(AF_INET6, a.c_str(), p.address.bytes.data()) == 1) {
+    p.address.version = 6;
     p.bits = bits < 0 ? 128 : bits;
   } else {
     return core::error{core::exit_code::usage,
                        fmt::format("{} '{}': not an IPv4 or IPv6 address or prefix", option, core::printable(text))};
   }
-  if (p.bits > (p.family == AF_INET ? 32 : 128)) {
+  if (p.bits > (p.address.version == 4 ? 32 : 128)) {
     return core::error{core::exit_code::usage, fmt::format("{} '{}': bad prefix length", option, core::printable(text))};
   }
   return p;

@@ -21,8 +21,7 @@ namespace synscope::kernel {
 
 /// An address or a prefix of one: "10.0.0.0/8", "::1", "[fd00::]/8".
 struct address_prefix {
-  uint8_t family = 0;  ///< AF_INET or AF_INET6
-  std::array<uint8_t, 16> addr{};
+  core::ip_address address;
   int bits = 0;
   [[nodiscard]] bool matches(const ip_endpoint& e) const;
 };

@@ -34,8 +34,8 @@ core::error malformed(const std::string& what) {
 }
 
 void copy_endpoint(ip_endpoint& e, uint8_t family, const __be32 addr[4], __be16 port) {
-  e.family = family;
-  std::memcpy(e.addr.data(), addr, family == AF_INET ? 4 : 16);
+  e.address.version = family == AF_INET ? 4 : 6;
+  std::memcpy(e.address.bytes.data(), addr, family == AF_INET ? 4 : 16);
   e.port = ntohs(port);
 }
 
@@ -77,13 +77,8 @@ std::optional<uint32_t> parse_states(std::string_view name) {
   return std::nullopt;
 }
 
-std::string to_string(const ip_endpoint& e) {
-  char text[INET6_ADDRSTRLEN] = {};
-  bool any = true;
-  for (size_t i = 0; i < (e.family == AF_INET ? 4u : 16u); ++i) any = any && e.addr[i] == 0;
-  if (any) return fmt::format("*:{}", e.port);
-  inet_ntop(e.family == AF_INET ? AF_INET : AF_INET6, e.addr.data(), text, sizeof text);
-  return e.family == AF_INET ? fmt::format("{}:{}", text, e.port) : fmt::format("[{}]:{}", text, e.port);
+std::string socket_text(const ip_endpoint& e) {
+  return e.address.is_unspecified() ? fmt::format("*:{}", e.port) : core::to_string(e);
 }
 
 bool parse_diag_message(const void* msg, size_t len, tcp_socket& out) {
@@ -209,7 +204,7 @@ core::result<void> dump_tcp(const socket_query& query, const std::function<void(
 }
 
 core::result<state_counts> count_tcp(const std::function<void(const tcp_socket&)>& each) {
-  auto family_of = [](const tcp_socket& s) { return s.local.family == AF_INET ? 0u : 1u; };
+  auto family_of = [](const tcp_socket& s) { return s.local.address.version == 4 ? 0u : 1u; };
   state_counts counts{};
   uint64_t minisockets = 0;  // FIN-WAIT-2 mini-sockets: in sockstat's tw, and in this dump
   uint64_t v6_time_wait = 0;

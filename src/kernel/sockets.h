@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/endpoint.h"
 #include "core/error.h"
 #include "kernel/tcp_info.h"
 
@@ -35,13 +36,9 @@ const char* state_name(tcp_state s);
 /// "listening" is accepted for "listen", as ss does.
 std::optional<uint32_t> parse_states(std::string_view name);
 
-struct ip_endpoint {
-  uint8_t family = 0;               ///< AF_INET or AF_INET6
-  std::array<uint8_t, 16> addr{};   ///< IPv4 in the first four bytes
-  uint16_t port = 0;
-};
-/// "127.0.0.1:80", "[::1]:80", "*:80" for a wildcard address.
-std::string to_string(const ip_endpoint& e);
+using core::ip_endpoint;
+/// As ss writes a socket's end: "127.0.0.1:80", "[::1]:80", and "*:80" for a wildcard address.
+std::string socket_text(const ip_endpoint& e);
 
 struct tcp_socket {
   tcp_state state = tcp_state::close;

@@ -99,7 +99,7 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   if (!s.top_half_open.empty()) {
     render::table h({col{"server"}, col{"half_open", right}, col{"attempts", right}, col{"per_s", right}, col{"flag"}});
     for (const auto& srv : s.top_half_open) {
-      h.add_row({tcp::to_string(srv.server), std::to_string(srv.half_open), std::to_string(srv.attempts),
+      h.add_row({core::to_string(srv.server), std::to_string(srv.half_open), std::to_string(srv.attempts),
                  fmt::format("{:.1f}", srv.rate_per_s()), srv.syn_flood ? "SYN FLOOD" : ""});
     }
     out += "top servers by half-open connections:\n" + h.render() + "\n";
@@ -138,7 +138,7 @@ render::json_object summary_json(const tcp::analyze_report& r) {
   render::json_array half_open;
   for (const auto& srv : s.top_half_open) {
     half_open.add(render::json_object()
-                      .field("server", tcp::to_string(srv.server))
+                      .field("server", core::to_string(srv.server))
                       .field("half_open", srv.half_open)
                       .field("attempts", srv.attempts)
                       .field("per_s", srv.rate_per_s())

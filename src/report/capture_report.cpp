@@ -48,8 +48,8 @@ std::string data_json(const tcp::analyze_report& r, int64_t t0) {
       ladders += ",";
     }
     first = false;
-    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{}]", c.id, js(tcp::to_string(c.client)),
-                        js(tcp::to_string(c.server)), js(tcp::conn_state_name(c.state())), js(c.history_string()),
+    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{}]", c.id, js(core::to_string(c.client)),
+                        js(core::to_string(c.server)), js(tcp::conn_state_name(c.state())), js(c.history_string()),
                         c.syn_count, c.synack_count, us_or_null(c.initial_rtt_ns), us_or_null(c.server_rtt_ns),
                         us_or_null(c.client_rtt_ns), c.refused ? 1 : 0, js(tcp::anomaly_names(c.anomalies)),
                         static_cast<double>(c.first_ns - t0) / 1e9, us_or_null(c.connect_time_ns()));
@@ -246,7 +246,7 @@ std::string capture_report_html(const tcp::analyze_report& r, const std::string&
     b += "<table id=\"halfopen\"><tr><th>server</th><th>half-open</th><th>attempts</th><th>per second</th><th>SYN flood</th></tr>\n";
     for (const auto& h : s.top_half_open) {
       b += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td><td>{}</td></tr>\n",
-                       html_escape(tcp::to_string(h.server)), h.half_open, h.attempts, h.rate_per_s(), h.syn_flood ? "yes" : "");
+                       html_escape(core::to_string(h.server)), h.half_open, h.attempts, h.rate_per_s(), h.syn_flood ? "yes" : "");
     }
     b += "</table>\n";
   }

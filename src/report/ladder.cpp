@@ -51,8 +51,8 @@ std::string tcpdump_flags(uint16_t f) {
 
 std::string render_ladder(const tcp::ladder& l) {
   const tcp::connection& c = l.record;
-  std::string out = fmt::format("connection {}: {} -> {}  {}", c.id, tcp::to_string(c.client),
-                                tcp::to_string(c.server), tcp::conn_state_name(c.state()));
+  std::string out = fmt::format("connection {}: {} -> {}  {}", c.id, core::to_string(c.client),
+                                core::to_string(c.server), tcp::conn_state_name(c.state()));
   if (c.history_len > 0) out += "  history " + c.history_string();
   out += "\n";
   if (c.initial_rtt_ns >= 0) {
@@ -63,8 +63,8 @@ std::string render_ladder(const tcp::ladder& l) {
   int64_t t0 = l.packets.front().ts_ns;
   out += fmt::format("time 0 = {}.{:09} UTC\n\n", core::format_time(t0, "%Y-%m-%d %H:%M:%S", core::time_zone::utc),
                      t0 % core::ns_per_s);
-  std::string client_label = "client " + tcp::to_string(c.client);
-  std::string server_label = "server " + tcp::to_string(c.server);
+  std::string client_label = "client " + core::to_string(c.client);
+  std::string server_label = "server " + core::to_string(c.server);
   out += fmt::format("{:>12}  {:<{}}{}\n", "+ms", client_label, arrow_width - server_label.size(), server_label);
   tcp::tcp_state client_state = tcp::tcp_state::closed;
   tcp::tcp_state server_state = tcp::tcp_state::listen;

@@ -6,16 +6,6 @@
 
 namespace synscope::tcp {
 
-std::string to_string(const endpoint& e) {
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (e.address.version == 6) {
-    inet_ntop(AF_INET6, e.address.bytes.data(), buf, sizeof buf);
-    return fmt::format("[{}]:{}", buf, e.port);
-  }
-  inet_ntop(AF_INET, e.address.bytes.data(), buf, sizeof buf);
-  return fmt::format("{}:{}", buf, e.port);
-}
-
 const char* conn_state_name(conn_state s) {
   switch (s) {
     case conn_state::s0: return "S0";

@@ -10,14 +10,8 @@
 
 namespace synscope::tcp {
 
-struct endpoint {
-  wire::ip_address address;
-  uint16_t port = 0;
-  friend bool operator==(const endpoint&, const endpoint&) = default;
-};
-
-/// "127.0.0.1:80", "[::1]:80".
-std::string to_string(const endpoint& e);
+/// One end of a connection (core::to_string writes it).
+using endpoint = core::ip_endpoint;
 
 /// Zeek's conn_state (base/protocols/conn/main.zeek), computed the same way.
 enum class conn_state : uint8_t { s0, s1, sf, rej, s2, s3, rsto, rstr, rstos0, rstrh, sh, shr, oth };

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 
+#include "core/endpoint.h"
 #include "wire/bytes.h"
 
 namespace synscope::wire {
@@ -35,11 +36,7 @@ inline constexpr uint16_t fin = 0x001, syn = 0x002, rst = 0x004, psh = 0x008, ac
                           ece = 0x040, cwr = 0x080, ae = 0x100;  // AE: AccECN (RFC 9768), once "NS"
 }
 
-struct ip_address {
-  uint8_t version = 0;             ///< 4 or 6
-  std::array<uint8_t, 16> bytes{}; ///< IPv4 in the first four bytes, the rest zero
-  friend bool operator==(const ip_address&, const ip_address&) = default;
-};
+using ip_address = core::ip_address;
 
 struct tcp_options {
   bool has_mss = false;

@@ -138,5 +138,24 @@ TEST(ParseEndpoint, NulBytesAreRejected) {
   EXPECT_FALSE(parse_endpoint("host\0x:80"sv, {}).ok());
 }
 
+TEST(IpEndpoint, OneWayToWriteItAndTheSocketAddressRoundTrip) {
+  ip_endpoint v4{{4, {127, 0, 0, 1}}, 80};
+  EXPECT_EQ(to_string(v4), "127.0.0.1:80");
+  ip_endpoint v6{{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}, 443};
+  EXPECT_EQ(to_string(v6), "[::1]:443");
+  EXPECT_EQ(to_string(v6.address), "::1");
+  for (const auto& e : {v4, v6}) {
+    socket_address a = socket_address::of(e);
+    EXPECT_EQ(a.to_string(), to_string(e));
+    EXPECT_EQ(a.endpoint(), e);
+    EXPECT_TRUE(a.is_loopback());
+  }
+  EXPECT_FALSE(v4.address.is_unspecified());
+  EXPECT_TRUE((ip_address{4, {}}.is_unspecified()));
+  EXPECT_TRUE((ip_address{6, {}}.is_unspecified()));
+  EXPECT_TRUE((ip_address{4, {0, 0, 0, 0, 1}}.is_unspecified()));  // only the first four bytes are IPv4's
+  EXPECT_FALSE((ip_address{6, {0, 0, 0, 0, 1}}.is_unspecified()));
+}
+
 }  // namespace
 }  // namespace synscope::core

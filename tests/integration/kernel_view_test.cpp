@@ -246,7 +246,7 @@ TEST_F(KernelView, CountsWithoutTimeWaitMessagesEqualAFullDump) {
   uint64_t passed_on = 0;
   in_netns(ns_->name(), [&] {
     auto dumped = kernel::dump_tcp({}, [&](const kernel::tcp_socket& s) {
-      ++full[static_cast<size_t>(s.state)][s.local.family == AF_INET ? 0 : 1];
+      ++full[static_cast<size_t>(s.state)][s.local.address.version == 4 ? 0 : 1];
     });
     ASSERT_TRUE(dumped) << dumped.error().message;
     counted = kernel::count_tcp([&](const kernel::tcp_socket&) { ++passed_on; });

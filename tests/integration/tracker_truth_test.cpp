@@ -101,7 +101,7 @@ TEST(TrackerVsTruth, EverySharedCapture) {
       std::vector<const tcp::connection*> matches;
       for (size_t i = 0; i < candidates.size(); ++i) {
         const auto* c = candidates[i];
-        if (!used[i] && tcp::to_string(c->client) == row.client && tcp::to_string(c->server) == row.server) {
+        if (!used[i] && core::to_string(c->client) == row.client && core::to_string(c->server) == row.server) {
           matches.push_back(c);
           used[i] = true;
           if (name != "zeek-vlan-collisions.pcap") break;

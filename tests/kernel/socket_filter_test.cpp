@@ -13,11 +13,11 @@ namespace {
 ip_endpoint endpoint(const char* text, uint16_t port) {
   ip_endpoint e;
   e.port = port;
-  if (inet_pton(AF_INET, text, e.addr.data()) == 1) {
-    e.family = AF_INET;
+  if (inet_pton(AF_INET, text, e.address.bytes.data()) == 1) {
+    e.address.version = 4;
   } else {
-    EXPECT_EQ(inet_pton(AF_INET6, text, e.addr.data()), 1) << text;
-    e.family = AF_INET6;
+    EXPECT_EQ(inet_pton(AF_INET6, text, e.address.bytes.data()), 1) << text;
+    e.address.version = 6;
   }
   return e;
 }

@@ -132,8 +132,8 @@ namespace {
 tcp_socket sock(tcp_state st, uint8_t family, std::array<uint8_t, 16> addr, uint16_t port, uint32_t rq = 0, uint32_t wq = 0) {
   tcp_socket s;
   s.state = st;
-  s.local.family = family;
-  s.local.addr = addr;
+  s.local.address.version = family == AF_INET ? 4 : 6;
+  s.local.address.bytes = addr;
   s.local.port = port;
   s.rqueue = rq;
   s.wqueue = wq;
