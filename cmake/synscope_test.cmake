@@ -1,4 +1,4 @@
-# synscope_add_test(NAME name LABEL unit|integration|slow SOURCES ... DEPS ...)
+# synscope_add_test(NAME name LABEL unit|integration|slow SOURCES ... DEPS ... [PROPERTIES ...])
 # One place that registers every GoogleTest binary with CTest and labels each test it holds.
 include(GoogleTest)
 find_package(GTest REQUIRED)
@@ -13,7 +13,7 @@ function(synscope_test_compile_options target)
 endfunction()
 
 function(synscope_add_test)
-  cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;LABEL" "SOURCES;DEPS;PROPERTIES" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
                         synscope_warnings)
@@ -29,5 +29,5 @@ function(synscope_add_test)
   else()
     add_dependencies(${T_NAME} synscope)  # the integration tests run the binary
   endif()
-  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${T_NAME} PROPERTIES LABELS ${T_LABEL} ${T_PROPERTIES} DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -1,0 +1,126 @@
+// A capture's connections as --json, --csv and --connections write them, from a real analysis.
+#include "render/connection.h"
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tcp/analyzer.h"
+
+namespace synscope::render {
+namespace {
+
+class keep : public tcp::connection_sink {
+ public:
+  void on_connection(const tcp::connection& c) override { all.push_back(c); }
+  std::vector<tcp::connection> all;
+};
+
+std::vector<tcp::connection> connections_of(const std::string& name) {
+  tcp::analyze_options o;
+  o.inputs = {std::string(SYNSCOPE_SHARED_DIR) + "/pcaps/" + name};
+  o.threads = 1;
+  keep k;
+  auto r = tcp::analyze(o, &k, {});
+  if (!r) throw std::runtime_error(r.error().message);
+  return k.all;
+}
+
+// RFC 4180 cells of one line (quotes doubled inside quoted cells).
+std::vector<std::string> csv_cells(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+TEST(ConnectionJson, EveryFieldFromTheRecord) {
+  auto all = connections_of("kernel-tfo.pcap");
+  ASSERT_FALSE(all.empty());
+  for (const auto& c : all) {
+    auto j = nlohmann::json::parse(connection_json(c).str());
+    EXPECT_EQ(j["type"], "connection");
+    EXPECT_EQ(j["id"], c.id);
+    EXPECT_EQ(j["client"], core::to_string(c.client));
+    EXPECT_EQ(j["server"], core::to_string(c.server));
+    EXPECT_EQ(j["conn_state"], tcp::conn_state_name(c.state()));
+    EXPECT_EQ(j["history"], c.history_string());
+    EXPECT_EQ(j["handshake_complete"], c.handshake_complete);
+    if (c.initial_rtt_ns >= 0) {
+      EXPECT_NEAR(j["initial_rtt_us"].get<double>(), static_cast<double>(c.initial_rtt_ns) / 1e3, 1e-3);
+    } else {
+      EXPECT_TRUE(j["initial_rtt_us"].is_null());
+    }
+    EXPECT_EQ(j["tfo"]["syn_data_bytes"], c.syn_data_bytes);
+    EXPECT_EQ(j["client_options"]["seen"], c.client_options.seen);
+  }
+}
+
+TEST(ConnectionCsv, AHeaderAndOneLineAConnectionWithTheSameColumns) {
+  auto all = connections_of("kernel-normal-v4v6.pcap");
+  ASSERT_FALSE(all.empty());
+  auto header = csv_cells(csv_header());
+  EXPECT_EQ(header.front(), "id");
+  EXPECT_EQ(header.size(), 23u);
+  for (const auto& c : all) {
+    auto cells = csv_cells(csv_line(c));
+    ASSERT_EQ(cells.size(), header.size()) << csv_line(c);
+    EXPECT_EQ(cells[0], std::to_string(c.id));
+    EXPECT_EQ(cells[1], core::to_string(c.client));
+    EXPECT_EQ(cells[12], tcp::conn_state_name(c.state()));
+  }
+}
+
+TEST(ConnectionCsv, ACellWithACommaOrQuoteIsQuoted) {
+  tcp::connection c;
+  c.anomalies = ~uint32_t{0};  // every anomaly: their names are joined with commas
+  std::string line = csv_line(c);
+  auto cells = csv_cells(line);
+  ASSERT_EQ(cells.size(), 23u) << line;
+  EXPECT_EQ(cells[20], tcp::anomaly_names(c.anomalies));
+  EXPECT_NE(cells[20].find(','), std::string::npos);
+}
+
+TEST(ConnectionTable, SortedByIdOneRowEach) {
+  auto all = connections_of("kernel-normal-v4v6.pcap");
+  std::reverse(all.begin(), all.end());
+  std::string text = connection_table(all);
+  std::istringstream in(text);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line.find("id"), line.find_first_not_of(' '));
+  size_t rows = 0;
+  uint64_t last = 0;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" -") == std::string::npos) continue;  // a rule under the header
+    uint64_t id = std::stoull(line);
+    EXPECT_GE(id, last);
+    last = id;
+    ++rows;
+  }
+  EXPECT_EQ(rows, all.size());
+}
+
+}  // namespace
+}  // namespace synscope::render
