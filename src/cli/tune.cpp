@@ -1,12 +1,13 @@
 // synscope tune: audit, plan, apply, back up and restore the handshake's kernel settings.
 #include <unistd.h>
 
+#include <cstdio>
+
 #include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "cli/common.h"
-#include "render/json.h"
-#include "render/table.h"
+#include "render/tune.h"
 #include "kernel/netns.h"
 #include "tune/firewall.h"
 #include "tune/tune.h"
@@ -65,12 +66,6 @@ std::string live_only_reason(const tune_args& args) {
   return "--proc-root " + args.proc_root;
 }
 
-render::json_array change_list_json(const std::vector<tune::change>& changed) {
-  render::json_array out;
-  for (const auto& c : changed) out.add(render::json_object().field("key", c.key).field("was", c.was).field("now", c.now));
-  return out;
-}
-
 int run_audit(tune_args& args, bool plan) {
   if (int rc = enter(args); rc != 0) return rc;
   auto p = chosen_profile(args);
@@ -83,53 +78,14 @@ int run_audit(tune_args& args, bool plan) {
     differs = differs || r.state == tune::status::differs;
     bad = bad || r.state == tune::status::invalid || r.state == tune::status::missing;
   }
+  render::plan_target target{args.profile, args.persist_path, live_only_reason(args), args.persist_given, args.dir};
   if (args.json) {
-    for (const auto& r : rows) {
-      fmt::print("{}\n", render::json_object()
-                             .field("key", r.key)
-                             .field("current", r.current)
-                             .field("recommended", r.recommended)
-                             .field("status", tune::status_name(r.state))
-                             .field("reason", r.reason)
-                             .str());
-    }
-    if (plan) {
-      fmt::print("{}\n", render::json_object()
-                             .field("type", "file")
-                             .field("path", args.persist_path)
-                             .field("live_only", args.persist_path.empty())
-                             .field("text", args.persist_path.empty() ? std::string() : tune::sysctl_d_text(*p))
-                             .field("backup_dir", args.dir)
-                             .str());
-    }
+    fmt::print("{}", render::audit_json(rows));
+    if (plan) fmt::print("{}", render::plan_file_json(*p, target));
   } else if (!plan) {
-    // A profile is anyone's file: its text reaches the terminal with control bytes escaped.
-    render::table t({{"key"}, {"current"}, {"recommended"}, {"status"}, {"reason"}});
-    for (const auto& r : rows) {
-      t.add_row({core::printable(r.key), core::printable(r.current), core::printable(r.recommended),
-                 tune::status_name(r.state), core::printable(r.reason, 400)});
-    }
-    fmt::print("profile {} against {}:\n{}", core::printable(p->name), args.proc_root, t.render());
+    fmt::print("{}", render::audit_text(*p, rows, args.proc_root));
   } else {
-    fmt::print("synscope tune apply --profile {} would change:\n", core::printable(args.profile));
-    size_t n = 0;
-    for (const auto& r : rows) {
-      if (r.state == tune::status::differs) {
-        fmt::print("  {}: {} -> {}\n", r.key, r.current, r.recommended);
-        ++n;
-      } else if (r.state != tune::status::ok) {
-        fmt::print("  {}: not written ({}: {})\n", core::printable(r.key), tune::status_name(r.state),
-                   core::printable(r.reason, 400));
-      }
-    }
-    if (n == 0) fmt::print("  nothing: every value is already the profile's\n");
-    if (args.persist_path.empty()) {
-      fmt::print("\nlive only ({}): nothing is persisted, so the change ends with the next boot{}\n",
-                 live_only_reason(args), args.persist_given ? "" : "; --persist-path FILE persists it");
-    } else {
-      fmt::print("\nand write {}:\n{}", args.persist_path, core::printable_lines(tune::sysctl_d_text(*p)));
-    }
-    fmt::print("backup first, into {}\n", args.dir);
+    fmt::print("{}", render::plan_text(*p, rows, target));
   }
   // audit: 0 all as recommended, 1 some differ, 2 invalid or missing keys.
   if (plan) return bad ? static_cast<int>(core::exit_code::usage) : 0;
@@ -153,23 +109,7 @@ int run_apply(tune_args& args) {
   o.initial_netns = kernel::in_initial_netns();
   auto r = tune::apply(*p, tree, o);
   if (!r) return fail(r.error());
-  if (args.json) {
-    fmt::print("{}\n", render::json_object()
-                           .field("backup", r->backup_path)
-                           .field("persisted", r->persisted)
-                           .field("changed", change_list_json(r->changed))
-                           .str());
-    return 0;
-  }
-  fmt::print("backup: {}\n", r->backup_path);
-  for (const auto& c : r->changed) fmt::print("  {}: {} -> {}\n", c.key, c.was, c.now);
-  if (r->changed.empty()) fmt::print("  nothing to change: every value is already the profile's\n");
-  if (!r->persisted.empty()) {
-    fmt::print("persisted: {}\n", r->persisted);
-  } else {
-    fmt::print("live only ({}): nothing persisted\n", live_only_reason(args));
-  }
-  fmt::print("undo: synscope tune restore {}\n", r->backup_path);
+  fmt::print("{}", args.json ? render::apply_json(*r) : render::apply_text(*r, live_only_reason(args)));
   return 0;
 }
 
@@ -184,17 +124,7 @@ int run_backup(tune_args& args) {
   o.initial_netns = kernel::in_initial_netns();
   auto r = tune::backup(tree, args.dir, o);
   if (!r) return fail(r.error());
-  if (args.json) {
-    fmt::print("{}\n", render::json_object()
-                           .field("path", r->path)
-                           .field("keys", static_cast<uint64_t>(r->keys))
-                           .field("files", r->files)
-                           .field("removed", r->removed)
-                           .str());
-    return 0;
-  }
-  fmt::print("backup: {} ({} net.* settings; {})\n", r->path, r->keys, fmt::join(r->files, ", "));
-  for (const auto& old : r->removed) fmt::print("removed (older than {} days): {}\n", args.keep_days, old);
+  fmt::print("{}", args.json ? render::backup_json(*r) : render::backup_text(*r, args.keep_days));
   return 0;
 }
 
@@ -206,33 +136,10 @@ int run_restore(tune_args& args) {
   kernel::sysctl_tree tree(args.proc_root);
   auto r = tune::restore(args.backup_path, tree, {args.firewall, kernel::in_initial_netns()});
   if (!r) return fail(r.error());
-  if (args.json) {
-    fmt::print("{}\n", render::json_object()
-                           .field("changed", change_list_json(r->changed))
-                           .field("skipped", r->skipped)
-                           .field("differs", change_list_json(r->differs))
-                           .field("persisted", r->persisted)
-                           .field("firewall", r->firewall)
-                           .str());
-  } else {
-    fmt::print("verified: owned by root, writable by nobody else, every checksum matches; restored {} setting{}\n",
-               r->changed.size(), r->changed.size() == 1 ? "" : "s");
-    for (const auto& c : r->changed) fmt::print("  {}: {} -> {}\n", c.key, c.was, c.now);
-    if (!r->skipped.empty()) {
-      fmt::print("not here ({} key{} this kernel or namespace does not have, or may not change): {}{}\n", r->skipped.size(),
-                 r->skipped.size() == 1 ? "" : "s",
-                 fmt::join(r->skipped.begin(), r->skipped.begin() + static_cast<long>(std::min<size_t>(8, r->skipped.size())), ", "),
-                 r->skipped.size() > 8 ? ", ..." : "");
-    }
-    fmt::print("persisted file: {}\n", r->persisted);
-    if (!r->firewall.empty()) fmt::print("firewall rules restored ({})\n", r->firewall);
-  }
-  for (const auto& d : r->differs) {
-    fmt::print(stderr, "synscope: restore: {} is '{}', not the backup's '{}'\n", d.key, d.now, d.was);
-  }
+  fmt::print("{}", args.json ? render::restore_json(*r) : render::restore_text(*r));
   if (!r->differs.empty()) {
-    fmt::print(stderr, "synscope: restore: {} setting{} still differ{} from the backup\n", r->differs.size(),
-               r->differs.size() == 1 ? "" : "s", r->differs.size() == 1 ? "s" : "");
+    std::fflush(stdout);
+    fmt::print(stderr, "{}", render::restore_differences(*r));
     return static_cast<int>(core::exit_code::failed);
   }
   return 0;
