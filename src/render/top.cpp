@@ -1,0 +1,161 @@
+#include "render/top.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "render/json.h"
+
+namespace synscope::render {
+namespace {
+
+using kernel::tcp_state;
+
+struct state_row {
+  const char* label;
+  tcp_state state;
+};
+constexpr state_row state_rows[] = {
+    {"established", tcp_state::established}, {"syn-sent", tcp_state::syn_sent},     {"syn-recv", tcp_state::syn_recv},
+    {"fin-wait-1", tcp_state::fin_wait1},    {"fin-wait-2", tcp_state::fin_wait2},   {"time-wait", tcp_state::time_wait},
+    {"close-wait", tcp_state::close_wait},   {"last-ack", tcp_state::last_ack},      {"closing", tcp_state::closing},
+    {"listen", tcp_state::listen},
+};
+
+struct rate_row {
+  const char* label;
+  const char* key;      // short name for the one-line and JSON forms
+  const char* counter;  // nstat's name
+};
+constexpr rate_row rate_rows[] = {
+    {"active opens", "active_opens", "TcpActiveOpens"},
+    {"passive opens", "passive_opens", "TcpPassiveOpens"},
+    {"attempt fails", "attempt_fails", "TcpAttemptFails"},
+    {"established resets", "estab_resets", "TcpEstabResets"},
+    {"SYN retransmits", "syn_retrans", "TcpExtTCPSynRetrans"},
+    {"listen overflows", "listen_overflows", "TcpExtListenOverflows"},
+    {"listen drops", "listen_drops", "TcpExtListenDrops"},
+    {"SYN cookies sent", "syncookies_sent", "TcpExtSyncookiesSent"},
+    {"resets sent", "resets_sent", "TcpOutRsts"},
+};
+constexpr size_t figure_count = std::size(state_rows) + std::size(rate_rows);
+
+}  // namespace
+
+top_figures_t top_figures(const kernel::snapshot* before, const kernel::snapshot& now) {
+  static_assert(figure_count == top_figure_count);
+  top_figures_t v{};
+  size_t i = 0;
+  for (const auto& r : state_rows) v[i++] = static_cast<double>(now.sockets.in_state(r.state));
+  for (const auto& r : rate_rows) v[i++] = before == nullptr ? 0.0 : kernel::rate(*before, now, r.counter);
+  return v;
+}
+
+std::string top_screen(const top_heading& head, const kernel::snapshot* before, const kernel::snapshot& now,
+                       const top_history& h, screen_size w) {
+  auto v = top_figures(before, now);
+  size_t spark = w.cols > 40 ? std::min<size_t>(60, w.cols - 40) : 0;
+  std::vector<std::string> lines;
+  lines.push_back(fmt::format("synscope top  {}  {}every {}  q quits", head.clock,
+                              head.netns.empty() ? "" : "netns " + head.netns + "  ", head.interval));
+  lines.emplace_back("");
+  lines.push_back(fmt::format("{:<20} {:>10}  history", "SOCKETS", fmt::format("{}", now.sockets.total)));
+  size_t i = 0;
+  for (const auto& r : state_rows) {
+    lines.push_back(fmt::format("  {:<18} {:>10}  {}", r.label, static_cast<uint64_t>(v[i]), h.sparkline(i, spark)));
+    ++i;
+  }
+  lines.emplace_back("");
+  lines.push_back(fmt::format("{:<20} {:>10}", "HANDSHAKES", "per s"));
+  for (const auto& r : rate_rows) {
+    std::string value = before == nullptr ? "-" : fmt::format("{:.1f}", v[i]);
+    lines.push_back(fmt::format("  {:<18} {:>10}  {}", r.label, value, h.sparkline(i, spark)));
+    ++i;
+  }
+  lines.emplace_back("");
+  lines.push_back(fmt::format("{:<28} {:>8} {:>8} {:>6} {:>10}", "LISTENERS (fullest first)", "queue", "backlog", "fill",
+                              "half-open"));
+  size_t room = w.rows > lines.size() + 1 ? w.rows - lines.size() - 1 : 0;
+  for (size_t k = 0; k < now.sockets.listeners.size() && k < room; ++k) {
+    const auto& l = now.sockets.listeners[k];
+    lines.push_back(fmt::format("  {:<26} {:>8} {:>8} {:>5.0f}% {:>10}", kernel::socket_text(l.local), l.accept_queue,
+                                l.backlog, l.fill() * 100.0, l.half_open));
+  }
+  if (now.sockets.listeners.empty()) lines.emplace_back("  (none)");
+  std::string out = "\033[H";
+  for (size_t k = 0; k < lines.size() && k < w.rows; ++k) {
+    std::string line = lines[k];
+    out += line + "\033[K" + (k + 1 < w.rows ? "\r\n" : "");
+  }
+  out += "\033[J";
+  return out;
+}
+
+std::string top_json(const top_heading& head, const kernel::snapshot* before, const kernel::snapshot& now) {
+  auto v = top_figures(before, now);
+  json_object states;
+  json_object rates;
+  size_t i = 0;
+  for (const auto& r : state_rows) states.field(r.label, static_cast<uint64_t>(v[i++]));
+  for (const auto& r : rate_rows) rates.field(r.key, v[i++]);
+  json_array listeners;
+  for (size_t k = 0; k < now.sockets.listeners.size() && k < 5; ++k) {
+    const auto& l = now.sockets.listeners[k];
+    listeners.add(json_object()
+                      .field("local", kernel::socket_text(l.local))
+                      .field("accept_queue", l.accept_queue)
+                      .field("backlog", l.backlog)
+                      .field("half_open", l.half_open));
+  }
+  return json_object()
+      .field("time", head.clock)
+      .field("sockets", now.sockets.total)
+      .field("states", states)
+      .field("per_s", rates)
+      .field("listeners", listeners)
+      .str();
+}
+
+std::string top_line(const top_heading& head, const kernel::snapshot* before, const kernel::snapshot& now) {
+  auto v = top_figures(before, now);
+  std::string out = fmt::format("{} sockets={}", head.clock, now.sockets.total);
+  size_t i = 0;
+  for (const auto& r : state_rows) {
+    if (r.state == tcp_state::listen || r.state == tcp_state::syn_sent || r.state == tcp_state::closing) {
+      ++i;
+      continue;
+    }
+    out += fmt::format(" {}={}", r.label, static_cast<uint64_t>(v[i++]));
+  }
+  for (const auto& r : rate_rows) {
+    out += fmt::format(" {}/s={}", r.key, before == nullptr ? std::string("-") : fmt::format("{:.1f}", v[i]));
+    ++i;
+  }
+  if (!now.sockets.listeners.empty()) {
+    const auto& l = now.sockets.listeners.front();
+    out += fmt::format(" fullest={} {}/{}", kernel::socket_text(l.local), l.accept_queue, l.backlog);
+  }
+  return out;
+}
+
+
+std::string top_history::sparkline(size_t figure, size_t width) const {
+  static constexpr const char* bars[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+  size_t n = std::min(width, samples_.size());
+  double top = 0;
+  for (size_t i = samples_.size() - n; i < samples_.size(); ++i) top = std::max(top, samples_[i][figure]);
+  std::string out;
+  for (size_t i = samples_.size() - n; i < samples_.size(); ++i) {
+    double v = samples_[i][figure];
+    size_t level = top <= 0 ? 0 : std::min<size_t>(7, static_cast<size_t>(v / top * 7.0 + 0.5));
+    out += bars[level];
+  }
+  return out;
+}
+
+void top_history::add(const top_figures_t& values) {
+  samples_.push_back(values);
+  if (samples_.size() > 120) samples_.pop_front();
+}
+
+}  // namespace synscope::render
