@@ -10,8 +10,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "render/json.h"
-#include "render/table.h"
+#include "render/counters.h"
 #include "kernel/counters.h"
 #include "kernel/netns.h"
 
@@ -30,53 +29,8 @@ struct counters_args {
 };
 
 void print(const std::vector<kernel::counter_row>& rows, const counters_args& args, const char* change_name) {
-  if (args.json) {
-    for (const auto& r : rows) {
-      render::json_object j;
-      j.field("name", r.name);
-      if (r.value) j.field("value", *r.value); else j.null_field("value");
-      if (*change_name != '\0') {
-        if (r.change) j.field(change_name, *r.change); else j.null_field(change_name);
-      }
-      if (*r.group != '\0') j.field("group", r.group);
-      if (*r.meaning != '\0') j.field("meaning", r.meaning);
-      if (r.gauge) j.field("gauge", true);
-      fmt::print("{}\n", j.str());
-    }
-    return;
-  }
-  std::vector<render::table::column> cols{{"counter"}, {"value", render::table::align::right}};
-  if (*change_name != '\0') cols.push_back({change_name, render::table::align::right});
-  // The default view comes in the handshake's groups, each with a heading; a pattern's matches in
-  // the kernel's order, with the meaning where synscope knows one.
-  bool grouped = !rows.empty() && *rows.front().group != '\0' && args.patterns.empty() && !args.all;
-  bool meanings = std::any_of(rows.begin(), rows.end(), [](const kernel::counter_row& r) { return *r.meaning != '\0'; });
-  if (meanings) cols.push_back({"meaning"});
-  render::table t(cols);
-  const char* group = "";
-  std::string out;
-  auto flush = [&] {
-    if (t.rows() > 0) out += t.render();
-    t = render::table(cols);
-  };
-  for (const auto& r : rows) {
-    if (grouped && std::string_view(r.group) != group) {
-      flush();
-      group = r.group;
-      for (const auto& g : kernel::handshake_groups()) {
-        if (std::string_view(g.name) == group) out += fmt::format("{}{} ({})\n", out.empty() ? "" : "\n", g.title, g.name);
-      }
-    }
-    std::vector<std::string> cells{r.name, r.value ? std::to_string(*r.value) : "n/a"};
-    if (*change_name != '\0') {
-      cells.push_back(!r.change ? "" : std::string_view(change_name) == "per_s" ? fmt::format("{:.1f}", *r.change)
-                                                                              : fmt::format("{:.0f}", *r.change));
-    }
-    if (meanings) cells.emplace_back(r.meaning);
-    t.add_row(std::move(cells));
-  }
-  flush();
-  fmt::print("{}", out);
+  bool grouped = args.patterns.empty() && !args.all;
+  fmt::print("{}", args.json ? render::counters_json(rows, change_name) : render::counters_text(rows, change_name, grouped));
 }
 
 int run(const counters_args& args) {
