@@ -12,12 +12,9 @@
 #include "cli/terminal.h"
 #include "core/duration.h"
 #include "core/file.h"
-#include "render/format.h"
-#include "render/json.h"
-#include "render/table.h"
+#include "render/bench.h"
 #include "core/text.h"
 #include "kernel/counters.h"
-#include "report/plot.h"
 
 namespace synscope::cli {
 namespace {
@@ -42,15 +39,6 @@ constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListe
                                            "TcpExtTW",              "TcpExtSyncookiesSent", "TcpExtTCPFastOpenActive",
                                            "TcpExtTCPFastOpenPassive"};
 
-
-constexpr std::initializer_list<render::stat> latency_stats = {
-    render::stat::count, render::stat::min, render::stat::mean, render::stat::p50,
-    render::stat::p90,   render::stat::p99, render::stat::p999, render::stat::max};
-
-const char* ports_exhausted_fix =
-    "local ports exhausted (TIME_WAIT): the kernel had no free source port for this target. Fixes: spread "
-    "source addresses (--source 127.0.0.2-127.0.0.60), widen net.ipv4.ip_local_port_range, let connects reuse "
-    "TIME-WAIT ports (net.ipv4.tcp_tw_reuse=1, with timestamps), or reuse connections (--mode pooled)";
 
 int run(const bench_args& args) {
   if (!args.report.empty()) {
@@ -127,76 +115,15 @@ int run(const bench_args& args) {
     auto b = kernel::find_counter(*after, name);
     return a && b ? *b - *a : 0;
   };
-  double seconds = static_cast<double>(r->elapsed_ns) / 1e9;
-  double per_s = seconds > 0 ? static_cast<double>(r->succeeded) / seconds : 0;
-  uint64_t exhausted = r->errors_of(EADDRNOTAVAIL);
-
-  if (args.json) {
-    render::json_object errors;
-    for (const auto& [e, n] : r->errors) errors.field(active::load_error_name(e), n);
-    render::json_object k;
-    for (const char* name : kernel_counters) k.field(name, delta(name));
-    render::json_object j;
-    j.field("type", "summary")
-        .field("target", o.target.to_string())
-        .field("mode", active::load_mode_name(o.mode))
-        .field("loop", o.rate > 0 ? "open" : "closed")
-        .field("concurrency", o.concurrency)
-        .field("threads", o.threads)
-        .field("started", r->started)
-        .field("succeeded", r->succeeded)
-        .field("failed", r->failed)
-        .field("connections", r->connections)
-        .field("data_in_syn", r->data_in_syn)
-        .field("not_started", r->not_started)
-        .field("elapsed_s", seconds)
-        .field("per_s", per_s)
-        .field("handshake_us", render::histogram_json_us(r->handshake))
-        .field("latency_us", render::histogram_json_us(r->request))
-        .field("errors", errors)
-        .field("kernel_delta", k);
-    if (exhausted > 0) j.field("ports_exhausted", ports_exhausted_fix);
-    fmt::print("{}\n", j.str());
-  } else {
-    fmt::print("synscope bench {}: {}, {} loop, concurrency {}, {} thread{}\n", o.target.to_string(),
-               active::load_mode_name(o.mode), o.rate > 0 ? fmt::format("open ({:g}/s)", o.rate) : "closed",
-               o.concurrency, o.threads, o.threads == 1 ? "" : "s");
-    fmt::print("started {}, succeeded {}, failed {} in {:.3f} s: {:.0f} {}/s ({} connections)\n", r->started,
-               r->succeeded, r->failed, seconds, per_s, o.mode == active::load_mode::connect ? "connections" : "requests",
-               r->connections);
-    render::table t({{""}, {"count", render::table::align::right}, {"min_ms", render::table::align::right},
-                   {"avg_ms", render::table::align::right}, {"p50_ms", render::table::align::right},
-                   {"p90_ms", render::table::align::right}, {"p99_ms", render::table::align::right},
-                   {"p99.9_ms", render::table::align::right}, {"max_ms", render::table::align::right}});
-    t.add_row(render::histogram_row("handshake", r->handshake, latency_stats));
-    t.add_row(render::histogram_row(o.rate > 0 ? "latency (from due time)" : "latency", r->request, latency_stats));
-    fmt::print("{}", t.render());
-    if (!r->errors.empty()) {
-      std::string line = "errors:";
-      for (const auto& [e, n] : r->errors) line += fmt::format(" {} {}", active::load_error_name(e), n);
-      fmt::print("{}\n", line);
-    }
-    if (o.fastopen) fmt::print("fast open: {} requests carried their data on the SYN\n", r->data_in_syn);
-    if (r->not_started > 0) {
-      fmt::print("not started: {} attempts were due but no slot (-c) freed up within --timeout after the duration\n",
-                 r->not_started);
-    }
-    std::string k = "kernel, whole namespace, during the run:";
-    for (const char* name : kernel_counters) k += fmt::format(" {} {:+}", name + 6, delta(name));  // without "TcpExt"
-    fmt::print("{}\n", k);
+  render::bench_result shown{o, *r, {}};
+  for (const char* name : kernel_counters) shown.kernel_delta.emplace_back(name, delta(name));
+  fmt::print("{}", args.json ? render::bench_json(shown) : render::bench_text(shown));
+  if (uint64_t exhausted = r->errors_of(EADDRNOTAVAIL); exhausted > 0) {
+    std::fflush(stdout);
+    fmt::print(stderr, "synscope: {}: {} connects failed with EADDRNOTAVAIL\n", render::ports_exhausted_fix, exhausted);
   }
-  if (exhausted > 0) fmt::print(stderr, "synscope: {}: {} connects failed with EADDRNOTAVAIL\n", ports_exhausted_fix, exhausted);
   if (!args.report.empty()) {
-    std::string body = fmt::format(
-        "<h1>synscope bench {}</h1>\n<p>{}, {} loop, concurrency {}: started {}, succeeded {}, failed {} in {:.3f} s "
-        "({:.0f}/s).</p>\n",
-        report::html_escape(o.target.to_string()), active::load_mode_name(o.mode), o.rate > 0 ? "open" : "closed",
-        o.concurrency, r->started, r->succeeded, r->failed, seconds, per_s);
-    const char* latency = o.rate > 0 ? "latency (from due time)" : "latency";
-    body += report::bars_svg({{"handshake", &r->handshake}, {latency, &r->request}}, "How many took how long");
-    body += report::cdf_svg({report::series_of("handshake", r->handshake), report::series_of(latency, r->request)},
-                            "Cumulative share");
-    auto written = core::write_file_atomically(args.report, report::html_page("synscope bench " + o.target.to_string(), body));
+    auto written = core::write_file_atomically(args.report, render::bench_html(shown));
     if (!written) return fail(written.error());
   }
   return r->failed == 0 && r->not_started == 0 ? 0 : static_cast<int>(core::exit_code::failed);

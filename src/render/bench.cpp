@@ -1,0 +1,111 @@
+#include "render/bench.h"
+
+#include <cerrno>
+#include <initializer_list>
+
+#include <fmt/format.h>
+
+#include "render/format.h"
+#include "render/json.h"
+#include "render/table.h"
+#include "report/plot.h"
+
+namespace synscope::render {
+
+const char* const ports_exhausted_fix =
+    "local ports exhausted (TIME_WAIT): the kernel had no free source port for this target. Fixes: spread "
+    "source addresses (--source 127.0.0.2-127.0.0.60), widen net.ipv4.ip_local_port_range, let connects reuse "
+    "TIME-WAIT ports (net.ipv4.tcp_tw_reuse=1, with timestamps), or reuse connections (--mode pooled)";
+
+namespace {
+
+constexpr std::initializer_list<stat> latency_stats = {stat::count, stat::min, stat::mean, stat::p50,
+                                                       stat::p90,   stat::p99, stat::p999, stat::max};
+
+double seconds_of(const active::load_report& r) { return static_cast<double>(r.elapsed_ns) / 1e9; }
+double per_second(const active::load_report& r) {
+  double s = seconds_of(r);
+  return s > 0 ? static_cast<double>(r.succeeded) / s : 0;
+}
+const char* latency_label(const active::load_options& o) { return o.rate > 0 ? "latency (from due time)" : "latency"; }
+
+}  // namespace
+
+std::string bench_json(const bench_result& b) {
+  const auto& o = b.options;
+  const auto& r = b.report;
+  json_object errors;
+  for (const auto& [e, n] : r.errors) errors.field(active::load_error_name(e), n);
+  json_object k;
+  for (const auto& [name, d] : b.kernel_delta) k.field(name, d);
+  json_object j;
+  j.field("type", "summary")
+      .field("target", o.target.to_string())
+      .field("mode", active::load_mode_name(o.mode))
+      .field("loop", o.rate > 0 ? "open" : "closed")
+      .field("concurrency", o.concurrency)
+      .field("threads", o.threads)
+      .field("started", r.started)
+      .field("succeeded", r.succeeded)
+      .field("failed", r.failed)
+      .field("connections", r.connections)
+      .field("data_in_syn", r.data_in_syn)
+      .field("not_started", r.not_started)
+      .field("elapsed_s", seconds_of(r))
+      .field("per_s", per_second(r))
+      .field("handshake_us", histogram_json_us(r.handshake))
+      .field("latency_us", histogram_json_us(r.request))
+      .field("errors", errors)
+      .field("kernel_delta", k);
+  if (r.errors_of(EADDRNOTAVAIL) > 0) j.field("ports_exhausted", ports_exhausted_fix);
+  return j.str() + "\n";
+}
+
+std::string bench_text(const bench_result& b) {
+  const auto& o = b.options;
+  const auto& r = b.report;
+  std::string out = fmt::format("synscope bench {}: {}, {} loop, concurrency {}, {} thread{}\n", o.target.to_string(),
+                                active::load_mode_name(o.mode), o.rate > 0 ? fmt::format("open ({:g}/s)", o.rate) : "closed",
+                                o.concurrency, o.threads, o.threads == 1 ? "" : "s");
+  out += fmt::format("started {}, succeeded {}, failed {} in {:.3f} s: {:.0f} {}/s ({} connections)\n", r.started,
+                     r.succeeded, r.failed, seconds_of(r), per_second(r),
+                     o.mode == active::load_mode::connect ? "connections" : "requests", r.connections);
+  table t({{""}, {"count", table::align::right}, {"min_ms", table::align::right}, {"avg_ms", table::align::right},
+           {"p50_ms", table::align::right}, {"p90_ms", table::align::right}, {"p99_ms", table::align::right},
+           {"p99.9_ms", table::align::right}, {"max_ms", table::align::right}});
+  t.add_row(histogram_row("handshake", r.handshake, latency_stats));
+  t.add_row(histogram_row(latency_label(o), r.request, latency_stats));
+  out += t.render();
+  if (!r.errors.empty()) {
+    std::string line = "errors:";
+    for (const auto& [e, n] : r.errors) line += fmt::format(" {} {}", active::load_error_name(e), n);
+    out += line + "\n";
+  }
+  if (o.fastopen) out += fmt::format("fast open: {} requests carried their data on the SYN\n", r.data_in_syn);
+  if (r.not_started > 0) {
+    out += fmt::format("not started: {} attempts were due but no slot (-c) freed up within --timeout after the duration\n",
+                       r.not_started);
+  }
+  std::string k = "kernel, whole namespace, during the run:";
+  for (const auto& [name, d] : b.kernel_delta) {
+    k += fmt::format(" {} {:+}", name.starts_with("TcpExt") ? name.substr(6) : name, d);
+  }
+  return out + k + "\n";
+}
+
+std::string bench_html(const bench_result& b) {
+  const auto& o = b.options;
+  const auto& r = b.report;
+  std::string body = fmt::format(
+      "<h1>synscope bench {}</h1>\n<p>{}, {} loop, concurrency {}: started {}, succeeded {}, failed {} in {:.3f} s "
+      "({:.0f}/s).</p>\n",
+      report::html_escape(o.target.to_string()), active::load_mode_name(o.mode), o.rate > 0 ? "open" : "closed",
+      o.concurrency, r.started, r.succeeded, r.failed, seconds_of(r), per_second(r));
+  const char* latency = latency_label(o);
+  body += report::bars_svg({{"handshake", &r.handshake}, {latency, &r.request}}, "How many took how long");
+  body += report::cdf_svg({report::series_of("handshake", r.handshake), report::series_of(latency, r.request)},
+                          "Cumulative share");
+  return report::html_page("synscope bench " + o.target.to_string(), body);
+}
+
+}  // namespace synscope::render

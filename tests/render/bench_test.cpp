@@ -1,0 +1,50 @@
+// `synscope bench`'s text, JSON and HTML, from a load report made by hand.
+#include "render/bench.h"
+
+#include <cerrno>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace synscope::render {
+namespace {
+
+TEST(Bench, TextJsonAndHtmlSayTheSameRun) {
+  active::load_options o;
+  o.target = core::loopback_address(core::address_family::ipv4, 8080);
+  o.mode = active::load_mode::connect;
+  o.concurrency = 4;
+  active::load_report r;
+  r.started = 1000;
+  r.succeeded = 990;
+  r.failed = 10;
+  r.connections = 990;
+  r.errors[EADDRNOTAVAIL] = 10;
+  r.elapsed_ns = 500'000'000;
+  for (int i = 0; i < 990; ++i) r.handshake.record(100'000);
+  bench_result b{o, r, {{"TcpExtListenDrops", 0}, {"TcpExtTW", 990}}};
+
+  std::string text = bench_text(b);
+  EXPECT_EQ(text.rfind("synscope bench 127.0.0.1:8080: connect, closed loop, concurrency 4, 1 thread\n", 0), 0u) << text;
+  EXPECT_NE(text.find("started 1000, succeeded 990, failed 10 in 0.500 s: 1980 connections/s (990 connections)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("errors: EADDRNOTAVAIL 10\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("kernel, whole namespace, during the run: ListenDrops +0 TW +990\n"), std::string::npos) << text;
+
+  auto j = nlohmann::json::parse(bench_json(b));
+  EXPECT_EQ(j["succeeded"], 990);
+  EXPECT_DOUBLE_EQ(j["per_s"].get<double>(), 1980.0);
+  EXPECT_EQ(j["loop"], "closed");
+  EXPECT_EQ(j["kernel_delta"]["TcpExtTW"], 990);
+  EXPECT_EQ(j["ports_exhausted"], ports_exhausted_fix);
+  EXPECT_DOUBLE_EQ(j["handshake_us"]["p50"].get<double>(), 100.0);
+
+  std::string html = bench_html(b);
+  EXPECT_NE(html.find("<h1>synscope bench 127.0.0.1:8080</h1>"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace synscope::render
