@@ -35,9 +35,6 @@ struct bench_args {
   std::string report;
 };
 
-constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPSynRetrans",
-                                           "TcpExtTW",              "TcpExtSyncookiesSent", "TcpExtTCPFastOpenActive",
-                                           "TcpExtTCPFastOpenPassive"};
 
 
 int run(const bench_args& args) {
@@ -109,14 +106,13 @@ int run(const bench_args& args) {
   if (show_progress) fmt::print(stderr, "\r\033[K");
   if (!r) return fail(r.error());
   auto after = kernel::read_counters();
-  auto delta = [&](const char* name) -> int64_t {
-    if (!before || !after) return 0;
-    auto a = kernel::find_counter(*before, name);
-    auto b = kernel::find_counter(*after, name);
-    return a && b ? *b - *a : 0;
-  };
-  render::bench_result shown{o, *r, {}};
-  for (const char* name : kernel_counters) shown.kernel_delta.emplace_back(name, delta(name));
+  // Where either read failed, no movement is shown rather than the whole count since boot.
+  std::vector<kernel::counter> none;
+  render::bench_result shown{o, *r,
+                             kernel::counter_deltas(before && after ? *before : none, before && after ? *after : none,
+                                                    {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPSynRetrans",
+                                                     "TcpExtTW", "TcpExtSyncookiesSent", "TcpExtTCPFastOpenActive",
+                                                     "TcpExtTCPFastOpenPassive"})};
   fmt::print("{}", args.json ? render::bench_json(shown) : render::bench_text(shown));
   if (uint64_t exhausted = r->errors_of(EADDRNOTAVAIL); exhausted > 0) {
     std::fflush(stdout);

@@ -12,7 +12,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "render/json.h"
+#include "render/serve.h"
 #include "kernel/counters.h"
 
 namespace synscope::cli {
@@ -35,45 +35,19 @@ struct serve_args {
 std::atomic<bool> stats_asked{false};
 void on_usr1(int /*signo*/) { stats_asked.store(true); }
 
-constexpr const char* kernel_counters[] = {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPReqQFullDrop",
-                                           "TcpExtSyncookiesSent", "TcpPassiveOpens"};
+// What the kernel counted in the whole namespace while serving, from `before` to now.
+std::vector<std::pair<std::string, int64_t>> kernel_delta(const core::result<std::vector<kernel::counter>>& before) {
+  auto now = kernel::read_counters();
+  return kernel::counter_deltas(before ? *before : std::vector<kernel::counter>{},
+                                now ? *now : std::vector<kernel::counter>{},
+                                {"TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPReqQFullDrop",
+                                 "TcpExtSyncookiesSent", "TcpPassiveOpens"});
+}
 
-std::string render(const active::server_stats& s, const std::vector<kernel::counter>& before,
-                   const std::vector<kernel::counter>& after, bool json) {
-  auto delta = [&](const char* name) -> int64_t {
-    auto a = kernel::find_counter(before, name);
-    auto b = kernel::find_counter(after, name);
-    return a && b ? *b - *a : 0;
-  };
-  if (json) {
-    render::json_object errors;
-    for (const auto& [e, n] : s.errors) errors.field(core::errno_name(e), n);
-    render::json_object k;
-    for (const char* name : kernel_counters) k.field(name, delta(name));
-    return render::json_object()
-        .field("type", "stats")
-        .field("accepted", s.accepted)
-        .field("active", s.active)
-        .field("peak_active", s.peak_active)
-        .field("closed", s.closed)
-        .field("requests", s.requests)
-        .field("idle_closed", s.idle_closed)
-        .field("accept_pauses", s.accept_pauses)
-        .field("errors", errors)
-        .field("kernel_delta", k)
-        .str() + "\n";
-  }
-  std::string out = fmt::format("accepted {}, active {}, peak {}, closed {}, requests {}, idle-closed {}, accept pauses {}\n",
-                                s.accepted, s.active, s.peak_active, s.closed, s.requests, s.idle_closed, s.accept_pauses);
-  if (!s.errors.empty()) {
-    out += "errors:";
-    for (const auto& [e, n] : s.errors) out += fmt::format(" {} {}", core::errno_name(e), n);
-    out += "\n";
-  }
-  out += "kernel, whole namespace, while serving:";
-  for (const char* name : kernel_counters) out += fmt::format(" {} {:+}", name, delta(name));
-  out += "\n";
-  return out;
+std::string stats_of(const active::server& server, const core::result<std::vector<kernel::counter>>& before,
+                     bool json) {
+  auto delta = kernel_delta(before);
+  return json ? render::serve_stats_json(server.stats(), delta) : render::serve_stats_text(server.stats(), delta);
 }
 
 int run(const serve_args& args) {
@@ -113,40 +87,19 @@ int run(const serve_args& args) {
   auto before = kernel::read_counters();
   auto server = active::server::start(o);
   if (!server) return fail(server.error());
-  std::string where;
-  for (const auto& a : (*server)->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
-  if (args.json) {
-    std::vector<std::string> addrs;
-    for (const auto& a : (*server)->bound()) addrs.push_back(a.to_string());
-    fmt::print("{}\n", render::json_object()
-                           .field("type", "listening")
-                           .field("pid", static_cast<int64_t>(getpid()))
-                           .field("mode", active::serve_mode_name(o.mode))
-                           .field("listen", addrs)
-                           .field("threads", o.threads)
-                           .field("backlog", o.backlog)
-                           .str());
-  } else {
-    fmt::print("synscope serve: {} on {} ({} thread{}, backlog {}{}{})\n", active::serve_mode_name(o.mode), where,
-               o.threads, o.threads == 1 ? "" : "s", o.backlog,
-               o.defer_accept_s > 0 ? fmt::format(", defer-accept {} s", o.defer_accept_s) : "",
-               o.fastopen_qlen > 0 ? fmt::format(", fastopen {}", o.fastopen_qlen) : "");
-  }
+  fmt::print("{}", args.json ? render::serve_listening_json(o, (*server)->bound(), getpid())
+                              : render::serve_listening_text(o, (*server)->bound()));
   std::fflush(stdout);
   int64_t start = core::monotonic_ns();
   while (!stop.load() && (duration == 0 || core::monotonic_ns() - start < duration)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (stats_asked.exchange(false)) {
-      auto now = kernel::read_counters();
-      fmt::print("{}", render((*server)->stats(), before ? *before : std::vector<kernel::counter>{},
-                              now ? *now : std::vector<kernel::counter>{}, args.json));
+      fmt::print("{}", stats_of(**server, before, args.json));
       std::fflush(stdout);
     }
   }
   (*server)->stop(*drain);  // stop accepting, let open connections finish
-  auto after = kernel::read_counters();
-  fmt::print("{}", render((*server)->stats(), before ? *before : std::vector<kernel::counter>{},
-                          after ? *after : std::vector<kernel::counter>{}, args.json));
+  fmt::print("{}", stats_of(**server, before, args.json));
   return 0;
 }
 

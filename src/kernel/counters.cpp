@@ -176,6 +176,18 @@ std::optional<int64_t> find_counter(const std::vector<counter>& all, std::string
   return std::nullopt;
 }
 
+std::vector<std::pair<std::string, int64_t>> counter_deltas(const std::vector<counter>& before,
+                                                            const std::vector<counter>& after,
+                                                            std::initializer_list<const char*> names) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const char* name : names) {
+    auto a = find_counter(before, name);
+    auto b = find_counter(after, name);
+    out.emplace_back(name, a && b ? *b - *a : 0);
+  }
+  return out;
+}
+
 bool glob_match(const std::string& pattern, const std::string& name) {
   return fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
 }

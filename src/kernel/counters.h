@@ -6,9 +6,11 @@
 //   for (const auto& c : *all) fmt::print("{} {}\n", c.name, c.value);
 #include <cstdint>
 #include <map>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -47,6 +49,12 @@ core::result<std::vector<counter>> read_counters(const std::string& proc_root = 
 
 /// The value of `name` in `all`, if present.
 std::optional<int64_t> find_counter(const std::vector<counter>& all, std::string_view name);
+
+/// Each of `names` with how far it moved from `before` to `after` (0 where either lacks it), in
+/// the order of `names`: what a command shows of the kernel during its run.
+std::vector<std::pair<std::string, int64_t>> counter_deltas(const std::vector<counter>& before,
+                                                            const std::vector<counter>& after,
+                                                            std::initializer_list<const char*> names);
 
 /// True when `name` matches the shell glob `pattern` (*, ? and [...] as fnmatch does).
 bool glob_match(const std::string& pattern, const std::string& name);

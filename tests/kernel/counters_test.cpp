@@ -192,5 +192,19 @@ TEST(CounterHistory, DefaultPathIsPerUserAndNamespace) {
   EXPECT_EQ(default_history_path("lab0"), base + ".lab0");
 }
 
+TEST(CounterDeltas, InTheOrderAskedAndZeroWhereEitherLacksIt) {
+  std::vector<counter> before = {{"TcpPassiveOpens", "Tcp", "PassiveOpens", 10, false},
+                                 {"TcpExtListenDrops", "TcpExt", "ListenDrops", 4, false}};
+  std::vector<counter> after = {{"TcpExtListenDrops", "TcpExt", "ListenDrops", 9, false},
+                                {"TcpPassiveOpens", "Tcp", "PassiveOpens", 25, false},
+                                {"TcpExtTW", "TcpExt", "TW", 3, false}};
+  auto d = counter_deltas(before, after, {"TcpPassiveOpens", "TcpExtListenDrops", "TcpExtTW", "TcpNoSuch"});
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(d[0], (std::pair<std::string, int64_t>{"TcpPassiveOpens", 15}));
+  EXPECT_EQ(d[1].second, 5);
+  EXPECT_EQ(d[2].second, 0);  // not in `before`
+  EXPECT_EQ(d[3].second, 0);
+}
+
 }  // namespace
 }  // namespace synscope::kernel
