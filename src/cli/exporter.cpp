@@ -1,7 +1,6 @@
 // synscope exporter: the kernel's handshake state for Prometheus, node_exporter-compatible.
 #include <sys/resource.h>
 
-#include <regex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -41,23 +40,8 @@ int run(const exporter_args& args) {
     if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
   }
   exporter::collector_options co;
-  try {
-    std::regex check(args.netstat_fields, std::regex::ECMAScript);
-  } catch (const std::regex_error& e) {
-    return fail(core::error{core::exit_code::usage,
-                            fmt::format("--netstat-fields '{}': not a regular expression ({})",
-                                        core::printable(args.netstat_fields), e.what())});
-  }
   co.netstat_fields = args.netstat_fields;
   co.proc_root = args.proc_root;
-  for (const auto& l : args.listeners) {
-    bool port = !l.empty() && l.find_first_not_of("0123456789") == std::string::npos;
-    if (!port && !core::parse_endpoint(l, {})) {
-      return fail(core::error{core::exit_code::usage,
-                              fmt::format("--listener '{}': a port or ADDR:PORT (as 'synscope sockets -l' prints them)",
-                                          core::printable(l))});
-    }
-  }
   for (const auto& p : args.probes) {
     auto spec = core::parse_endpoint(p, {});
     if (!spec) return fail(spec.error());
@@ -70,12 +54,10 @@ int run(const exporter_args& args) {
   co.probe_timeout_ns = *pt;
   auto pi = core::parse_duration(args.probe_interval, "--probe-interval");
   if (!pi) return fail(pi.error());
-  if (*pi < *pt) {
-    return fail(core::error{core::exit_code::usage, "--probe-interval: shorter than --probe-timeout"});
-  }
   co.probe_interval_ns = *pi;
   co.listeners = args.listeners;
   co.listeners_max = args.listeners_max;
+  if (auto c = exporter::check_options(co); !c) return fail(c.error());
   exporter::http_options ho;
   auto listen = core::parse_local_address(args.listen, "--listen");
   if (!listen) return fail(listen.error());

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "core/endpoint.h"
 #include "core/clock.h"
 #include "core/unique_fd.h"
 #include "kernel/counters.h"
@@ -28,6 +29,27 @@ constexpr const char* sysctls[] = {
 };
 
 }  // namespace
+
+core::result<void> check_options(const collector_options& o) {
+  try {
+    std::regex check(o.netstat_fields, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return core::error{core::exit_code::usage, fmt::format("--netstat-fields '{}': not a regular expression ({})",
+                                                           core::printable(o.netstat_fields), e.what())};
+  }
+  for (const auto& l : o.listeners) {
+    bool port = !l.empty() && l.find_first_not_of("0123456789") == std::string::npos;
+    if (!port && !core::parse_endpoint(l, {})) {
+      return core::error{core::exit_code::usage,
+                         fmt::format("--listener '{}': a port or ADDR:PORT (as 'synscope sockets -l' prints them)",
+                                     core::printable(l))};
+    }
+  }
+  if (o.probe_interval_ns < o.probe_timeout_ns) {
+    return core::error{core::exit_code::usage, "--probe-interval: shorter than --probe-timeout"};
+  }
+  return {};
+}
 
 collectors::collectors(collector_options options)
     : options_(std::move(options)),

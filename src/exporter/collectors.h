@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/error.h"
 #include "core/endpoint.h"
 #include "exporter/exposition.h"
 #include "exporter/probes.h"
@@ -48,9 +49,13 @@ struct collector_options {
   size_t listeners_max = 100;
 };
 
+/// A usage error naming the option when `o` cannot run: netstat_fields not a regular expression,
+/// a listener neither a port nor ADDR:PORT, a probe interval shorter than its timeout.
+core::result<void> check_options(const collector_options& o);
+
 class collectors {
  public:
-  /// Throws std::regex_error on a bad netstat_fields expression (checked by the CLI first).
+  /// `options` must pass check_options (a bad netstat_fields expression throws std::regex_error).
   explicit collectors(collector_options options);
   /// Starts the probes' schedule (call it once the exporter listens: a target may be itself).
   void start_probes() { probes_.start(); }
