@@ -1,7 +1,6 @@
 // synscope doctor: the seed's checklist, checked live, with evidence and fixes.
 #include <unistd.h>
 
-#include <map>
 
 #include <fmt/format.h>
 
@@ -10,7 +9,7 @@
 #include "cli/terminal.h"
 #include "core/clock.h"
 #include "core/duration.h"
-#include "render/json.h"
+#include "render/doctor.h"
 #include "doctor/doctor.h"
 #include "kernel/netns.h"
 
@@ -36,16 +35,6 @@ int exit_for(doctor::verdict v) {
   return 2;
 }
 
-const char* colour(doctor::verdict v) {
-  switch (v) {
-    case doctor::verdict::pass: return "\033[32m";
-    case doctor::verdict::info: return "\033[36m";
-    case doctor::verdict::warn: return "\033[33m";
-    case doctor::verdict::fail: return "\033[31m";
-  }
-  return "";
-}
-
 int run(const doctor_args& args) {
   if (!args.netns.empty()) {
     if (auto r = kernel::enter_netns(args.netns); !r) {
@@ -68,36 +57,7 @@ int run(const doctor_args& args) {
     return 3;
   }
   auto worst = doctor::worst(*findings);
-  if (args.json) {
-    for (const auto& f : *findings) {
-      render::json_object evidence;
-      for (const auto& [k, v] : f.evidence) evidence.field(k, v);
-      fmt::print("{}\n", render::json_object()
-                             .field("type", "finding")
-                             .field("group", f.group)
-                             .field("check", f.check)
-                             .field("verdict", doctor::verdict_name(f.level))
-                             .field("summary", f.summary)
-                             .field("evidence", evidence)
-                             .field("fix", f.fix)
-                             .str());
-    }
-    fmt::print("{}\n", render::json_object().field("type", "summary").field("worst", doctor::verdict_name(worst)).str());
-    return exit_for(worst);
-  }
-  bool tty = stdout_is_terminal();
-  std::string group;
-  for (const auto& f : *findings) {
-    if (f.group != group) {
-      group = f.group;
-      fmt::print("{}{}\n", group == findings->front().group ? "" : "\n", group);
-    }
-    fmt::print("  {}{}{}  {}\n", tty ? colour(f.level) : "", doctor::verdict_name(f.level), tty ? "\033[0m" : "", f.summary);
-    if (!f.fix.empty()) fmt::print("        fix: {}\n", f.fix);
-  }
-  std::map<std::string, int> counts;
-  for (const auto& f : *findings) ++counts[doctor::verdict_name(f.level)];
-  fmt::print("\n{} PASS, {} INFO, {} WARN, {} FAIL\n", counts["PASS"], counts["INFO"], counts["WARN"], counts["FAIL"]);
+  fmt::print("{}", args.json ? render::doctor_json(*findings) : render::doctor_text(*findings, stdout_is_terminal()));
   return exit_for(worst);
 }
 
