@@ -60,30 +60,10 @@ int run(const capture_args& args) {
   live.duration_ns = *duration;
   live.interrupted = &install_interrupt_flag();
   auto print_interval = [&](const tcp::interval_report& w) {
-    bool any = w.rtt.count() > 0;
     if (args.json) {
-      render::json_object j;
-      j.field("type", "interval")
-          .field("time_unix_ns", w.time_unix_ns)
-          .field("syn", w.syns)
-          .field("synack", w.synacks)
-          .field("completed", w.completed)
-          .field("rst", w.resets)
-          .field("refused", w.refused)
-          .field("half_open", w.half_open);
-      if (any) {
-        j.micros("rtt_p50_us", w.rtt.percentile(50)).micros("rtt_p99_us", w.rtt.percentile(99));
-      } else {
-        j.null_field("rtt_p50_us").null_field("rtt_p99_us");
-      }
-      j.field("kernel_drops", w.source.dropped);
-      fmt::print("{}\n", j.str());
+      fmt::print("{}\n", render::interval_json(w).str());
     } else if (!args.quiet) {
-      fmt::print("{}  syn/s {:>6}  synack/s {:>6}  completed/s {:>6}  rst/s {:>5}  refused {:>4}  half-open {:>5}  "
-                 "rtt p50 {} p99 {}  drops {}\n",
-                 core::format_time(w.time_unix_ns, "%H:%M:%S", core::time_zone::local), w.syns, w.synacks, w.completed, w.resets, w.refused, w.half_open,
-                 any ? fmt::format("{:.3f} ms", core::ns_to_ms(w.rtt.percentile(50))) : "-",
-                 any ? fmt::format("{:.3f} ms", core::ns_to_ms(w.rtt.percentile(99))) : "-", w.source.dropped);
+      fmt::print("{}\n", render::interval_text(w));
     }
     std::fflush(stdout);
   };

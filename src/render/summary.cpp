@@ -212,4 +212,31 @@ render::json_object summary_json(const tcp::analyze_report& r) {
 }
 
 
+std::string interval_text(const tcp::interval_report& w) {
+  bool any = w.rtt.count() > 0;
+  return fmt::format("{}  syn/s {:>6}  synack/s {:>6}  completed/s {:>6}  rst/s {:>5}  refused {:>4}  half-open {:>5}  "
+                     "rtt p50 {} p99 {}  drops {}",
+                     core::format_time(w.time_unix_ns, "%H:%M:%S", core::time_zone::local), w.syns, w.synacks,
+                     w.completed, w.resets, w.refused, w.half_open, any ? ms(w.rtt.percentile(50)) + " ms" : "-",
+                     any ? ms(w.rtt.percentile(99)) + " ms" : "-", w.source.dropped);
+}
+
+json_object interval_json(const tcp::interval_report& w) {
+  json_object j;
+  j.field("type", "interval")
+      .field("time_unix_ns", w.time_unix_ns)
+      .field("syn", w.syns)
+      .field("synack", w.synacks)
+      .field("completed", w.completed)
+      .field("rst", w.resets)
+      .field("refused", w.refused)
+      .field("half_open", w.half_open);
+  if (w.rtt.count() > 0) {
+    j.micros("rtt_p50_us", w.rtt.percentile(50)).micros("rtt_p99_us", w.rtt.percentile(99));
+  } else {
+    j.null_field("rtt_p50_us").null_field("rtt_p99_us");
+  }
+  return j.field("kernel_drops", w.source.dropped);
+}
+
 }  // namespace synscope::render

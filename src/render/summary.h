@@ -15,4 +15,9 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
 /// The {"type":"summary",...} object of --json.
 render::json_object summary_json(const tcp::analyze_report& r);
 
+/// One interval of a live capture: "12:00:01  syn/s 10 ... drops 0" (local time).
+std::string interval_text(const tcp::interval_report& w);
+/// The {"type":"interval",...} line of `capture --json`.
+json_object interval_json(const tcp::interval_report& w);
+
 }  // namespace synscope::render

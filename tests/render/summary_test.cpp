@@ -81,5 +81,22 @@ TEST(SummaryJson, TheSameNumbersAsTheReport) {
   }
 }
 
+TEST(Interval, ALineASecondAndItsJson) {
+  tcp::interval_report w;
+  w.time_unix_ns = 0;
+  w.syns = 10;
+  w.completed = 9;
+  w.source.dropped = 2;
+  std::string quiet = interval_text(w);
+  EXPECT_NE(quiet.find("syn/s     10"), std::string::npos) << quiet;
+  EXPECT_NE(quiet.find("rtt p50 - p99 -  drops 2"), std::string::npos) << quiet;
+  auto j = nlohmann::json::parse(interval_json(w).str());
+  EXPECT_TRUE(j["rtt_p50_us"].is_null());
+  EXPECT_EQ(j["kernel_drops"], 2);
+  w.rtt.record(1'500'000);
+  EXPECT_NE(interval_text(w).find("rtt p50 1.500 ms p99 1.500 ms"), std::string::npos) << interval_text(w);
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(interval_json(w).str())["rtt_p99_us"].get<double>(), 1500.0);
+}
+
 }  // namespace
 }  // namespace synscope::render
