@@ -122,16 +122,7 @@ int run(const probe_args& args) {
   }
 
   if (!args.json) {
-    std::string what = own ? fmt::format("{} (synscope's own listener: this kernel's loopback baseline)",
-                                         options.targets.front().to_string())
-                           : fmt::format("{}", fmt::join([&] {
-                               std::vector<std::string> v;
-                               for (const auto& t : options.targets) v.push_back(t.to_string());
-                               return v;
-                             }(), ", "));
-    fmt::print("PROBE {}: {} attempts{}, interval {}, timeout {}\n", what,
-               args.count == 0 ? std::string("until Ctrl-C") : std::to_string(args.count),
-               options.targets.size() > 1 ? " each" : "", render::format_duration(*interval), render::format_duration(*timeout));
+    fmt::print("{}", render::probe_heading(options.targets, own.has_value(), args.count, *interval, *timeout));
     std::fflush(stdout);
   }
 

@@ -18,6 +18,19 @@ constexpr std::initializer_list<stat> handshake_stats = {stat::count, stat::min,
 
 }  // namespace
 
+std::string probe_heading(const std::vector<core::socket_address>& targets, bool own_listener, uint64_t count,
+                          int64_t interval_ns, int64_t timeout_ns) {
+  std::string what;
+  if (own_listener) {
+    what = fmt::format("{} (synscope's own listener: this kernel's loopback baseline)", targets.front().to_string());
+  } else {
+    for (const auto& t : targets) what += (what.empty() ? "" : ", ") + t.to_string();
+  }
+  return fmt::format("PROBE {}: {} attempts{}, interval {}, timeout {}\n", what,
+                     count == 0 ? std::string("until Ctrl-C") : std::to_string(count), targets.size() > 1 ? " each" : "",
+                     format_duration(interval_ns), format_duration(timeout_ns));
+}
+
 std::string attempt_line(const active::attempt& a, const core::socket_address& target) {
   std::string line = fmt::format("{} seq={} ", target.to_string(), a.seq);
   switch (a.result) {

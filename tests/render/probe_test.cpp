@@ -86,5 +86,14 @@ TEST(ProbeSummary, CountsLossAndTheTable) {
   EXPECT_EQ(j["stopped"], true);
 }
 
+TEST(ProbeHeading, TargetsAttemptsAndTimes) {
+  auto v6 = core::loopback_address(core::address_family::ipv6, 8080);
+  EXPECT_EQ(probe_heading({target, v6}, false, 5, 200'000'000, 2'000'000'000),
+            "PROBE 127.0.0.1:8080, [::1]:8080: 5 attempts each, interval 200 ms, timeout 2 s\n");
+  EXPECT_EQ(probe_heading({target}, true, 0, 0, 1'500'000'000),
+            "PROBE 127.0.0.1:8080 (synscope's own listener: this kernel's loopback baseline): until Ctrl-C attempts, "
+            "interval 0 s, timeout 1.5 s\n");
+}
+
 }  // namespace
 }  // namespace synscope::render
