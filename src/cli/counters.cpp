@@ -78,7 +78,9 @@ int run(const counters_args& args) {
   auto rows = kernel::select_counters(*now, args.patterns, args.all);
   if (args.delta) {
     std::string path = args.state_file.empty() ? kernel::default_history_path(args.netns) : args.state_file;
-    auto previous = kernel::load_history(path);
+    auto loaded = kernel::load_history(path);
+    if (!loaded) fmt::print(stderr, "synscope: warning: {}; counting from boot, and saving over it\n", loaded.error().message);
+    auto previous = loaded ? *loaded : std::nullopt;
     int64_t t = core::realtime_ns();
     if (previous) {
       kernel::set_deltas(rows, *previous);

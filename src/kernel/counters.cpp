@@ -1,17 +1,20 @@
 #include "kernel/counters.h"
 
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "core/file.h"
+#include "core/unique_fd.h"
 
 namespace synscope::kernel {
 namespace {
@@ -306,9 +309,8 @@ std::string default_history_path(const std::string& netns) {
   return netns.empty() ? base : base + "." + netns;
 }
 
-std::optional<counter_history> load_history(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
+std::optional<counter_history> parse_history(std::string_view text) {
+  std::istringstream in{std::string(text)};
   counter_history h;
   std::string head;
   if (!(in >> head >> h.wall_ns) || head != "#synscope-counters") return std::nullopt;
@@ -316,6 +318,40 @@ std::optional<counter_history> load_history(const std::string& path) {
   int64_t v = 0;
   while (in >> name >> v) h.values[name] = v;
   return h;
+}
+
+core::result<std::optional<counter_history>> load_history(const std::string& path) {
+  core::unique_fd fd(open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return std::optional<counter_history>{};
+    if (errno == ELOOP) {
+      return core::error{core::exit_code::environment, fmt::format("{}: a symbolic link, not a history file", path)};
+    }
+    return core::system_error(path, "open", errno);
+  }
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return core::system_error(path, "fstat", errno);
+  std::string why;
+  if (!S_ISREG(st.st_mode)) {
+    why = "not a regular file";
+  } else if (st.st_uid != geteuid()) {
+    why = fmt::format("owned by uid {}, not by this user (uid {})", st.st_uid, geteuid());
+  } else if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    why = fmt::format("writable by others (mode {:04o})", st.st_mode & 07777);
+  } else if (static_cast<uint64_t>(st.st_size) > history_limit) {
+    why = fmt::format("{} bytes, over the {} a history file may have", st.st_size, history_limit);
+  }
+  if (!why.empty()) return core::error{core::exit_code::environment, fmt::format("{}: {}", path, why)};
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = core::retry_on_eintr([&] { return ::read(fd.get(), text.data() + got, text.size() - got); });
+    if (n < 0) return core::system_error(path, "read", errno);
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return parse_history(text);
 }
 
 core::result<void> save_history(const std::string& path, const std::vector<counter>& all, int64_t wall_ns) {

@@ -104,8 +104,17 @@ struct counter_history {
 /// /tmp/.nstat.u<uid>.
 std::string default_history_path(const std::string& netns);
 
-/// The history in `path`; nullopt when there is none or it is not one.
-std::optional<counter_history> load_history(const std::string& path);
+/// The history in a history file's text; nullopt when it is not one. Pure (fuzzed).
+std::optional<counter_history> parse_history(std::string_view text);
+
+/// The largest history file read (a few hundred counters take about 10 KiB).
+inline constexpr size_t history_limit = 1 << 20;
+
+/// The history in `path`; nullopt when there is none or it is not one. In a shared /tmp anyone
+/// could have put a file at the default path first, to feed --delta made-up numbers or a huge
+/// file: a link, a file that is not regular, not owned by this user, writable by others, or over
+/// history_limit is an error naming it (the caller counts from boot, and saving replaces it).
+core::result<std::optional<counter_history>> load_history(const std::string& path);
 
 /// Writes `all` as the history, atomically (a temporary file beside it, renamed over it: a
 /// reader never sees half a file, and a link at `path` is replaced, not followed).

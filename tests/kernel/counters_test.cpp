@@ -1,6 +1,7 @@
 // The /proc/net counter parsers: nstat's names, gauges, and one-line errors on bad input.
 #include "kernel/counters.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -167,23 +168,63 @@ TEST(CounterHistory, RoundTripsAndRefusesWhatIsNotOne) {
   char tmpl[] = "/tmp/synscope-history-XXXXXX";
   std::string dir = mkdtemp(tmpl);
   std::string path = dir + "/h";
-  EXPECT_FALSE(load_history(path).has_value());
+  auto none = load_history(path);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_FALSE(none->has_value());
   ASSERT_TRUE(save_history(path, sample_counters(), 1234567).ok());
   auto h = load_history(path);
-  ASSERT_TRUE(h.has_value());
-  EXPECT_EQ(h->wall_ns, 1234567);
-  EXPECT_EQ(h->values.at("TcpExtListenDrops"), 4);
-  EXPECT_EQ(h->values.size(), 4u);
-  // A link planted at the path is replaced, not written through.
+  ASSERT_TRUE(h && h->has_value());
+  EXPECT_EQ((*h)->wall_ns, 1234567);
+  EXPECT_EQ((*h)->values.at("TcpExtListenDrops"), 4);
+  EXPECT_EQ((*h)->values.size(), 4u);
+  // A link planted at the path is replaced, not written through, and not read.
   std::string victim = dir + "/victim";
-  ASSERT_TRUE(core::write_file_atomically(victim, "keep\n").ok());
+  ASSERT_TRUE(core::write_file_atomically(victim, "#synscope-counters 1\nTcpActiveOpens 99\n", 0600).ok());
   ASSERT_EQ(unlink(path.c_str()), 0);
   ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  auto linked = load_history(path);
+  ASSERT_FALSE(linked);
+  EXPECT_EQ(linked.error().message, path + ": a symbolic link, not a history file");
   ASSERT_TRUE(save_history(path, sample_counters(), 1).ok());
-  EXPECT_EQ(*core::read_file(victim), "keep\n");
-  ASSERT_TRUE(core::write_file_atomically(path, "not a history\n").ok());
-  EXPECT_FALSE(load_history(path).has_value());
+  EXPECT_EQ(*core::read_file(victim), "#synscope-counters 1\nTcpActiveOpens 99\n");
+  ASSERT_TRUE(core::write_file_atomically(path, "not a history\n", 0600).ok());
+  auto bad = load_history(path);
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->has_value());
   std::filesystem::remove_all(dir);
+}
+
+TEST(CounterHistory, AFileSomeoneElseCouldHavePutThereIsRefused) {
+  char tmpl[] = "/tmp/synscope-history-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  std::string path = dir + "/h";
+  ASSERT_TRUE(save_history(path, sample_counters(), 1).ok());
+  ASSERT_EQ(chmod(path.c_str(), 0622), 0);
+  auto writable = load_history(path);
+  ASSERT_FALSE(writable);
+  EXPECT_EQ(writable.error().message, path + ": writable by others (mode 0622)");
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
+  if (geteuid() == 0) {
+    ASSERT_EQ(chown(path.c_str(), 65534, 65534), 0);
+    auto theirs = load_history(path);
+    ASSERT_FALSE(theirs);
+    EXPECT_EQ(theirs.error().message, path + ": owned by uid 65534, not by this user (uid 0)");
+    ASSERT_EQ(chown(path.c_str(), 0, 0), 0);
+  }
+  ASSERT_TRUE(core::write_file_atomically(path, std::string(history_limit + 1, '#'), 0600).ok());
+  auto huge = load_history(path);
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().message.find("over the 1048576"), std::string::npos) << huge.error().message;
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CounterHistory, ParseStopsAtTheFirstLineThatIsNotACounter) {
+  auto h = parse_history("#synscope-counters 42\nTcpActiveOpens 7\nTcpPassiveOpens x\nTcpExtTW 3\n");
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->wall_ns, 42);
+  EXPECT_EQ(h->values.size(), 1u);
+  EXPECT_FALSE(parse_history("").has_value());
+  EXPECT_FALSE(parse_history("#nstat 1\n").has_value());
 }
 
 TEST(CounterHistory, DefaultPathIsPerUserAndNamespace) {
