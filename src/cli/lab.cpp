@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/terminal.h"
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/file.h"
 #include "render/lab.h"
@@ -19,30 +20,19 @@
 namespace synscope::cli {
 namespace {
 
+// Each drill's options are bound straight to its lab:: options; durations are taken as text
+// ("3s", "500ms") and parsed in run().
 struct lab_args {
   std::string which;
   bool json = false;
   std::string report;
-  std::vector<std::string> scenarios;
-  // synflood
-  double flood_rate = 2000;
+  lab::synflood_options synflood;
+  lab::timewait_options timewait;
+  lab::backlog_options backlog;
+  lab::fastopen_options fastopen;
   std::string duration;
-  double probe_rate = 20;
   std::string probe_timeout = "3s";
-  int backlog = 128;
-  // timewait
-  int ports = 500;
-  double rate = 200;
-  int sources = 4;
-  // backlog
-  uint64_t connections = 300;
-  int concurrency = 100;
-  double accept_rate = 200;
-  int small = 8;
-  int large = 1024;
-  // fastopen
   std::string rtt = "50ms";
-  uint64_t requests = 20;
 };
 
 // The drill's report as text or JSON, and the HTML report beside it when asked.
@@ -92,38 +82,21 @@ int run(const lab_args& args) {
   };
   core::result<lab::drill_report> r = core::error{core::exit_code::usage, "lab: no drill"};
   if (args.which == "synflood") {
-    lab::synflood_options o;
-    o.flood_rate = args.flood_rate;
-    o.probe_rate = args.probe_rate;
-    o.backlog = args.backlog;
-    o.scenarios = args.scenarios;
+    lab::synflood_options o = args.synflood;
     if (auto e = set_duration(args.duration, o.duration_ns, "--duration"); !e) return fail(e.error());
     if (auto e = set_duration(args.probe_timeout, o.probe_timeout_ns, "--probe-timeout"); !e) return fail(e.error());
     r = any(lab::run_synflood(o, stop, progress));
   } else if (args.which == "timewait") {
-    lab::timewait_options o;
-    o.ports = args.ports;
-    o.rate = args.rate;
-    o.sources = args.sources;
-    o.scenarios = args.scenarios;
+    lab::timewait_options o = args.timewait;
     if (auto e = set_duration(args.duration, o.duration_ns, "--duration"); !e) return fail(e.error());
     r = any(lab::run_timewait(o, stop, progress));
   } else if (args.which == "backlog") {
-    lab::backlog_options o;
-    o.connections = args.connections;
-    o.concurrency = args.concurrency;
-    o.accept_rate = args.accept_rate;
-    o.small = args.small;
-    o.large = args.large;
-    o.scenarios = args.scenarios;
-    r = any(lab::run_backlog(o, stop, progress));
+    r = any(lab::run_backlog(args.backlog, stop, progress));
   } else if (args.which == "fastopen") {
-    lab::fastopen_options o;
-    o.requests = args.requests;
-    o.scenarios = args.scenarios;
+    lab::fastopen_options o = args.fastopen;
     int64_t rtt_ns = 0;
     if (auto e = set_duration(args.rtt, rtt_ns, "--rtt"); !e) return fail(e.error());
-    o.rtt_ms = static_cast<int>(rtt_ns / 1'000'000);
+    o.rtt_ms = static_cast<int>(rtt_ns / core::ns_per_ms);
     r = any(lab::run_fastopen(o, stop, progress));
   }
   if (show_progress) fmt::print(stderr, "\r\033[K");
@@ -131,10 +104,11 @@ int run(const lab_args& args) {
   return render_report(*r, args);
 }
 
-void add_common(CLI::App* cmd, lab_args& args, const std::vector<std::string>& keys) {
+void add_common(CLI::App* cmd, lab_args& args, std::vector<std::string>& scenarios,
+                const std::vector<std::string>& keys) {
   std::string list;
   for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
-  cmd->add_option("--scenarios", args.scenarios, "Which to run, comma-separated: " + list + " (default: all)")
+  cmd->add_option("--scenarios", scenarios, "Which to run, comma-separated: " + list + " (default: all)")
       ->delimiter(',');
   cmd->add_flag("--json", args.json, "One JSON object with the parameters and every scenario's figures");
   cmd->add_option("--report", args.report, "Also write a self-contained HTML file with the latency CDFs");
@@ -159,39 +133,39 @@ command_runner add_lab_command(CLI::App& app) {
       "Exit codes: 0 the drill ran, 1 interrupted, 2 bad arguments, 3 the system refused, 77 not root.");
 
   auto* flood = cmd->add_subcommand("synflood", "Spoofed SYNs at a server while a legitimate client connects");
-  flood->add_option("--flood-rate", args->flood_rate, "Spoofed SYNs per second")->capture_default_str();
+  flood->add_option("--flood-rate", args->synflood.flood_rate, "Spoofed SYNs per second")->capture_default_str();
   flood->add_option("--duration", args->duration, "How long the legitimate client runs (default 5s)");
-  flood->add_option("--probe-rate", args->probe_rate, "Legitimate handshakes per second")->capture_default_str();
+  flood->add_option("--probe-rate", args->synflood.probe_rate, "Legitimate handshakes per second")->capture_default_str();
   flood->add_option("--probe-timeout", args->probe_timeout, "A legitimate handshake fails after this")->capture_default_str();
-  flood->add_option("--backlog", args->backlog, "listen() backlog = tcp_max_syn_backlog = somaxconn")
+  flood->add_option("--backlog", args->synflood.backlog, "listen() backlog = tcp_max_syn_backlog = somaxconn")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();
-  add_common(flood, *args, lab::synflood_scenarios());
+  add_common(flood, *args, args->synflood.scenarios, lab::synflood_scenarios());
   flood->footer("Example:\n  synscope lab synflood --scenarios off,on --flood-rate 1000 --duration 3s");
 
   auto* tw = cmd->add_subcommand("timewait", "Short connections until the local ports run out, and three cures");
-  tw->add_option("--ports", args->ports, "Width of the client's ip_local_port_range")->capture_default_str();
-  tw->add_option("--rate", args->rate, "Connections per second")->capture_default_str();
+  tw->add_option("--ports", args->timewait.ports, "Width of the client's ip_local_port_range")->capture_default_str();
+  tw->add_option("--rate", args->timewait.rate, "Connections per second")->capture_default_str();
   tw->add_option("--duration", args->duration, "How long (default 4s)");
-  tw->add_option("--sources", args->sources, "Client addresses in the 'sources' scenario")
+  tw->add_option("--sources", args->timewait.sources, "Client addresses in the 'sources' scenario")
       ->check(CLI::Range(1, 200))
       ->capture_default_str();
-  add_common(tw, *args, lab::timewait_scenarios());
+  add_common(tw, *args, args->timewait.scenarios, lab::timewait_scenarios());
   tw->footer("Example:\n  synscope lab timewait --ports 250 --rate 100 --duration 3.5s");
 
   auto* bl = cmd->add_subcommand("backlog", "A slow-accepting server: small vs large backlog, somaxconn capping it");
-  bl->add_option("-n,--connections", args->connections, "Connections")->capture_default_str();
-  bl->add_option("-c,--concurrency", args->concurrency, "In flight at once")->check(CLI::Range(1, 10000))->capture_default_str();
-  bl->add_option("--accept-rate", args->accept_rate, "The server's accept() calls per second")->capture_default_str();
-  bl->add_option("--small", args->small, "The small backlog")->capture_default_str();
-  bl->add_option("--large", args->large, "The large backlog")->capture_default_str();
-  add_common(bl, *args, lab::backlog_scenarios());
+  bl->add_option("-n,--connections", args->backlog.connections, "Connections")->capture_default_str();
+  bl->add_option("-c,--concurrency", args->backlog.concurrency, "In flight at once")->check(CLI::Range(1, 10000))->capture_default_str();
+  bl->add_option("--accept-rate", args->backlog.accept_rate, "The server's accept() calls per second")->capture_default_str();
+  bl->add_option("--small", args->backlog.small, "The small backlog")->capture_default_str();
+  bl->add_option("--large", args->backlog.large, "The large backlog")->capture_default_str();
+  add_common(bl, *args, args->backlog.scenarios, lab::backlog_scenarios());
   bl->footer("Example:\n  synscope lab backlog -n 300 -c 100 --accept-rate 200");
 
   auto* tfo = cmd->add_subcommand("fastopen", "Request latency with and without TCP Fast Open over an emulated RTT");
-  tfo->add_option("--rtt", args->rtt, "Emulated round trip (netem, half on each end)")->capture_default_str();
-  tfo->add_option("-n,--requests", args->requests, "Requests per scenario, one at a time")->capture_default_str();
-  add_common(tfo, *args, lab::fastopen_scenarios());
+  tfo->add_option("--rtt", args->rtt, "Emulated round trip (a delay line in the lab, half each way)")->capture_default_str();
+  tfo->add_option("-n,--requests", args->fastopen.requests, "Requests per scenario, one at a time")->capture_default_str();
+  add_common(tfo, *args, args->fastopen.scenarios, lab::fastopen_scenarios());
   tfo->footer("Example:\n  synscope lab fastopen --rtt 50ms -n 20");
 
   auto* clean = cmd->add_subcommand("cleanup", "Remove lab namespaces left by a lab that died");

@@ -506,7 +506,7 @@ core::result<fastopen_report> run_fastopen(const fastopen_options& o, const std:
         !r) {
       return r.error();
     }
-    s.settings.emplace_back("netem delay (each end)", fmt::format("{}ms", o.rtt_ms / 2));
+    s.settings.emplace_back("delay line (each way)", fmt::format("{}ms", o.rtt_ms / 2));
     active::server_options so;
     so.listen = {ipv4_address(server_ip, service_port)};
     so.mode = active::serve_mode::ack;

@@ -98,7 +98,7 @@ struct backlog_options {
   std::vector<std::string> scenarios;
 };
 struct fastopen_options {
-  int rtt_ms = 50;                        ///< emulated round trip (netem, half on each end)
+  int rtt_ms = 50;                        ///< emulated round trip (the testbed's delay line, half each way)
   uint64_t requests = 20;
   std::vector<std::string> scenarios;
 };

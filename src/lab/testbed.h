@@ -1,6 +1,6 @@
 #pragma once
 // A lab's own network: two network namespaces it creates and removes itself, a client and a
-// server, joined by a veth pair, optionally with netem delay on the link. Nothing of the host
+// server, joined by a veth pair, or with a delay by a user-space delay line. Nothing of the host
 // is touched: sysctls are written and tools run from threads inside the namespaces.
 //
 //   lab::guardian::start();                          // first, before any thread
