@@ -29,6 +29,7 @@ oracle_packages=(
   curl                              # scrapes in tests
   strace                            # kills tune at every step in tests (SIGKILL injection)
   chromium                          # opens the HTML reports headless in tests (DevTools over a pipe)
+  dpkg-dev file lintian man-db      # the .deb: cpack's dependency scan, its check, and man -l in tests
 )
 
 export DEBIAN_FRONTEND=noninteractive

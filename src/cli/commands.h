@@ -1,6 +1,7 @@
 #pragma once
 // Each subcommand registers its options on the CLI11 app and returns what runs it.
 #include <functional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -21,5 +22,8 @@ command_runner add_exporter_command(CLI::App& app);
 command_runner add_tune_command(CLI::App& app);
 command_runner add_doctor_command(CLI::App& app);
 command_runner add_lab_command(CLI::App& app);
+/// `completion bash|zsh` and the hidden `manpage`, written from every command added before it:
+/// add it last. The runner serves both.
+command_runner add_completion_command(CLI::App& app, const std::string& version);
 
 }  // namespace synscope::cli

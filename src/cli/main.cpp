@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
     auto runner = add(app);
     commands.emplace_back(app.get_subcommands({}).back(), std::move(runner));
   }
+  auto completion = cli::add_completion_command(app, std::string("synscope ") + SYNSCOPE_VERSION);
+  commands.emplace_back(app.get_subcommand("completion"), completion);
+  commands.emplace_back(app.get_subcommand("manpage"), completion);
 
   try {
     app.parse(argc, argv);

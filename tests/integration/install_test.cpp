@@ -1,0 +1,130 @@
+// synscope as a Debian tool: shell completion and the man page written from its own options,
+// and the package (cpack), installed with dpkg -i on this machine, used, and removed again.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+// What bash completes after `words` (the last one being completed), with synscope's script.
+std::string complete(const std::string& script_command, const std::string& words) {
+  std::string program = "source <(" + script_command +
+                        ") && COMP_WORDS=(" + words +
+                        ") && COMP_CWORD=$((${#COMP_WORDS[@]} - 1)) && _synscope && printf '%s\\n' \"${COMPREPLY[@]}\"";
+  auto r = run_command({"bash", "-c", program});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out;
+}
+
+TEST(Completion, BashCompletesCommandsSubcommandsAndOptions) {
+  std::string script = "'" + synscope_binary() + "' completion bash";
+  EXPECT_EQ(complete(script, "synscope pro"), "probe\n");
+  EXPECT_EQ(complete(script, "synscope tune ap"), "apply\n");
+  EXPECT_EQ(complete(script, "synscope probe --cou"), "--count\n");
+  EXPECT_EQ(complete(script, "synscope lab synflood --flood"), "--flood-rate\n");
+  std::string top = complete(script, "synscope ''");
+  for (const char* c : {"doctor", "probe", "analyze", "sockets", "lab", "completion"}) {
+    EXPECT_NE(top.find(std::string(c) + "\n"), std::string::npos) << c << " in\n" << top;
+  }
+  EXPECT_EQ(top.find("manpage"), std::string::npos) << "the build's man page command is not for users";
+  auto zsh = run_command({synscope_binary(), "completion", "zsh"});
+  ASSERT_EQ(zsh.exit_code, 0);
+  EXPECT_EQ(zsh.out.rfind("#compdef synscope\n", 0), 0u);
+  auto bad = run_command({synscope_binary(), "completion", "fish"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out;
+}
+
+TEST(ManPage, RendersWithEveryCommandAndItsOptions) {
+  if (!have_tool("man")) GTEST_SKIP() << "man (man-db) is needed";
+  temp_dir dir;
+  std::string page = dir.path("synscope.1");
+  auto roff = run_command({synscope_binary(), "manpage"});
+  ASSERT_EQ(roff.exit_code, 0) << roff.err;
+  std::ofstream(page) << roff.out;
+  auto shown = run_command({"env", "MANWIDTH=100", "man", "-l", page});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  for (const char* s : {"NAME", "synscope - measure", "synscope probe", "synscope tune apply", "--count",
+                        "synscope lab fastopen", "EXIT STATUS", "SEE ALSO"}) {
+    EXPECT_NE(shown.out.find(s), std::string::npos) << s;
+  }
+  EXPECT_EQ(shown.out.find("manpage"), std::string::npos);
+  EXPECT_EQ(shown.err.find("warning"), std::string::npos) << shown.err;
+}
+
+// Builds the .deb from this build (cpack), checks it with lintian, installs it with dpkg -i,
+// runs what a user runs first, and removes it. It writes /usr (dpkg's own business), only when
+// no synscope package or /usr/bin/synscope is there already, and removes all it installed.
+TEST(DebianPackage, InstallsRunsAndRemovesCleanly) {
+  if (geteuid() != 0) GTEST_SKIP() << "dpkg -i needs root";
+  for (const char* tool : {"cpack", "dpkg", "dpkg-deb", "lintian", "man"}) {
+    if (!have_tool(tool)) GTEST_SKIP() << tool << " is needed";
+  }
+  if (run_command({"dpkg-query", "-W", "synscope"}).exit_code == 0 || std::filesystem::exists("/usr/bin/synscope")) {
+    GTEST_SKIP() << "a synscope is installed here already: not replaced by a test";
+  }
+  std::string build = std::filesystem::path(synscope_binary()).parent_path().string();
+  temp_dir dir;
+  auto packed = run_command({"cpack", "--config", build + "/CPackConfig.cmake", "-B", dir.path("pkg")}, 600'000);
+  ASSERT_EQ(packed.exit_code, 0) << packed.out << packed.err;
+  std::string deb;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path("pkg"))) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with("synscope_") && name.ends_with(".deb")) deb = e.path().string();
+  }
+  ASSERT_FALSE(deb.empty()) << packed.out;
+  // The debug info is split off into a package of its own.
+  std::string name = std::filesystem::path(deb).filename().string();  // synscope_VERSION_ARCH.deb
+  std::string dbgsym = "synscope-dbgsym_" + name.substr(9, name.size() - 9 - 4) + ".ddeb";
+  EXPECT_TRUE(std::filesystem::exists(dir.path("pkg/" + dbgsym))) << dbgsym << "\n" << packed.out;
+
+  auto info = run_command({"dpkg-deb", "-f", deb, "Depends"});
+  ASSERT_EQ(info.exit_code, 0);
+  for (const char* lib : {"libc6", "libpcap0.8", "libmnl0", "libnettle8", "libfmt9"}) {
+    EXPECT_NE(info.out.find(lib), std::string::npos) << lib << " not in Depends: " << info.out;
+  }
+  auto contents = run_command({"dpkg-deb", "-c", deb});
+  for (const char* f : {"./usr/bin/synscope", "./usr/share/man/man1/synscope.1.gz",
+                        "./usr/share/bash-completion/completions/synscope", "./usr/share/zsh/vendor-completions/_synscope",
+                        "./usr/share/synscope/prometheus/alerts.yml", "./usr/lib/systemd/system/synscope-exporter.service"}) {
+    EXPECT_NE(contents.out.find(f), std::string::npos) << f << " not in the package:\n" << contents.out;
+  }
+  auto lint = run_command({"lintian", "--fail-on", "error", "--suppress-tags",
+                           "no-copyright-file", deb},
+                          600'000);
+  EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;
+
+  auto installed = run_command({"dpkg", "-i", deb}, 300'000);
+  ASSERT_EQ(installed.exit_code, 0) << installed.out << installed.err;
+  struct removal {
+    ~removal() { run_command({"dpkg", "-r", "synscope"}, 300'000); }
+  } remove_at_end;
+  auto version = run_command({"/usr/bin/synscope", "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("synscope ", 0), 0u) << version.out;
+  auto file = run_command({"file", "-L", "/usr/bin/synscope"});
+  EXPECT_NE(file.out.find("stripped"), std::string::npos) << file.out;
+  EXPECT_EQ(file.out.find("not stripped"), std::string::npos) << file.out;
+  auto where = run_command({"man", "-w", "synscope"});
+  EXPECT_EQ(where.out, "/usr/share/man/man1/synscope.1.gz\n") << where.err;
+  EXPECT_EQ(complete("cat /usr/share/bash-completion/completions/synscope", "synscope doc"), "doctor\n");
+  auto doctor = run_command({"/usr/bin/synscope", "doctor", "--no-self-test", "--window", "0"}, 120'000);
+  EXPECT_GE(doctor.exit_code, 0);
+  EXPECT_LE(doctor.exit_code, 2) << doctor.out << doctor.err;
+  EXPECT_NE(doctor.out.find(" PASS, "), std::string::npos) << doctor.out;
+
+  auto removed = run_command({"dpkg", "-r", "synscope"}, 300'000);
+  EXPECT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_FALSE(std::filesystem::exists("/usr/bin/synscope"));
+  EXPECT_FALSE(std::filesystem::exists("/usr/share/man/man1/synscope.1.gz"));
+}
+
+}  // namespace
+}  // namespace synscope::testing
