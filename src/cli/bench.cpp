@@ -150,7 +150,7 @@ command_runner add_bench_command(CLI::App& app) {
       "Bounded by -n or --duration: it stops by itself. A progress bar shows on a terminal.\n"
       "Examples:\n"
       "  synscope bench 127.0.0.1:8080 -n 10000 -c 100                     # handshakes per second\n"
-      "  synscope bench 127.0.0.1:8080 --mode request -n 10000 -c 100      # the seed's client against its server\n"
+      "  synscope bench 127.0.0.1:8080 --mode request -n 10000 -c 100      # a request a connection, against serve\n"
       "  synscope bench 127.0.0.1:8080 --mode pooled -n 10000 -c 10        # the same requests over 10 connections\n"
       "  synscope bench 127.0.0.1:8080 --rate 2000/s --duration 10s        # open loop: stalls show as latency\n"
       "  synscope bench 127.0.0.1:8080 -n 100000 -c 64 --source 127.0.0.2-127.0.0.60\n"

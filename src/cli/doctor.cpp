@@ -65,7 +65,7 @@ int run(const doctor_args& args) {
 
 command_runner add_doctor_command(CLI::App& app) {
   auto args = std::make_shared<doctor_args>();
-  CLI::App* cmd = app.add_subcommand("doctor", "The seed's checklist, checked live on this host: verdict, numbers, fix");
+  CLI::App* cmd = app.add_subcommand("doctor", "The connection-establishment checklist, checked live on this host: verdict, numbers, fix");
   cmd->add_option("--window", args->window, "How long counters are watched for growth")->capture_default_str();
   cmd->add_option("--netns", args->netns, "Examine this network namespace (ip netns add NAME)");
   cmd->add_option("--only", args->only, "Only these groups: " + doctor::group_list())->delimiter(',');

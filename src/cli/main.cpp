@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   app.footer(
       "Examples:\n"
-      "  synscope doctor                     # the seed's checklist, checked on this host\n"
+      "  synscope doctor                     # the handshake checklist, checked on this host\n"
       "  synscope probe                      # the local kernel's handshake baseline\n"
       "  synscope probe example.org:443 -c 5\n"
       "  synscope analyze trace.pcapng 'port 443'   # every handshake in a capture\n"

@@ -128,7 +128,7 @@ command_runner add_serve_command(CLI::App& app) {
   cmd->footer(
       "SIGTERM or Ctrl-C: stop accepting, drain, print the statistics, exit. SIGUSR1: print them now.\n"
       "Examples:\n"
-      "  synscope serve                                          # the seed's server on 127.0.0.1:8080\n"
+      "  synscope serve                                          # read, answer ACK, close: 127.0.0.1:8080\n"
       "  synscope serve --mode http --threads 2 --listen 127.0.0.1:8080 --listen [::1]:8080\n"
       "  synscope serve --mode echo --fastopen 256 --defer-accept 5\n"
       "Exit codes: 0 ok, 2 bad arguments, 3 cannot listen, 77 a privileged port without the right.");

@@ -233,11 +233,11 @@ command_runner add_tune_command(CLI::App& app) {
   common(restore);
   restore->add_option("backup", args->backup_path, "A backup folder (synscope tune backup prints it)")->required();
   restore->add_flag("--firewall", args->firewall, "Restore the saved firewall rules too");
-  CLI::App* firewall = cmd->add_subcommand("firewall", "The seed's SYN rate limit as rules in a chain of their own: print, --apply, --remove");
+  CLI::App* firewall = cmd->add_subcommand("firewall", "A SYN rate limit as rules in a chain of their own: print, --apply, --remove");
   firewall->add_option("--netns", args->netns, "Work in this network namespace (ip netns add NAME)");
   firewall->add_option("--syn-rate", args->syn_rate, "New SYNs allowed, 10/s or 600/m")->capture_default_str();
   firewall->add_option("--burst", args->burst, "Allowed above the rate at once")->capture_default_str();
-  firewall->add_option("--port", args->port, "Only SYNs to this port (default: all, as the seed did)");
+  firewall->add_option("--port", args->port, "Only SYNs to this port (default: every port, a global limit)");
   firewall->add_option("--format", args->format, "nft (table inet synscope) or iptables (chain SYNSCOPE-SYN-LIMIT)")
       ->capture_default_str();
   auto* fa = firewall->add_flag("--apply", args->fw_apply, "Load the rules (root)");

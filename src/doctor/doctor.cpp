@@ -282,7 +282,7 @@ void check_time_wait(const context& c, std::vector<finding>& out) {
   int64_t ports = high >= low && high > 0 ? high - low + 1 : 0;
   if (tw > time_wait_limit || (ports > 0 && static_cast<int64_t>(tw) > ports / 2)) {
     auto f = make("time-wait", "count", verdict::warn,
-                  fmt::format("{} sockets in TIME-WAIT (the seed alerts above {}; the local port range has {} ports)", tw,
+                  fmt::format("{} sockets in TIME-WAIT (a common alert line is {}; the local port range has {} ports)", tw,
                               time_wait_limit, ports),
                   "synscope sockets --state time-wait --top remote (which peers); pool connections, or synscope tune "
                   "apply --profile high-rate-client");

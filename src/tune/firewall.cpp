@@ -90,8 +90,8 @@ core::result<uint32_t> parse_rate(const std::string& text) {
 std::string firewall_rules(const syn_limit& l, firewall_format f) {
   std::string header = fmt::format(
       "# synscope: at most {}/s new SYNs{} (burst {}); the rest are dropped.\n"
-      "# Warning: this drops legitimate SYNs too once the rate is exceeded (the seed's global rule\n"
-      "# turns a flood into an outage for everyone); scope it with --port and keep tcp_syncookies=1.\n",
+      "# Warning: this drops legitimate SYNs too once the rate is exceeded (a global rule turns\n"
+      "# a flood into an outage for everyone); scope it with --port and keep tcp_syncookies=1.\n",
       l.per_second, l.port == 0 ? " to any port" : fmt::format(" to port {}", l.port), l.burst);
   if (f == firewall_format::nft) {
     return header + fmt::format(

@@ -17,7 +17,7 @@ struct builtin {
 };
 
 // The seed's /etc/sysctl.d/99-tcp-tuning.conf, without its obsolete tcp_tw_recycle line.
-constexpr const char* baseline = R"(# synscope profile: baseline (the seed article's 99-tcp-tuning.conf)
+constexpr const char* baseline = R"(# synscope profile: baseline (queues for bursts, SYN cookies, shorter SYN and FIN timers)
 # Half-open (SYN-RECV) queue per listener: room for bursts of new connections.
 net.ipv4.tcp_max_syn_backlog = 8192
 # The largest accept queue listen() may ask for (the kernel silently caps larger backlogs).
@@ -38,7 +38,7 @@ net.ipv4.tcp_fin_timeout = 30
 net.ipv4.tcp_fastopen = 3
 )";
 
-constexpr const char* synflood = R"(# synscope profile: synflood (the seed article's SYN-flood steps)
+constexpr const char* synflood = R"(# synscope profile: synflood (what helps a server under a SYN flood)
 # SYN cookies answer when the SYN queue overflows: legitimate clients still get in.
 net.ipv4.tcp_syncookies = 1
 # A larger half-open queue before cookies are needed.
@@ -49,7 +49,7 @@ net.ipv4.tcp_synack_retries = 1
 net.core.somaxconn = 4096
 )";
 
-constexpr const char* high_rate_client = R"(# synscope profile: high-rate-client (the seed article's TIME-WAIT steps)
+constexpr const char* high_rate_client = R"(# synscope profile: high-rate-client (many short outgoing connections: TIME-WAIT and ports)
 # Reuse TIME-WAIT ports for new outgoing connections (safe with timestamps).
 net.ipv4.tcp_tw_reuse = 1
 # Timestamps: tcp_tw_reuse depends on them.

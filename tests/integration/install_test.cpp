@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -57,6 +59,34 @@ TEST(ManPage, RendersWithEveryCommandAndItsOptions) {
   }
   EXPECT_EQ(shown.out.find("manpage"), std::string::npos);
   EXPECT_EQ(shown.err.find("warning"), std::string::npos) << shown.err;
+}
+
+// What users read names the advice or the check, never "the seed" (the article the project
+// started from): every string compiled into the binary (help, output, profiles, rules), the
+// README, the user docs and deploy/.
+TEST(UserText, NeverNamesTheSeedArticle) {
+  const std::regex seed(R"((^|[^A-Za-z_])[Ss]eed('s)?($|[^A-Za-z_]))");  // not __seed, a libstdc++ name
+  auto strings = run_command({"strings", "-n", "4", synscope_binary()});
+  ASSERT_EQ(strings.exit_code, 0) << strings.err;
+  std::istringstream in(strings.out);
+  std::string line;
+  while (std::getline(in, line)) EXPECT_FALSE(std::regex_search(line, seed)) << "in the binary: " << line;
+  std::string root = SYNSCOPE_SOURCE_DIR;
+  std::vector<std::string> files = {root + "/README.md"};
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/deploy")) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(root + "/docs")) {
+    if (e.path().filename() != "architecture.md") files.push_back(e.path().string());  // the developers' record
+  }
+  for (const auto& f : files) {
+    std::ifstream text(f);
+    int number = 0;
+    while (std::getline(text, line)) {
+      ++number;
+      EXPECT_FALSE(std::regex_search(line, seed)) << f << ":" << number << ": " << line;
+    }
+  }
 }
 
 // Builds the .deb from this build (cpack), checks it with lintian, installs it with dpkg -i,
