@@ -167,7 +167,7 @@ int run(const analyze_args& args) {
     fmt::print("{}", render::connection_table(out.kept()));
   } else {
     size_t files = options.inputs.size();
-    fmt::print("{}", render::summary_text(*report, fmt::format("{} file{}", files, files == 1 ? "" : "s"), seconds));
+    fmt::print("{}", render::summary_text(*report, render::counted(files, "file"), seconds));
   }
   // The results up to a corrupt record (or a file that shrank) are out; now what stopped them.
   return report->stopped ? fail(*report->stopped) : 0;

@@ -120,7 +120,7 @@ command_runner add_lab_command(CLI::App& app) {
   auto args = std::make_shared<lab_args>();
   CLI::App* cmd = app.add_subcommand(
       "lab", "Drills that show what a tuning does: SYN flood, TIME-WAIT, backlog, TFO, in namespaces of their own");
-  cmd->require_subcommand(1);
+  cmd->require_subcommand(0, 1);  // `synscope lab` alone lists the drills
   cmd->footer(
       "Each scenario builds two network namespaces joined by a veth pair (synscope-lab-<pid>-...), runs the\n"
       "server and the traffic there, and removes them; nothing of the host changes. Root only. A guardian\n"
@@ -171,12 +171,16 @@ command_runner add_lab_command(CLI::App& app) {
   auto* clean = cmd->add_subcommand("cleanup", "Remove lab namespaces left by a lab that died");
   clean->footer("Example:\n  synscope lab cleanup");
 
-  return [args, flood, tw, bl, tfo, clean] {
+  return [args, cmd, flood, tw, bl, tfo, clean] {
     if (flood->parsed()) args->which = "synflood";
     if (tw->parsed()) args->which = "timewait";
     if (bl->parsed()) args->which = "backlog";
     if (tfo->parsed()) args->which = "fastopen";
     if (clean->parsed()) args->which = "cleanup";
+    if (args->which.empty()) {
+      fmt::print("{}", cmd->help("synscope"));
+      return 0;
+    }
     return run(*args);
   };
 }

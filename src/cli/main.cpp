@@ -2,6 +2,7 @@
 // done by the library modules (docs/architecture.md).
 #include <cstdio>
 #include <system_error>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
       "  synscope counters                   # the kernel's handshake counters, grouped\n"
       "  synscope top                        # all of it live, once a second\n"
       "  synscope serve --mode http &  synscope bench 127.0.0.1:8080 -n 10000 -c 64\n"
-      "\nRun 'synscope COMMAND --help' for a command's options. Exit codes: docs/exit-codes.md");
+      "\nRun 'synscope help COMMAND' (or 'synscope COMMAND --help') for a command's options.\n"
+      "Exit codes: docs/exit-codes.md");
 
   // Each subcommand registers itself; the order here is the order of --help.
   using adder = cli::command_runner (*)(CLI::App&);
@@ -45,17 +47,20 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("completion"), completion);
   commands.emplace_back(app.get_subcommand("manpage"), completion);
 
+  // `synscope help CMD [SUB]` is `synscope CMD [SUB] --help`, as git and go have it.
+  std::vector<std::string> words(argv, argv + argc);
+  if (words.size() >= 2 && words[1] == "help") {
+    words.erase(words.begin() + 1);
+    words.emplace_back("--help");
+  }
+  std::vector<char*> args;
+  for (auto& w : words) args.push_back(w.data());
   try {
-    app.parse(argc, argv);
+    app.parse(static_cast<int>(args.size()), args.data());
   } catch (const CLI::CallForHelp&) {
-    // Help for the innermost subcommand that was named, as `git CMD --help` does.
-    const CLI::App* target = &app;
-    for (const auto& [sub, runner] : commands) {
-      if (!sub->parsed()) continue;
-      target = sub;
-      for (const CLI::App* nested : sub->get_subcommands()) target = nested;  // `tune apply --help`
-    }
-    fmt::print("{}", target->help());
+    // Help for the innermost subcommand that was named, as `git CMD --help` does; its usage line
+    // names the whole command ("synscope tune apply").
+    fmt::print("{}", app.help());
     return 0;
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --version

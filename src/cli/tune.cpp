@@ -176,6 +176,19 @@ command_runner add_tune_command(CLI::App& app) {
   auto args = std::make_shared<tune_args>();
   CLI::App* cmd = app.add_subcommand("tune", "Audit, plan, apply, back up and restore the kernel settings of the handshake");
   cmd->require_subcommand(1);
+  // Before the subcommands: each takes its parent's footer when it is made, so tune's examples,
+  // not the top level's, end `synscope tune apply --help`.
+  cmd->footer(
+      "Examples:\n"
+      "  synscope tune audit --profile synflood             # what differs, and why each value\n"
+      "  synscope tune plan --profile baseline --expected-connections 20000\n"
+      "  sudo synscope tune apply --profile high-rate-client  # backup, apply, persist, read back\n"
+      "  sudo synscope tune backup --dir /var/backups/synscope --keep-days 30\n"
+      "  sudo synscope tune restore /var/backups/synscope/synscope-backup-20261127T063000Z\n"
+      "  synscope tune firewall --syn-rate 10/s --burst 20 --port 443 --format nft      # print; --apply to load\n"
+      "Exit codes: 0 ok, 1 audit: some values differ / apply, restore: a value reads back wrong, 2 bad profile, key,\n"
+      "path or backup folder, 3 a write or a tool failed, 4 a backup refused (not root's, writable by others,\n"
+      "changed after it was made, or naming a key outside net.*), 77 not root.");
   auto common = [&](CLI::App* sub) {
     sub->add_option("--netns", args->netns, "Work on this network namespace's settings (ip netns add NAME)");
     sub->add_option("--proc-root", args->proc_root, "Read and write ROOT/sys/... instead of /proc/sys")->capture_default_str();
@@ -242,17 +255,6 @@ command_runner add_tune_command(CLI::App& app) {
       ->capture_default_str();
   auto* fa = firewall->add_flag("--apply", args->fw_apply, "Load the rules (root)");
   firewall->add_flag("--remove", args->fw_remove, "Remove them again (root)")->excludes(fa);
-  cmd->footer(
-      "Examples:\n"
-      "  synscope tune audit --profile synflood             # what differs, and why each value\n"
-      "  synscope tune plan --profile baseline --expected-connections 20000\n"
-      "  sudo synscope tune apply --profile high-rate-client  # backup, apply, persist, read back\n"
-      "  sudo synscope tune backup --dir /var/backups/synscope --keep-days 30\n"
-      "  sudo synscope tune restore /var/backups/synscope/synscope-backup-20261127T063000Z\n"
-      "  synscope tune firewall --syn-rate 10/s --burst 20 --port 443 --format nft      # print; --apply to load\n"
-      "Exit codes: 0 ok, 1 audit: some values differ / apply, restore: a value reads back wrong, 2 bad profile, key,\n"
-      "path or backup folder, 3 a write or a tool failed, 4 a backup refused (not root's, writable by others,\n"
-      "changed after it was made, or naming a key outside net.*), 77 not root.");
   return [args, audit, plan, apply, backup, restore, firewall] {
     if (firewall->parsed()) return run_firewall(*args);
     if (audit->parsed()) return run_audit(*args, false);

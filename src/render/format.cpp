@@ -6,6 +6,11 @@
 
 namespace synscope::render {
 
+std::string counted(uint64_t n, std::string_view noun, std::string_view plural) {
+  if (n == 1) return fmt::format("1 {}", noun);
+  return plural.empty() ? fmt::format("{} {}s", n, noun) : fmt::format("{} {}", n, plural);
+}
+
 std::string format_duration(int64_t ns) {
   auto trim = [](double v, const char* unit) {
     std::string s = fmt::format("{:.3f}", v);

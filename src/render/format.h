@@ -15,6 +15,10 @@
 
 namespace synscope::render {
 
+/// A count with its noun, singular for one: counted(1, "attempt") is "1 attempt", counted(2,
+/// "attempt") "2 attempts"; `plural` where adding an s is wrong.
+std::string counted(uint64_t n, std::string_view noun, std::string_view plural = {});
+
 /// A duration as people write it: "2 s", "100 ms", "1.5 s", "250 us", "0 s".
 std::string format_duration(int64_t ns);
 

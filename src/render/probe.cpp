@@ -26,8 +26,9 @@ std::string probe_heading(const std::vector<core::socket_address>& targets, bool
   } else {
     for (const auto& t : targets) what += (what.empty() ? "" : ", ") + t.to_string();
   }
-  return fmt::format("PROBE {}: {} attempts{}, interval {}, timeout {}\n", what,
-                     count == 0 ? std::string("until Ctrl-C") : std::to_string(count), targets.size() > 1 ? " each" : "",
+  return fmt::format("PROBE {}: {}{}, interval {}, timeout {}\n", what,
+                     count == 0 ? std::string("attempts until Ctrl-C") : counted(count, "attempt"),
+                     targets.size() > 1 ? " each" : "",
                      format_duration(interval_ns), format_duration(timeout_ns));
 }
 

@@ -40,8 +40,8 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
   constexpr auto right = render::table::align::right;
   uint64_t tcp_frames = 0;
   for (const auto& in : r.inputs) tcp_frames += in.decoded[0];
-  std::string out = fmt::format("{}, {} packets ({} TCP), {} connections, in {:.2f} s\n", source, r.frames,
-                                tcp_frames, s.connections, seconds);
+  std::string out = fmt::format("{}, {} ({} TCP), {}, in {:.2f} s\n", source, counted(r.frames, "packet"), tcp_frames,
+                                counted(s.connections, "connection"), seconds);
   // Frames that could hold TCP but were not read as TCP, by reason: never dropped without a word.
   std::string skipped;
   for (auto st : {wire::decode_status::fragment, wire::decode_status::truncated, wire::decode_status::malformed,

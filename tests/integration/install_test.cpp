@@ -61,6 +61,29 @@ TEST(ManPage, RendersWithEveryCommandAndItsOptions) {
   EXPECT_EQ(shown.err.find("warning"), std::string::npos) << shown.err;
 }
 
+TEST(Help, NamesTheWholeCommandAndItsOwnExamples) {
+  auto fastopen = run_command({synscope_binary(), "lab", "fastopen", "--help"});
+  ASSERT_EQ(fastopen.exit_code, 0);
+  EXPECT_NE(fastopen.out.find("Usage: synscope lab fastopen [OPTIONS]"), std::string::npos) << fastopen.out;
+  auto apply = run_command({synscope_binary(), "tune", "apply", "--help"});
+  ASSERT_EQ(apply.exit_code, 0);
+  EXPECT_NE(apply.out.find("Usage: synscope tune apply"), std::string::npos) << apply.out;
+  EXPECT_NE(apply.out.find("sudo synscope tune apply --profile"), std::string::npos) << apply.out;
+  EXPECT_EQ(apply.out.find("synscope probe example.org"), std::string::npos) << "the top level's examples";
+  // `synscope help CMD` is `synscope CMD --help`.
+  EXPECT_EQ(run_command({synscope_binary(), "help", "probe"}).out, run_command({synscope_binary(), "probe", "--help"}).out);
+  EXPECT_EQ(run_command({synscope_binary(), "help", "tune", "apply"}).out, apply.out);
+  auto top = run_command({synscope_binary(), "help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("Usage: synscope [OPTIONS] [SUBCOMMAND]"), std::string::npos) << top.out;
+  // `synscope lab` alone lists the drills.
+  auto lab = run_command({synscope_binary(), "lab"});
+  EXPECT_EQ(lab.exit_code, 0) << lab.err;
+  for (const char* drill : {"synflood", "timewait", "backlog", "fastopen", "cleanup"}) {
+    EXPECT_NE(lab.out.find(std::string("  ") + drill), std::string::npos) << drill << " in\n" << lab.out;
+  }
+}
+
 // What users read names the advice or the check, never "the seed" (the article the project
 // started from): every string compiled into the binary (help, output, profiles, rules), the
 // README, the user docs and deploy/.

@@ -14,6 +14,12 @@ TEST(FormatDuration, ReadsLikePeopleWrite) {
   EXPECT_EQ(format_duration(12), "12 ns");
 }
 
+TEST(Counted, OneIsSingular) {
+  EXPECT_EQ(counted(1, "packet"), "1 packet");
+  EXPECT_EQ(counted(0, "packet"), "0 packets");
+  EXPECT_EQ(counted(2, "entry", "entries"), "2 entries");
+}
+
 TEST(Ms, FixedDecimalsOfAMillisecond) {
   EXPECT_EQ(ms(int64_t{1'234'567}), "1.235");
   EXPECT_EQ(ms(int64_t{1'234'567}, 1), "1.2");

@@ -91,8 +91,10 @@ TEST(ProbeHeading, TargetsAttemptsAndTimes) {
   EXPECT_EQ(probe_heading({target, v6}, false, 5, 200'000'000, 2'000'000'000),
             "PROBE 127.0.0.1:8080, [::1]:8080: 5 attempts each, interval 200 ms, timeout 2 s\n");
   EXPECT_EQ(probe_heading({target}, true, 0, 0, 1'500'000'000),
-            "PROBE 127.0.0.1:8080 (synscope's own listener: this kernel's loopback baseline): until Ctrl-C attempts, "
+            "PROBE 127.0.0.1:8080 (synscope's own listener: this kernel's loopback baseline): attempts until Ctrl-C, "
             "interval 0 s, timeout 1.5 s\n");
+  EXPECT_EQ(probe_heading({target}, false, 1, 0, 1'000'000'000),
+            "PROBE 127.0.0.1:8080: 1 attempt, interval 0 s, timeout 1 s\n");
 }
 
 }  // namespace

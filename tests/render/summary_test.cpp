@@ -29,6 +29,11 @@ TEST(SummaryText, FirstLineHandshakesAndTables) {
                        0),
             0u)
       << text;
+  tcp::analyze_report one;
+  one.frames = 1;
+  one.result.connections = 1;
+  one.inputs.resize(1);
+  EXPECT_EQ(summary_text(one, "1 file", 0).rfind("1 file, 1 packet (0 TCP), 1 connection, in 0.00 s\n", 0), 0u);
   EXPECT_NE(text.find(fmt::format("handshakes: {} attempted, {} completed ({:.1f}%), {} refused", r.result.attempts,
                                   r.result.completed, 100.0 * r.result.success_rate(), r.result.refused)),
             std::string::npos)
