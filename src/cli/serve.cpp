@@ -53,9 +53,9 @@ std::string stats_of(const active::server& server, const core::result<std::vecto
 int run(const serve_args& args) {
   active::server_options o;
   for (const auto& text : args.listen) {
-    auto a = core::parse_local_address(text, "--listen");
+    auto a = core::resolve_local_address(text, "--listen");
     if (!a) return fail(a.error());
-    o.listen.push_back(*a);
+    o.listen.insert(o.listen.end(), a->begin(), a->end());
   }
   if (args.mode == "ack") o.mode = active::serve_mode::ack;
   else if (args.mode == "echo") o.mode = active::serve_mode::echo;
@@ -108,7 +108,7 @@ int run(const serve_args& args) {
 command_runner add_serve_command(CLI::App& app) {
   auto args = std::make_shared<serve_args>();
   CLI::App* cmd = app.add_subcommand("serve", "A TCP server for handshake experiments: ack, echo, discard or http, one event loop per thread");
-  cmd->add_option("--listen", args->listen, "ADDR:PORT to listen on; repeatable; port 0: any")->capture_default_str();
+  cmd->add_option("--listen", args->listen, "ADDR:PORT or NAME:PORT (every address it has) to listen on; repeatable; port 0: any")->capture_default_str();
   cmd->add_option("--mode", args->mode, "ack (read a message, reply ACK, close), echo, discard, http")->capture_default_str();
   cmd->add_option("--backlog", args->backlog, "listen() backlog (the kernel caps it at net.core.somaxconn)")
       ->check(CLI::Range(1, 1 << 20))

@@ -323,4 +323,13 @@ result<socket_address> parse_local_address(std::string_view text, std::string_vi
   return addr;
 }
 
+result<std::vector<socket_address>> resolve_local_address(std::string_view text, std::string_view what) {
+  if (auto numeric = parse_local_address(text, what)) return std::vector<socket_address>{*numeric};
+  auto spec = parse_endpoint(text, parse_options{.default_port = 0, .allow_port_zero = true});
+  if (!spec) return error{exit_code::usage, fmt::format("{}: {}", what, spec.error().message)};
+  auto all = resolve(*spec, address_family::any);
+  if (!all) return error{exit_code::usage, fmt::format("{}: {}", what, all.error().message)};
+  return all;
+}
+
 }  // namespace synscope::core

@@ -102,4 +102,8 @@ result<std::vector<socket_address>> resolve(const endpoint_spec& spec, address_f
 /// Parses a numeric local address "ADDR", "ADDR:PORT" or "[v6]:PORT" (port 0 or absent: any).
 result<socket_address> parse_local_address(std::string_view text, std::string_view what);
 
+/// A local address to listen on: a numeric one as parse_local_address takes it, or a name
+/// ("localhost:8095") resolved to each of its addresses, as nginx's `listen` does.
+result<std::vector<socket_address>> resolve_local_address(std::string_view text, std::string_view what);
+
 }  // namespace synscope::core

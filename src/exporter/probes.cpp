@@ -24,8 +24,9 @@ const char* probe_failure_name(probe_failure f) {
 }
 
 const std::vector<double>& probe_buckets() {
-  static const std::vector<double> b = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
+  // From 10 us: a loopback or LAN handshake takes tens of microseconds.
+  static const std::vector<double> b = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                        0.01,    0.025,    0.05,    0.1,    0.25,    0.5,    1,     2.5,    5};
   return b;
 }
 

@@ -75,6 +75,13 @@ TEST_F(Exporter, PromtoolFindsOnlyNodeExportersOwnCamelCaseNames) {
   EXPECT_NE(scrape.out.find("synscope_tcp_sockets{family=\"ipv4\",state=\"listen\"} 1"), std::string::npos);
   EXPECT_NE(scrape.out.find("synscope_probe_success{target=\"127.0.0.1:9851\"} 1"), std::string::npos);
   EXPECT_NE(scrape.out.find("synscope_scrape_collector_success{collector=\"netstat\"} 1"), std::string::npos);
+  // Handshake buckets start at 10 us: a loopback or LAN handshake takes tens of microseconds.
+  for (const char* le : {"1e-05", "2.5e-05", "5e-05", "0.0001"}) {
+    EXPECT_NE(scrape.out.find(std::string("synscope_probe_handshake_seconds_bucket{target=\"127.0.0.1:9851\",le=\"") +
+                              le + "\"}"),
+              std::string::npos)
+        << le << "\n" << scrape.out;
+  }
   EXPECT_EQ(e->interrupt(), 0);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iterator>
@@ -69,6 +70,35 @@ class ServeBench : public netns_test {
   }
   temp_dir dir_;
 };
+
+TEST_F(ServeBench, ListenTakesANameAndListensOnEachOfItsAddresses) {
+  // Each address the resolver gives for localhost (/etc/hosts: 127.0.0.1, and ::1 where listed).
+  auto hosts = run_command({"getent", "ahosts", "localhost"});
+  ASSERT_EQ(hosts.exit_code, 0);
+  std::vector<std::string> expected;
+  std::istringstream lines_in(hosts.out);
+  std::string address;
+  std::string kind;
+  while (lines_in >> address >> kind) {
+    if (kind != "STREAM") continue;
+    std::string shown = address.find(':') != std::string::npos ? "[" + address + "]:8609" : address + ":8609";
+    if (std::find(expected.begin(), expected.end(), shown) == expected.end()) expected.push_back(shown);
+    std::string rest;
+    std::getline(lines_in, rest);
+  }
+  ASSERT_FALSE(expected.empty()) << hosts.out;
+  auto r = ns_->run({synscope_binary(), "serve", "--listen", "localhost:8609", "--duration", "300ms", "--json"}, 20'000);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto lines = of_type(parse_json_lines(r.out), "listening");
+  ASSERT_EQ(lines.size(), 1u) << r.out;
+  auto listen = lines[0]["listen"].get<std::vector<std::string>>();
+  std::sort(listen.begin(), listen.end());
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(listen, expected);
+  auto bad = ns_->run({synscope_binary(), "serve", "--listen", "no-such-host.invalid:80", "--duration", "100ms"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_EQ(bad.err.rfind("synscope: --listen: cannot resolve host 'no-such-host.invalid'", 0), 0u) << bad.err;
+}
 
 TEST_F(ServeBench, EveryModeAnswersAsItShould) {
   auto ack = serve(8001, {"--mode", "ack"});
