@@ -25,6 +25,17 @@ file(READ ${PROJECT_SOURCE_DIR}/deploy/systemd/synscope-exporter.service _unit)
 string(REPLACE "ExecStart=/usr/local/bin/synscope" "ExecStart=synscope" _unit "${_unit}")
 file(WRITE ${SYNSCOPE_GENERATED}/synscope-exporter.service "${_unit}")
 
+# Debian's copyright file (machine-readable format 1.0) from LICENSE: the licence text indented
+# by one space, its empty lines written " .".
+file(READ ${PROJECT_SOURCE_DIR}/LICENSE _licence)
+string(STRIP "${_licence}" _licence)
+string(REGEX REPLACE "^MIT License\n\n" "" _licence "${_licence}")
+string(REPLACE "\n" "\n " _licence " ${_licence}")
+string(REPLACE "\n \n" "\n .\n" _licence "${_licence}")
+file(WRITE ${SYNSCOPE_GENERATED}/copyright
+     "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\nUpstream-Name: synscope\n\n"
+     "Files: *\nCopyright: 2026 the synscope developers\nLicense: Expat\n${_licence}\n")
+
 install(TARGETS synscope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${SYNSCOPE_GENERATED}/synscope.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${SYNSCOPE_GENERATED}/synscope.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions
@@ -34,7 +45,8 @@ install(FILES deploy/prometheus/alerts.yml deploy/prometheus/prometheus.yml
         DESTINATION ${CMAKE_INSTALL_DATADIR}/synscope/prometheus)
 install(FILES deploy/grafana/synscope-dashboard.json DESTINATION ${CMAKE_INSTALL_DATADIR}/synscope/grafana)
 install(FILES ${SYNSCOPE_GENERATED}/synscope-exporter.service DESTINATION lib/systemd/system)
-install(FILES README.md docs/exit-codes.md ${SYNSCOPE_GENERATED}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md docs/exit-codes.md ${SYNSCOPE_GENERATED}/changelog.gz ${SYNSCOPE_GENERATED}/copyright
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME synscope)

@@ -2,6 +2,8 @@
 // Small things every command's rendering shares.
 #include <system_error>
 
+#include <CLI/CLI.hpp>
+
 #include "core/error.h"
 
 namespace synscope::cli {
@@ -20,5 +22,14 @@ int finish_output(int rc);
 
 /// A write to standard output failed (fmt throws std::system_error): the line for it, exit 3.
 int output_failed(const std::system_error& e);
+
+/// An option given twice takes its last value, as ping and curl do (`-c 3 -c 5` counts five), for
+/// every single-valued option of `app` and its subcommands; lists keep every value.
+void take_last_values(CLI::App& app);
+
+/// A command line CLI11 refused, in synscope's words on one line, with the exit code for usage:
+/// a mistyped command or option with the nearest known one ("did you mean"), a value that is
+/// not a number as "--count 'abc': not a number".
+int usage_failure(const CLI::App& app, const CLI::ParseError& e);
 
 }  // namespace synscope::cli

@@ -21,6 +21,9 @@ struct counters_args {
   std::vector<std::string> patterns;
   std::string netns;
   bool all = false;
+  bool absolute = false;
+  bool zeros = false;
+  bool line = false;
   bool json = false;
   bool delta = false;
   std::string state_file;
@@ -28,7 +31,10 @@ struct counters_args {
   int iterations = 0;
 };
 
-void print(const std::vector<kernel::counter_row>& rows, const counters_args& args, const char* change_name) {
+void print(std::vector<kernel::counter_row> rows, const counters_args& args, const char* change_name) {
+  // As nstat: the whole listing leaves zeros out unless -z. What a pattern or the handshake
+  // groups name is shown whatever its value: it was asked for.
+  if (args.all && args.patterns.empty() && !args.zeros) kernel::drop_zero_rows(rows);
   bool grouped = args.patterns.empty() && !args.all;
   fmt::print("{}", args.json ? render::counters_json(rows, change_name) : render::counters_text(rows, change_name, grouped));
 }
@@ -54,6 +60,8 @@ int run(const counters_args& args) {
       return fail(core::error{core::exit_code::usage, "--interval: at least 10ms"});
     }
     auto& stop = install_interrupt_flag();
+    const auto& line_patterns = args.patterns.empty() ? kernel::line_counter_names() : args.patterns;
+    bool terminal = stdout_is_terminal();
     std::vector<kernel::counter> before = std::move(*now);
     int64_t t0 = core::monotonic_ns();
     for (int i = 0; args.iterations <= 0 || i < args.iterations; ++i) {
@@ -65,6 +73,17 @@ int run(const counters_args& args) {
       auto after = kernel::read_counters();
       if (!after) return fail(after.error());
       double seconds = static_cast<double>(*step) / 1e9;
+      if (args.line) {
+        auto rows = kernel::select_counters(*after, line_patterns, false);
+        kernel::set_rates(rows, before, seconds);
+        int64_t t = core::realtime_ns();
+        // The header once, and again every screenful on a terminal, as vmstat does.
+        if (!args.json && (i == 0 || (terminal && i % 20 == 0))) fmt::print("{}", render::counters_line_header(rows));
+        fmt::print("{}", args.json ? render::counters_line_json(rows, t) : render::counters_line(rows, t));
+        std::fflush(stdout);
+        before = std::move(*after);
+        continue;
+      }
       auto rows = kernel::select_counters(*after, args.patterns, args.all);
       kernel::set_rates(rows, before, seconds);
       if (!args.json) fmt::print("{}-- {} --\n", i == 0 ? "" : "\n", fmt::format("{:.3f} s", static_cast<double>(core::monotonic_ns() - t0) / 1e9));
@@ -104,18 +123,27 @@ command_runner add_counters_command(CLI::App& app) {
       "counters", "The kernel's TCP counters (/proc/net/snmp, netstat, snmp6; nstat's names), grouped for the handshake");
   cmd->add_option("pattern", args->patterns, "Only counters matching these globs (TcpExt*Listen*); default: the handshake groups");
   cmd->add_option("--netns", args->netns, "Read this network namespace's counters (ip netns add NAME)");
-  cmd->add_flag("-a,--all", args->all, "Every counter, zeros and settings (gauges) included");
+  cmd->add_flag("--all", args->all, "Every counter the kernel has, settings (gauges) included; zeros with -z");
+  cmd->add_flag("-a,--absolute", args->absolute,
+                "Values since boot, as nstat -a (what is shown unless --delta or --interval)");
+  cmd->add_flag("-z,--zeros", args->zeros, "Zeros too in --all's listing, as nstat -z (patterns and groups show them always)");
+  cmd->add_flag("--line", args->line,
+                "With --interval: one line per interval, a column per counter (the handshake's nine, or the patterns')");
   cmd->add_flag("--json", args->json, "JSON lines: one object per counter");
   cmd->add_flag("--delta", args->delta, "Change since the previous --delta call (kept in a state file, like nstat's history)");
   cmd->add_option("--state-file", args->state_file, "Where --delta keeps values (default $TMPDIR/.synscope-counters.u<uid>[.<netns>])");
   cmd->add_option("--interval", args->interval, "Print per-second rates every interval (1s, 500ms) until Ctrl-C or -n");
   cmd->add_option("-n,--iterations", args->iterations, "With --interval: stop after this many")->check(CLI::Range(0, 1'000'000));
   cmd->get_option("--interval")->excludes(cmd->get_option("--delta"));
+  cmd->get_option("--absolute")->excludes(cmd->get_option("--delta"))->excludes(cmd->get_option("--interval"));
+  cmd->get_option("--line")->needs(cmd->get_option("--interval"));
   cmd->footer(
       "Examples:\n"
       "  synscope counters                        # opens, queues, SYN cookies, retransmits, TFO, TIME-WAIT, resets\n"
       "  synscope counters 'TcpExt*Listen*'       # by glob, nstat's names\n"
       "  synscope counters --interval 1s -n 10    # per-second rates, ten times\n"
+      "  synscope counters --interval 1s --line   # one line a second, as vmstat\n"
+      "  synscope counters --all -z               # every counter, zeros too (nstat -az)\n"
       "  synscope counters --delta                # what changed since the last --delta\n"
       "Exit codes: 0 ok, 1 no counter matches the patterns, 2 bad arguments or no such namespace, 3 /proc unreadable,\n"
       "4 /proc malformed.");

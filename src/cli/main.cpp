@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   commands.emplace_back(app.get_subcommand("completion"), completion);
   commands.emplace_back(app.get_subcommand("manpage"), completion);
 
+  cli::take_last_values(app);
+
   // `synscope help CMD [SUB]` is `synscope CMD [SUB] --help`, as git and go have it.
   std::vector<std::string> words(argv, argv + argc);
   if (words.size() >= 2 && words[1] == "help") {
@@ -65,8 +67,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);  // --version
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "synscope: {}\nRun 'synscope --help' for usage.\n", core::printable(e.what(), 500));
-    return static_cast<int>(core::exit_code::usage);
+    return cli::usage_failure(app, e);
   }
   for (auto& [sub, runner] : commands) {
     if (!sub->parsed()) continue;

@@ -288,6 +288,17 @@ std::vector<counter_row> select_counters(const std::vector<counter>& all, const 
   return out;
 }
 
+void drop_zero_rows(std::vector<counter_row>& rows) {
+  std::erase_if(rows, [](const counter_row& r) { return r.change ? *r.change == 0 : r.value.value_or(0) == 0; });
+}
+
+const std::vector<std::string>& line_counter_names() {
+  static const std::vector<std::string> names = {
+      "TcpActiveOpens",        "TcpPassiveOpens",      "TcpAttemptFails",     "TcpEstabResets",  "TcpExtListenOverflows",
+      "TcpExtListenDrops",     "TcpExtSyncookiesSent", "TcpExtTCPSynRetrans", "TcpRetransSegs"};
+  return names;
+}
+
 std::vector<std::string> unmatched_patterns(const std::vector<counter>& all, const std::vector<std::string>& patterns) {
   std::vector<std::string> out;
   for (const auto& p : patterns) {

@@ -87,6 +87,14 @@ struct counter_row {
 std::vector<counter_row> select_counters(const std::vector<counter>& all, const std::vector<std::string>& patterns,
                                          bool every);
 
+/// Drops the rows whose shown number is zero: the change where one is set, else the value (an
+/// absent counter counts as zero). nstat hides these unless -z.
+void drop_zero_rows(std::vector<counter_row>& rows);
+
+/// The counters of the one-line-per-interval view when no pattern names others: opens, failed
+/// attempts, resets, listen-queue overflows and drops, SYN cookies, SYN and segment retransmits.
+const std::vector<std::string>& line_counter_names();
+
 /// The patterns that match no counter of `all` (as grep, a misspelt name is not a quiet zero).
 std::vector<std::string> unmatched_patterns(const std::vector<counter>& all, const std::vector<std::string>& patterns);
 

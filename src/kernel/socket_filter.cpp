@@ -1,9 +1,11 @@
 #include "kernel/socket_filter.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 
 #include <fmt/format.h>
@@ -76,12 +78,68 @@ core::result<uint32_t> parse_state_list(const std::vector<std::string>& names, s
   return mask;
 }
 
+core::result<void> parse_ss_words(const std::vector<std::string>& args, filter_spec& spec) {
+  std::vector<std::string> words;
+  for (const auto& a : args) {
+    size_t at = 0;
+    while ((at = a.find_first_not_of(" \t", at)) != std::string::npos) {
+      size_t end = a.find_first_of(" \t", at);
+      words.push_back(a.substr(at, end - at));
+      at = end;
+    }
+  }
+  auto bad = [](const std::string& what) {
+    return core::error{core::exit_code::usage,
+                       fmt::format("filter: {} (known: state S, exclude S, sport = :N, dport = :N, src ADDR, dst ADDR)", what)};
+  };
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "and" || w == "&&") continue;
+    auto value = [&]() -> std::optional<std::string> {
+      if (i + 1 >= words.size()) return std::nullopt;
+      return words[++i];
+    };
+    if (w == "state" || w == "exclude") {
+      auto v = value();
+      if (!v) return bad(fmt::format("'{}' needs a state", w));
+      if (!parse_states(*v)) return parse_state_list({*v}, w).error();
+      (w == "state" ? spec.states : spec.excluded).push_back(*v);
+    } else if (w == "sport" || w == "dport") {
+      auto v = value();
+      if (v && (*v == "=" || *v == "==" || *v == "eq")) v = value();
+      if (!v) return bad(fmt::format("'{}' needs a port (:443)", w));
+      std::string port = v->front() == ':' ? v->substr(1) : *v;
+      int n = -1;
+      if (!port.empty() && port.size() <= 5 && std::all_of(port.begin(), port.end(), ::isdigit)) {
+        n = std::stoi(port);
+      } else if (const servent* se = port.empty() ? nullptr : getservbyname(port.c_str(), "tcp")) {
+        n = ntohs(static_cast<uint16_t>(se->s_port));
+      }
+      if (n < 0 || n > 65535) return bad(fmt::format("{} '{}': not a port number or a TCP service name", w, core::printable(*v)));
+      (w == "sport" ? spec.sport : spec.dport) = n;
+    } else if (w == "src" || w == "dst") {
+      auto v = value();
+      if (!v) return bad(fmt::format("'{}' needs an address or prefix", w));
+      if (auto p = parse_prefix(*v, w); !p) return p.error();
+      (w == "src" ? spec.src : spec.dst) = *v;
+    } else {
+      return bad(fmt::format("'{}' is not understood", core::printable(w)));
+    }
+  }
+  return {};
+}
+
 core::result<socket_filter> socket_filter::parse(const filter_spec& spec) {
   socket_filter f;
   if (!spec.states.empty()) {
     auto mask = parse_state_list(spec.states, "--state");
     if (!mask) return mask.error();
     f.states = *mask;
+  }
+  if (!spec.excluded.empty()) {
+    auto mask = parse_state_list(spec.excluded, "exclude");
+    if (!mask) return mask.error();
+    f.states &= ~*mask;
   }
   if (spec.listening) f.states = state_bit(tcp_state::listen);
   f.ipv4 = spec.ipv4;
@@ -153,13 +211,29 @@ std::unordered_map<uint64_t, std::string> socket_owner_names(const std::string& 
 }
 
 core::result<std::vector<socket_group>> group_sockets(const socket_filter& f, group_key key, size_t top,
-                                                      const std::unordered_map<uint64_t, std::string>& owners) {
+                                                      const std::unordered_map<uint64_t, std::string>& owners,
+                                                      std::optional<std::pair<int, int>> ephemeral) {
+  bool by_port = key == group_key::local_port;
+  if (!by_port) ephemeral.reset();
+  std::vector<bool> listening(ephemeral ? 65536 : 0);
+  if (ephemeral) {
+    socket_query q = f.query();
+    q.states = state_bit(tcp_state::listen);
+    auto r = dump_tcp(q, [&](const tcp_socket& s) { listening[s.local.port] = true; });
+    if (!r) return r.error();
+  }
+  const std::string range = ephemeral ? fmt::format("{}-{}", ephemeral->first, ephemeral->second) : "";
   std::map<std::string, socket_group> groups;
   auto r = dump_tcp(f.query(), [&](const tcp_socket& s) {
     if (!f.matches(s)) return;
     std::string k;
     switch (key) {
-      case group_key::local_port: k = std::to_string(s.local.port); break;
+      case group_key::local_port: {
+        int p = s.local.port;
+        bool client_side = ephemeral && p >= ephemeral->first && p <= ephemeral->second && !listening[p];
+        k = client_side ? range : std::to_string(p);
+        break;
+      }
       case group_key::local_address: k = address_only(s.local); break;
       case group_key::remote_address: k = address_only(s.remote); break;
       case group_key::process: {
@@ -178,6 +252,11 @@ core::result<std::vector<socket_group>> group_sockets(const socket_filter& f, gr
   for (auto& [k, g] : groups) {
     g.key = k;
     out.push_back(std::move(g));
+  }
+  if (by_port) {  // 22, 443, 8080, then the ephemeral range: as numbers, not as text
+    std::stable_sort(out.begin(), out.end(), [&](const socket_group& a, const socket_group& b) {
+      return std::make_pair(a.key == range, std::atoi(a.key.c_str())) < std::make_pair(b.key == range, std::atoi(b.key.c_str()));
+    });
   }
   if (top > 0) {
     std::stable_sort(out.begin(), out.end(), [](const socket_group& a, const socket_group& b) { return a.sockets > b.sockets; });

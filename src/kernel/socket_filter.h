@@ -35,6 +35,7 @@ core::result<uint32_t> parse_state_list(const std::vector<std::string>& names, s
 /// What the command line gave, before it is checked.
 struct filter_spec {
   std::vector<std::string> states;  ///< empty: every state
+  std::vector<std::string> excluded;  ///< states taken out of `states` (ss's "exclude")
   bool listening = false;           ///< -l: listeners only
   bool ipv4 = true;
   bool ipv6 = true;
@@ -43,6 +44,15 @@ struct filter_spec {
   std::string src;                  ///< local address or prefix; empty: any
   std::string dst;                  ///< remote address or prefix
 };
+
+/// ss's filter words after the options, added to `spec`: "state S" and "exclude S" (states or
+/// groups, repeatable), "sport = :N", "dport = :N" (also "==", "eq", or no operator; N a number
+/// or a service name), "src ADDR[/LEN]", "dst ADDR[/LEN]", joined by "and" or nothing. One
+/// argument may hold several words ('dport = :443'). Anything else (ss's "or", "not",
+/// parentheses, ranges) is a usage error naming the word.
+///
+///   parse_ss_words({"state", "TIME-WAIT", "dport", "=", ":443"}, spec);
+core::result<void> parse_ss_words(const std::vector<std::string>& words, filter_spec& spec);
 
 struct socket_filter {
   uint32_t states = all_states;
@@ -83,7 +93,12 @@ std::unordered_map<uint64_t, std::string> socket_owner_names(const std::string& 
 /// The matching sockets counted by `key`, per state. `top` > 0: the `top` largest groups,
 /// largest first (ties in key order); 0: every group, in key order. `owners` is used for
 /// group_key::process ("-" for a socket no process holds, such as TIME-WAIT).
+///
+/// With `ephemeral` (ip_local_port_range) and group_key::local_port, the ports in that range on
+/// which nothing listens are one group named by the range ("32768-60999"): the client side of
+/// outgoing connections, which would otherwise be a row each. Ports come in numeric order.
 core::result<std::vector<socket_group>> group_sockets(const socket_filter& f, group_key key, size_t top,
-                                                      const std::unordered_map<uint64_t, std::string>& owners);
+                                                      const std::unordered_map<uint64_t, std::string>& owners,
+                                                      std::optional<std::pair<int, int>> ephemeral = std::nullopt);
 
 }  // namespace synscope::kernel

@@ -8,6 +8,8 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -49,7 +51,7 @@ const char* state_name(tcp_state s) {
     case tcp_state::fin_wait1: return "fin-wait-1";
     case tcp_state::fin_wait2: return "fin-wait-2";
     case tcp_state::time_wait: return "time-wait";
-    case tcp_state::close: return "unconnected";
+    case tcp_state::close: return "closed";  // ss shows UNCONN and filters by "closed": one name here
     case tcp_state::close_wait: return "close-wait";
     case tcp_state::last_ack: return "last-ack";
     case tcp_state::listen: return "listen";
@@ -59,8 +61,10 @@ const char* state_name(tcp_state s) {
   return "unknown";
 }
 
-std::optional<uint32_t> parse_states(std::string_view name) {
+std::optional<uint32_t> parse_states(std::string_view text) {
   using s = tcp_state;
+  std::string name(text);  // ss's names in any case: TIME-WAIT, time-wait
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   const uint32_t bucket = state_bit(s::syn_recv) | state_bit(s::time_wait);
   const uint32_t connected = all_states & ~(state_bit(s::listen) | state_bit(s::close));
   if (name == "all") return all_states;
@@ -78,7 +82,10 @@ std::optional<uint32_t> parse_states(std::string_view name) {
 }
 
 std::string socket_text(const ip_endpoint& e) {
-  return e.address.is_unspecified() ? fmt::format("*:{}", e.port) : core::to_string(e);
+  // As ss: the wildcard address in its family's spelling, a port of zero as '*' (0.0.0.0:*, [::]:*).
+  if (e.port != 0) return core::to_string(e);
+  std::string a = core::to_string(e.address);
+  return e.address.version == 6 ? fmt::format("[{}]:*", a) : a + ":*";
 }
 
 bool parse_diag_message(const void* msg, size_t len, tcp_socket& out) {

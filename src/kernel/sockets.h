@@ -30,14 +30,16 @@ inline constexpr int tcp_state_max = 12;
 constexpr uint32_t state_bit(tcp_state s) { return 1u << static_cast<uint32_t>(s); }
 inline constexpr uint32_t all_states = 0xfffu << 1;  // 1..12
 
-/// ss's name for a state ("time-wait", "syn-recv", "listen"...).
+/// ss's name for a state ("time-wait", "syn-recv", "listen"...); TCP_CLOSE is "closed", the
+/// word ss filters it by (ss prints it as UNCONN).
 const char* state_name(tcp_state s);
 /// ss's state names and groups (all, connected, synchronized, bucket, big) as a state mask;
-/// "listening" is accepted for "listen", as ss does.
+/// "listening" is accepted for "listen" and "unconnected" for "closed", in any case, as ss does.
 std::optional<uint32_t> parse_states(std::string_view name);
 
 using core::ip_endpoint;
-/// As ss writes a socket's end: "127.0.0.1:80", "[::1]:80", and "*:80" for a wildcard address.
+/// As ss writes a socket's end: "127.0.0.1:80", "[::1]:80", "0.0.0.0:80", and a port of zero
+/// as '*': "0.0.0.0:*", "[::]:*".
 std::string socket_text(const ip_endpoint& e);
 
 struct tcp_socket {

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
 #include "render/json.h"
 #include "render/table.h"
 
@@ -60,6 +61,43 @@ std::string counters_text(const std::vector<kernel::counter_row>& rows, const ch
   }
   flush();
   return out;
+}
+
+namespace {
+
+// nstat's name without its table's prefix: the column header of the line view.
+std::string_view short_name(std::string_view name) {
+  for (std::string_view prefix : {"TcpExt", "IpExt", "Tcp6", "Tcp", "Ip6", "Ip", "Udp6", "Udp", "Icmp6", "Icmp"}) {
+    if (name.size() > prefix.size() && name.substr(0, prefix.size()) == prefix) return name.substr(prefix.size());
+  }
+  return name;
+}
+
+size_t column_width(const kernel::counter_row& r) { return std::max<size_t>(short_name(r.name).size(), 7); }
+
+// A rate as the line shows it: one decimal, or "-" where there is none (a gauge, a missing counter).
+std::string rate_text(const kernel::counter_row& r) { return r.change ? fmt::format("{:.1f}", *r.change) : "-"; }
+
+}  // namespace
+
+std::string counters_line_header(const std::vector<kernel::counter_row>& rows) {
+  std::string out = "time    ";
+  for (const auto& r : rows) out += fmt::format(" {:>{}}", short_name(r.name), column_width(r));
+  return out + "\n";
+}
+
+std::string counters_line(const std::vector<kernel::counter_row>& rows, int64_t unix_ns) {
+  std::string out = core::format_time(unix_ns, "%H:%M:%S", core::time_zone::local);
+  for (const auto& r : rows) out += fmt::format(" {:>{}}", rate_text(r), column_width(r));
+  return out + "\n";
+}
+
+std::string counters_line_json(const std::vector<kernel::counter_row>& rows, int64_t unix_ns) {
+  json_object rates;
+  for (const auto& r : rows) {
+    if (r.change) rates.field(r.name, *r.change); else rates.null_field(r.name);
+  }
+  return json_object().field("time_unix_ns", unix_ns).field("per_s", rates).str() + "\n";
 }
 
 }  // namespace synscope::render

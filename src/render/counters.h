@@ -17,4 +17,15 @@ std::string counters_text(const std::vector<kernel::counter_row>& rows, const ch
 /// A {"name","value",change_name,"group","meaning","gauge"} line a counter.
 std::string counters_json(const std::vector<kernel::counter_row>& rows, const char* change_name);
 
+/// The one-line-per-interval view, as vmstat and sar print: a header of the counters' short names
+/// (TcpExtListenDrops -> ListenDrops), then one line per interval with the time of day and each
+/// counter's change per second.
+///
+///   time     ActiveOpens PassiveOpens ...
+///   14:03:07        12.0         11.0 ...
+std::string counters_line_header(const std::vector<kernel::counter_row>& rows);
+std::string counters_line(const std::vector<kernel::counter_row>& rows, int64_t unix_ns);
+/// The same interval as one JSON object: {"time_unix_ns":..,"per_s":{"TcpActiveOpens":12.0,..}}.
+std::string counters_line_json(const std::vector<kernel::counter_row>& rows, int64_t unix_ns);
+
 }  // namespace synscope::render

@@ -22,4 +22,17 @@ TEST(Unescape, BadEscapesAreUsageErrorsNamingWhere) {
 }
 
 }  // namespace
+TEST(ClosestWord, NamesTheNearCandidateAndNothingFar) {
+  std::vector<std::string> commands{"doctor", "probe", "analyze", "capture", "sockets", "counters", "top"};
+  EXPECT_EQ(closest_word("probee", commands), "probe");
+  EXPECT_EQ(closest_word("anlayze", commands), "analyze");  // two letters swapped: one step
+  EXPECT_EQ(closest_word("socket", commands), "sockets");
+  EXPECT_EQ(closest_word("counter", commands), "counters");
+  EXPECT_EQ(closest_word("tpo", commands), "top");
+  EXPECT_EQ(closest_word("frobnicate", commands), "");
+  EXPECT_EQ(closest_word("x", commands), "");
+  EXPECT_EQ(closest_word("--cuont", {"--count", "--json", "--interval"}), "--count");
+  EXPECT_EQ(closest_word("", commands), "");
+}
+
 }  // namespace synscope::core

@@ -10,7 +10,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -91,7 +93,7 @@ class sockets_in {
 std::map<std::string, uint64_t> ss_counts(const netns& ns) {
   static const std::map<std::string, std::string> names = {
       {"ESTAB", "established"},  {"SYN-SENT", "syn-sent"},     {"SYN-RECV", "syn-recv"},   {"FIN-WAIT-1", "fin-wait-1"},
-      {"FIN-WAIT-2", "fin-wait-2"}, {"TIME-WAIT", "time-wait"}, {"UNCONN", "unconnected"}, {"CLOSE-WAIT", "close-wait"},
+      {"FIN-WAIT-2", "fin-wait-2"}, {"TIME-WAIT", "time-wait"}, {"UNCONN", "closed"}, {"CLOSE-WAIT", "close-wait"},
       {"LAST-ACK", "last-ack"},  {"LISTEN", "listen"},         {"CLOSING", "closing"}};
   auto r = ns.run({"ss", "-tan"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -280,6 +282,33 @@ TEST_F(KernelView, FiltersAndPortCounts) {
   EXPECT_EQ(ports["7100"]["states"]["listen"], 1);
   EXPECT_EQ(ports["7100"]["states"]["established"], 3);  // the server side of each queued connection
   EXPECT_EQ(ports["7200"]["sockets"], 1);
+  // The clients' ports are in the ephemeral range and nothing listens there: one row, not three.
+  std::string range;
+  for (const auto& [key, row] : ports) {
+    if (key.find('-') != std::string::npos) range = key;
+  }
+  ASSERT_FALSE(range.empty()) << by.out;
+  EXPECT_EQ(ports[range]["states"]["established"], 3) << by.out;
+  EXPECT_EQ(ports.size(), 3u) << by.out;
+  // ss's options, clusters and filter words, state names in any case.
+  auto ss_words = [&](std::vector<std::string> words) {
+    words.insert(words.begin(), {synscope_binary(), "sockets", "--netns", ns_->name()});
+    return run_command(words);
+  };
+  EXPECT_EQ(ss_words({"-tan", "state", "LISTENING", "--count"}).out, "2\n");
+  EXPECT_EQ(ss_words({"-ltn", "--count"}).out, "2\n");
+  EXPECT_EQ(ss_words({"state", "Established", "dport = :7100", "--count"}).out, "3\n");
+  EXPECT_EQ(ss_words({"state", "established", "and", "sport", "eq", "7100", "--count"}).out, "3\n");
+  EXPECT_EQ(ss_words({"exclude", "listening", "--count"}).out, "6\n");
+  EXPECT_EQ(ss_words({"-tanp", "state", "time-wait", "--count"}).out, "0\n");
+  auto wild = ss_words({"-ltn", "--json"});
+  for (const auto& row : parse_json_lines(wild.out)) EXPECT_EQ(row["remote"], "0.0.0.0:*") << wild.out;
+  auto unknown = ss_words({"state", "bogus"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("'bogus'"), std::string::npos) << unknown.err;
+  auto ors = ss_words({"dport = :80", "or", "sport = :80"});
+  EXPECT_EQ(ors.exit_code, 2);
+  EXPECT_NE(ors.err.find("'or' is not understood"), std::string::npos) << ors.err;
   auto listing = run_command({synscope_binary(), "sockets", "--dport", "7100", "--src", "127.0.0.0/8", "--json",
                               "--netns", ns_->name()});
   EXPECT_EQ(parse_json_lines(listing.out).size(), 3u) << listing.out;
@@ -335,7 +364,7 @@ TEST_F(KernelView, InfoAgreesWithSsAndSomaxconnComesFromProcRoot) {
 }
 
 TEST_F(KernelView, CountersEqualNstatInAQuietNamespace) {
-  auto ours = run_command({synscope_binary(), "counters", "--all", "--json", "--netns", ns_->name()});
+  auto ours = run_command({synscope_binary(), "counters", "--all", "-az", "--json", "--netns", ns_->name()});
   auto theirs = ns_->run({"nstat", "-azs", "--json"});
   ASSERT_EQ(ours.exit_code, 0) << ours.err;
   ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
@@ -351,6 +380,69 @@ TEST_F(KernelView, CountersEqualNstatInAQuietNamespace) {
   }
   EXPECT_GT(compared, 200u);
   EXPECT_TRUE(mine.count("TcpCurrEstab")) << "gauges are ours too";
+}
+
+// Without -z, the listing is nstat -a's: the same counters, none of them zero.
+TEST_F(KernelView, CountersWithoutZerosListWhatNstatListsWithoutZeros) {
+  sockets_in s(ns_->name());
+  s.listener(7400, 8);
+  s.connect_to(7400);
+  auto ours = run_command({synscope_binary(), "counters", "--all", "--json", "--netns", ns_->name()});
+  auto theirs = ns_->run({"nstat", "-as", "--json"});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  ASSERT_EQ(theirs.exit_code, 0) << theirs.err;
+  std::set<std::string> mine;
+  for (const auto& row : parse_json_lines(ours.out)) {
+    EXPECT_NE(row["value"], 0) << row.dump();
+    mine.insert(row["name"].get<std::string>());
+  }
+  std::set<std::string> nstat;
+  for (const auto& [name, value] : nlohmann::json::parse(theirs.out)["kernel"].items()) {
+    if (value.get<int64_t>() != 0) nstat.insert(name);
+  }
+  // A connect between the two reads can make a counter non-zero in the second only.
+  for (const auto& name : nstat) EXPECT_TRUE(mine.count(name)) << name;
+  EXPECT_TRUE(mine.count("TcpActiveOpens"));
+  EXPECT_FALSE(mine.count("TcpExtSyncookiesSent")) << "zero in a quiet namespace";
+}
+
+// --line: a header of short names, then one line per interval with a rate per column.
+TEST_F(KernelView, CounterLinesAreOnePerIntervalWithTheConnectsCounted) {
+  sockets_in s(ns_->name());
+  s.listener(7500, 64);
+  std::thread connects([&] {
+    for (int i = 0; i < 20; ++i) {
+      s.connect_to(7500);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  auto r = run_command({synscope_binary(), "counters", "--interval", "200ms", "-n", "3", "--line", "--netns", ns_->name(),
+                        "TcpActiveOpens", "TcpExtListenOverflows"});
+  connects.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream in(r.out);
+  std::vector<std::vector<std::string>> lines;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    lines.emplace_back(std::istream_iterator<std::string>(words), std::istream_iterator<std::string>());
+  }
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0], (std::vector<std::string>{"time", "ActiveOpens", "ListenOverflows"}));
+  double opens = 0;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    ASSERT_EQ(lines[i].size(), 3u) << r.out;
+    EXPECT_EQ(lines[i][0].size(), 8u) << "HH:MM:SS";
+    opens += std::stod(lines[i][1]) * 0.2;
+    EXPECT_EQ(lines[i][2], "0.0");
+  }
+  EXPECT_GT(opens, 0.0) << r.out;
+  auto json = run_command({synscope_binary(), "counters", "--interval", "100ms", "-n", "1", "--line", "--json", "--netns",
+                           ns_->name()});
+  auto rows = parse_json_lines(json.out);
+  ASSERT_EQ(rows.size(), 1u) << json.out;
+  EXPECT_TRUE(rows[0]["per_s"].contains("TcpExtListenDrops")) << json.out;
+  EXPECT_GT(rows[0]["time_unix_ns"].get<int64_t>(), 1'700'000'000'000'000'000);
+  EXPECT_EQ(run_command({synscope_binary(), "counters", "--line"}).exit_code, 2) << "--line needs --interval";
 }
 
 TEST_F(KernelView, CounterDeltaCountsTheConnectsInBetween) {

@@ -42,7 +42,13 @@ TEST(SocketRow, SsColumnsAndItsInfoLayout) {
   kernel::tcp_socket listener;
   listener.state = kernel::tcp_state::listen;
   listener.local = {{6, {}}, 443};
-  EXPECT_EQ(socket_row(listener, std::nullopt, false)[3], "*:443");  // ss's wildcard
+  listener.remote = {{6, {}}, 0};
+  EXPECT_EQ(socket_row(listener, std::nullopt, false)[3], "[::]:443");  // ss's spelling of the wildcard
+  EXPECT_EQ(socket_row(listener, std::nullopt, false)[4], "[::]:*");
+  listener.local = {{4, {}}, 80};
+  listener.remote = {{4, {}}, 0};
+  EXPECT_EQ(socket_row(listener, std::nullopt, false)[3], "0.0.0.0:80");
+  EXPECT_EQ(socket_row(listener, std::nullopt, false)[4], "0.0.0.0:*");
 }
 
 TEST(SocketJson, InfoFieldsOnlyWhenGiven) {
