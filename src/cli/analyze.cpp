@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <system_error>
 #include <string>
 #include <vector>
@@ -26,6 +27,7 @@
 #include "report/capture_report.h"
 #include "report/ladder.h"
 #include "tcp/analyzer.h"
+#include "tcp/id_order.h"
 
 namespace synscope::cli {
 namespace {
@@ -78,6 +80,16 @@ class output_sink : public tcp::connection_sink {
 };
 
 
+// A word named like a capture file is a file, there or not (then "no such file"), not the start
+// of a filter: no filter word ends in .pcap.
+bool looks_like_capture_file(const std::string& w) {
+  for (const char* ext : {".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz", ".dmp"}) {
+    std::string_view e(ext);
+    if (w.size() > e.size() && std::string_view(w).substr(w.size() - e.size()) == e) return true;
+  }
+  return false;
+}
+
 int run(const analyze_args& args) {
   if (args.words.empty()) {
     return fail({core::exit_code::usage, "analyze: no capture file (use - for standard input)"});
@@ -89,7 +101,7 @@ int run(const analyze_args& args) {
   for (; i < args.words.size(); ++i) {
     struct stat st {};
     const auto& w = args.words[i];
-    if (i == 0 || w == "-" || stat(w.c_str(), &st) == 0) {
+    if (i == 0 || w == "-" || stat(w.c_str(), &st) == 0 || looks_like_capture_file(w)) {
       options.inputs.push_back(w);
     } else {
       break;
@@ -126,11 +138,20 @@ int run(const analyze_args& args) {
   };
 
   output_sink out(args);
+  // JSON and CSV lines in id order (the order connections began), not the order they ended.
+  tcp::id_order_sink ordered(out, options.tracker.max_open);
   int64_t begin = core::monotonic_ns();
-  auto report = tcp::analyze(options, &out, progress);
+  auto report = tcp::analyze(options, args.json || args.csv ? static_cast<tcp::connection_sink*>(&ordered) : &out, progress);
+  ordered.flush();
   if (show_progress && last_progress != 0) fmt::print(stderr, "\r\033[K");
   if (!report) return fail(report.error());
   if (out.write_error()) return output_failed(*out.write_error());
+  if (ordered.out_of_order() > 0) {
+    fmt::print(stderr,
+               "synscope: warning: {} written after connections that began later (each stayed open while {} "
+               "others finished; --max-open sets how many are held back)\n",
+               render::counted(ordered.out_of_order(), "connection"), options.tracker.max_open);
+  }
   for (const auto& in : report->inputs) {
     if (!in.truncation.empty()) fmt::print(stderr, "synscope: warning: {}\n", in.truncation);
     if (in.odd_timestamps > 0) {
@@ -148,16 +169,25 @@ int run(const analyze_args& args) {
     if (!written) return fail(written.error());
   }
   if (!args.ladder.empty()) {
+    std::vector<uint64_t> unknown;
     for (uint64_t id : args.ladder) {
       auto it = std::find_if(report->ladders.begin(), report->ladders.end(),
                              [&](const tcp::ladder& l) { return l.record.id == id; });
       if (it == report->ladders.end()) {
-        fmt::print(stderr, "synscope: warning: --ladder {}: no such connection (ids: synscope analyze --connections)\n", id);
+        unknown.push_back(id);
         continue;
       }
       fmt::print("{}\n", report::render_ladder(*it));
     }
-    return report->stopped ? fail(*report->stopped) : 0;
+    if (report->stopped) return fail(*report->stopped);
+    if (!unknown.empty()) {
+      uint64_t n = report->tracker.connections;
+      return fail({core::exit_code::usage,
+                   fmt::format("--ladder {}: no such connection (this capture has {}{}; synscope analyze --connections lists them)",
+                               fmt::join(unknown, ","), render::counted(n, "connection"),
+                               n == 0 ? "" : fmt::format(", ids 0 to {}", n - 1))});
+    }
+    return 0;
   }
   if (args.json) {
     fmt::print("{}\n", render::summary_json(*report).str());
@@ -214,7 +244,9 @@ command_runner add_analyze_command(CLI::App& app) {
       "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
       "  synscope analyze trace.pcap --ladder 0,3       # ladder diagrams of connections 0 and 3\n"
       "  synscope analyze trace.pcap --report out.html  # the same, to open in a browser\n"
-      "Exit codes: 0 analyzed, 2 bad arguments or unreadable file, 4 corrupt capture.");
+      "Exit codes: 0 analyzed; 2 bad arguments, a file that is not there or unreadable, a --report or --ladder that\n"
+      "cannot be (a folder that is not there; an id no connection has); 3 --report or standard output could not be\n"
+      "written; 4 corrupt capture (the results up to the damage are printed first).");
   return [args] { return run(*args); };
 }
 

@@ -108,10 +108,15 @@ void summary_builder::add_segment(const wire::packet_view& p, int64_t ts_ns) {
 
 summary summary_builder::finish() const {
   summary out = s_;
-  for (size_t i = 0; i < timeline_.size(); ++i) {
-    const timeline_second& t = timeline_[i];
-    if (t.syns + t.synacks + t.completed + t.resets == 0) continue;
-    timeline_second copy = t;
+  // Every second from the first with a handshake event to the last, the quiet ones as zeros: a
+  // gap in the traffic is a gap on the timeline, not two busy seconds drawn side by side.
+  auto busy = [](const timeline_second& t) { return t.syns + t.synacks + t.completed + t.resets > 0; };
+  size_t first = 0;
+  size_t last = timeline_.size();
+  while (first < last && !busy(timeline_[first])) ++first;
+  while (last > first && !busy(timeline_[last - 1])) --last;
+  for (size_t i = first; i < last; ++i) {
+    timeline_second copy = timeline_[i];
     copy.second = timeline_base_ + static_cast<int64_t>(i);
     out.timeline.push_back(copy);
   }

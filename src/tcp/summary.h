@@ -58,7 +58,7 @@ struct summary {
   std::map<uint32_t, uint64_t> syn_retransmits;  ///< retransmitted SYNs -> connections
   std::vector<server_half_open> top_half_open;   ///< most S0 first
   std::vector<refused_port> top_refused;         ///< most refusals first
-  std::vector<timeline_second> timeline;         ///< seconds with any handshake event, in order
+  std::vector<timeline_second> timeline;         ///< every second from the first handshake event to the last, in order
   std::array<uint64_t, anomaly_count> anomalies{};  ///< connections with each anomaly bit
   [[nodiscard]] double success_rate() const;     ///< completed / attempts (0 when none)
 };

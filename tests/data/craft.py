@@ -273,7 +273,20 @@ def linktype(lt, header_of):
     return make
 
 
+def long_then_short():
+    """One connection open for 20 s while four others open and close inside it: the tracker
+    finishes the short ones first, and analyze --json still writes them in the order they began."""
+    long = stamp(handshake(sport=39999, isn=100, sisn=900))
+    for q in long[3:]:
+        q.time += 20.0
+    short = []
+    for i in range(4):
+        short += stamp(handshake(sport=40010 + i, isn=1000 * (i + 1), sisn=5000 * (i + 1)), start=T0 + 1.0 + i)
+    return sorted(long + short, key=lambda q: q.time)
+
+
 SCENARIOS = {
+    "long-then-short": long_then_short,
     "same-isn-after-rst": same_isn_after_rst,
     "refused-then-accepted": refused_then_accepted,
     "split-handshake": split_handshake,

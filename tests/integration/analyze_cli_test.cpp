@@ -153,9 +153,26 @@ TEST_F(AnalyzeCli, CsvAndConnectionTable) {
   EXPECT_NE(table.out.find("REJ"), std::string::npos);
 }
 
+// A second file that is not there is named as a file, not read as the start of a filter; a
+// --report that cannot be written is refused before the work; both exit 2, as --help says.
+TEST_F(AnalyzeCli, AMissingFileAndAnUnwritableReportAreSaidBeforeTheWork) {
+  temp_dir dir;
+  auto missing = run_command(analyze({pcap("kernel-refused.pcap"), dir.path("missing.pcap")}));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("missing.pcap: cannot open: No such file"), std::string::npos) << missing.err;
+  EXPECT_EQ(missing.err.find("filter"), std::string::npos) << missing.err;
+  auto report = run_command(analyze({pcap("kernel-refused.pcap"), "--report", dir.path("no/such/folder/r.html")}));
+  EXPECT_EQ(report.exit_code, 2);
+  EXPECT_NE(report.err.find("--report"), std::string::npos) << report.err;
+  EXPECT_TRUE(report.out.empty()) << "nothing analyzed: " << report.out;
+  auto help = run_command({synscope_binary(), "analyze", "--help"});
+  EXPECT_NE(help.out.find("2 bad arguments, a file that is not there or unreadable, a --report"), std::string::npos)
+      << help.out;
+}
+
 TEST_F(AnalyzeCli, LadderOfARetransmittedSyn) {
   auto r = run_command(analyze({pcap("kernel-synretrans.pcap"), "--ladder", "0,99"}));
-  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.exit_code, 2) << "an id no connection has is an error, after the ladders that are there";
   EXPECT_TRUE(r.out.starts_with("connection 0: 127.0.0.1:")) << r.out;
   // Two SYN rows (the first was dropped), then the SYN-ACK acknowledging ISN+1.
   size_t first = r.out.find("|--- [S] seq=0 ");
@@ -163,7 +180,8 @@ TEST_F(AnalyzeCli, LadderOfARetransmittedSyn) {
   EXPECT_NE(r.out.find("|--- [S] seq=0 ", first + 1), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("[S.] seq=0 ack=1 ---|"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("TIME-WAIT"), std::string::npos) << r.out;
-  EXPECT_NE(r.err.find("--ladder 99: no such connection"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--ladder 99: no such connection (this capture has 4 connections, ids 0 to 3"), std::string::npos)
+      << r.err;
 }
 
 TEST_F(AnalyzeCli, TruncatedFileWarnsAndAnalyzesWhatIsThere) {

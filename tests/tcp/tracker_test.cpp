@@ -1,6 +1,7 @@
 // The tracker fed hand-written segments: designated initializers name source and destination,
 // so they cannot be swapped by accident.
 #include "tcp/tracker.h"
+#include "tcp/summary.h"
 
 #include <vector>
 
@@ -302,6 +303,33 @@ TEST(TrackerCapacity, MaxOpenBoundsWhatIsHeldAndLosesNothing) {
   t.flush();
   ASSERT_EQ(sink.all.size(), 1000u);
   for (const auto& c : sink.all) EXPECT_EQ(c.state(), conn_state::s0);
+}
+
+// A quiet stretch is zeros on the timeline: seconds 0 and 3 busy, 1 and 2 there with nothing;
+// a data segment alone makes no second of its own at either end.
+TEST(SummaryTimeline, QuietSecondsBetweenBusyOnesAreZeros) {
+  summary_builder b;
+  auto at = [&](uint16_t flags, int64_t ns) {
+    wire::packet_view p;
+    p.src = v4(1);
+    p.dst = v4(2);
+    p.sport = 40000;
+    p.dport = 80;
+    p.flags = flags;
+    b.add_segment(p, ns);
+  };
+  const int64_t base = 1'700'000'000'000'000'000;
+  at(ack, base - 2'000'000'000);  // data before the first handshake event
+  at(syn, base);
+  at(syn, base + 3'500'000'000);
+  at(ack, base + 6'000'000'000);  // and after the last
+  auto s = b.finish();
+  ASSERT_EQ(s.timeline.size(), 4u);
+  EXPECT_EQ(s.timeline[0].syns, 1u);
+  EXPECT_EQ(s.timeline[1].syns + s.timeline[1].resets + s.timeline[1].synacks, 0u);
+  EXPECT_EQ(s.timeline[2].syns, 0u);
+  EXPECT_EQ(s.timeline[3].syns, 1u);
+  EXPECT_EQ(s.timeline[3].second, s.timeline[0].second + 3);
 }
 
 }  // namespace
