@@ -205,6 +205,14 @@ int run(const analyze_args& args) {
 
 }  // namespace
 
+int analyze_file(const std::string& file, const std::vector<std::string>& filter_words, bool json) {
+  analyze_args args;
+  args.words.push_back(file);
+  args.words.insert(args.words.end(), filter_words.begin(), filter_words.end());
+  args.json = json;
+  return run(args);
+}
+
 command_runner add_analyze_command(CLI::App& app) {
   auto args = std::make_shared<analyze_args>();
   CLI::App* cmd = app.add_subcommand("analyze", "Every TCP handshake in capture files (pcap, pcapng), like tshark's iRTT");

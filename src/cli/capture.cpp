@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "core/file.h"
+#include "kernel/netns.h"
 #include "render/summary.h"
 #include "cli/terminal.h"
 #include "tcp/analyzer.h"
@@ -30,9 +31,15 @@ struct capture_args {
   int snaplen = 128;
   bool json = false;
   bool quiet = false;
+  std::string read;   ///< -r FILE: analyze it instead, as tcpdump -r reads a file
+  std::string netns;
 };
 
 int run(const capture_args& args) {
+  if (!args.read.empty()) return analyze_file(args.read, args.filter_words, args.json);
+  if (!args.netns.empty()) {
+    if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
+  }
   auto duration = core::parse_duration(args.duration, "--duration");
   if (!duration) return fail(duration.error());
   if (args.snaplen < 64 || args.snaplen > 262144) {
@@ -96,12 +103,22 @@ command_runner add_capture_command(CLI::App& app) {
   cmd->add_option("--snaplen", args->snaplen, "Bytes kept of each packet")->capture_default_str();
   cmd->add_flag("--json", args->json, "JSON lines: one object a second, then the summary");
   cmd->add_flag("-q,--quiet", args->quiet, "Only the summary at the end");
+  cmd->add_option("--netns", args->netns, "Capture in this network namespace (ip netns add NAME), as ip netns exec would");
+  auto* read = cmd->add_option("-r,--read", args->read,
+                               "Read this capture file instead, as tcpdump -r: the same as synscope analyze FILE [filter]");
+  for (const char* live_only : {"--interface", "--write", "--count", "--duration", "--snaplen", "--quiet", "--netns"}) {
+    read->excludes(cmd->get_option(live_only));
+  }
   cmd->footer(
       "Examples:\n"
       "  synscope capture                              # all TCP on every interface, until Ctrl-C\n"
       "  synscope capture -i eth0 port 443 --duration 60 -w handshakes.pcap\n"
+      "  synscope capture --netns lab0 -i veth0 -c 1000  # inside a network namespace\n"
+      "  synscope capture -r handshakes.pcap port 443    # a file, as tcpdump -r (synscope analyze)\n"
+      "Each line is one second of the packets' time, in UTC, counted as the summary's timeline counts it.\n"
       "Needs root or CAP_NET_RAW (exit 77 without); as root it continues as 'nobody' once the\n"
-      "device and the -w file are open. Exit codes: 0 done, 2 bad arguments, 77 no permission.");
+      "device and the -w file are open. Exit codes: 0 done, 2 bad arguments or no such namespace, 77 no\n"
+      "permission; with -r, analyze's.");
   return [args] { return run(*args); };
 }
 

@@ -2,6 +2,7 @@
 // Each subcommand registers its options on the CLI11 app and returns what runs it.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -13,6 +14,8 @@ using command_runner = std::function<int()>;
 command_runner add_probe_command(CLI::App& app);
 command_runner add_analyze_command(CLI::App& app);
 command_runner add_capture_command(CLI::App& app);
+/// `analyze FILE WORDS... [--json]`, for `capture -r FILE` (tcpdump's -r).
+int analyze_file(const std::string& file, const std::vector<std::string>& filter_words, bool json);
 command_runner add_sockets_command(CLI::App& app);
 command_runner add_counters_command(CLI::App& app);
 command_runner add_top_command(CLI::App& app);

@@ -216,7 +216,7 @@ std::string interval_text(const tcp::interval_report& w) {
   bool any = w.rtt.count() > 0;
   return fmt::format("{}  syn/s {:>6}  synack/s {:>6}  completed/s {:>6}  rst/s {:>5}  refused {:>4}  half-open {:>5}  "
                      "rtt p50 {} p99 {}  drops {}",
-                     core::format_time(w.time_unix_ns, "%H:%M:%S", core::time_zone::local), w.syns, w.synacks,
+                     core::format_time(w.time_unix_ns, "%H:%M:%S", core::time_zone::utc), w.syns, w.synacks,
                      w.completed, w.resets, w.refused, w.half_open, any ? ms(w.rtt.percentile(50)) + " ms" : "-",
                      any ? ms(w.rtt.percentile(99)) + " ms" : "-", w.source.dropped);
 }

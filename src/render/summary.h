@@ -15,7 +15,8 @@ std::string summary_text(const tcp::analyze_report& r, const std::string& source
 /// The {"type":"summary",...} object of --json.
 render::json_object summary_json(const tcp::analyze_report& r);
 
-/// One interval of a live capture: "12:00:01  syn/s 10 ... drops 0" (local time).
+/// One second of a live capture: "12:00:01  syn/s 10 ... drops 0", the packets' second in UTC (the
+/// summary timeline's row for the same second counts the same).
 std::string interval_text(const tcp::interval_report& w);
 /// The {"type":"interval",...} line of `capture --json`.
 json_object interval_json(const tcp::interval_report& w);

@@ -307,6 +307,36 @@ core::result<analyze_report> analyze_live(wire::live_source& source, const analy
   core::result<void> failed;
   bool counted_out = false;
 
+  // Intervals are the packets' own seconds (interval_ns of capture time), so that the line for
+  // 12:00:05 counts what the summary's timeline counts for 12:00:05. An interval is reported when
+  // a packet of a later one arrives, or when the wall clock has passed its end by `grace_ns`
+  // (what libpcap may still hold of it); quiet intervals are reported as zeros.
+  const int64_t step = live.interval_ns > 0 ? live.interval_ns : core::ns_per_s;
+  constexpr int64_t grace_ns = 250'000'000;
+  constexpr int64_t max_quiet_reported = 60;  // a jump of the clock is one line, not thousands
+  auto interval_of = [&](int64_t ns) { return ns - ((ns % step) + step) % step; };
+  int64_t window_start = interval_of(core::realtime_ns());
+  auto report_interval = [&] {
+    if (on_interval) {
+      window.time_unix_ns = window_start;
+      window.half_open = track.stats().awaiting_synack;
+      window.source = source.stats();
+      on_interval(window);
+    }
+    window.syns = window.synacks = window.completed = window.resets = window.refused = 0;
+    window.rtt.reset();
+    window_start += step;
+  };
+  // Reports every interval before the one starting at `start`.
+  auto advance_to = [&](int64_t start) {
+    if ((start - window_start) / step > max_quiet_reported) {
+      report_interval();
+      window_start = start;
+      return;
+    }
+    while (window_start < start) report_interval();
+  };
+
   auto on_frame = [&](const wire::frame& f) {
     if (!failed || counted_out) return;
     ++in.frames;
@@ -314,6 +344,12 @@ core::result<analyze_report> analyze_live(wire::live_source& source, const analy
       counted_out = true;
       source.stop();
     }
+    // A frame of a later interval closes this one; one of an earlier (already reported)
+    // interval, rare, is counted in this one. Before the first frame, quiet intervals follow the
+    // host's clock.
+    int64_t w = interval_of(f.ts_ns);
+    if (in.frames == 1) window_start = w;  // the packets' clock, from the first on (not the host's)
+    if (w > window_start) advance_to(w);
     auto got = take_frame(f, *filter, decoder, options.tracker, in, seg);
     if (!got) {
       failed = got.error();
@@ -333,32 +369,16 @@ core::result<analyze_report> analyze_live(wire::live_source& source, const analy
     }
     if ((p.flags & rst) && c.refused && c.server == endpoint{p.src, p.sport}) ++window.refused;
   };
-  auto report_interval = [&] {
-    if (on_interval) {
-      window.time_unix_ns = core::realtime_ns();
-      window.half_open = track.stats().awaiting_synack;
-      window.source = source.stats();
-      on_interval(window);
-    }
-    window.syns = window.synacks = window.completed = window.resets = window.refused = 0;
-    window.rtt.reset();
-  };
 
   int64_t begin_unix = core::realtime_ns();
   int64_t start = core::monotonic_ns();
-  int64_t next_tick = start + live.interval_ns;
   auto stopped = [&] { return live.interrupted != nullptr && live.interrupted->load(std::memory_order_relaxed); };
   while (!stopped() && !counted_out) {
     auto n = source.dispatch(on_frame);
     if (!n) return n.error();
     if (!failed) return failed.error();
-    int64_t now = core::monotonic_ns();
-    if (now >= next_tick) {
-      report_interval();
-      next_tick += live.interval_ns;
-      if (next_tick < now) next_tick = now + live.interval_ns;
-    }
-    if (live.duration_ns != 0 && now - start >= live.duration_ns) break;
+    if (int64_t wall = core::realtime_ns(); wall >= window_start + step + grace_ns) advance_to(interval_of(wall - grace_ns));
+    if (live.duration_ns != 0 && core::monotonic_ns() - start >= live.duration_ns) break;
   }
   if (!counted_out) {
     auto n = source.drain(on_frame);

@@ -102,14 +102,14 @@ core::result<analyze_report> analyze(const analyze_options& options, connection_
 struct live_options {
   uint64_t count = 0;                 ///< stop after this many frames (0: no limit)
   int64_t duration_ns = 0;            ///< stop after this long (0: until interrupted)
-  int64_t interval_ns = 1'000'000'000;  ///< how often on_interval is called
+  int64_t interval_ns = 1'000'000'000;  ///< the intervals' length, in the packets' time
   /// Checked after every dispatch: set (from a signal handler) to end the run.
   const std::atomic<bool>* interrupted = nullptr;
 };
 
 /// One interval of a live run: the handshake events seen in it.
 struct interval_report {
-  int64_t time_unix_ns = 0;  ///< when the interval ended
+  int64_t time_unix_ns = 0;  ///< where the interval starts, in the packets' time (a whole second by default)
   uint64_t syns = 0;         ///< SYN without ACK
   uint64_t synacks = 0;
   uint64_t completed = 0;    ///< handshakes whose third packet came in the interval
@@ -122,8 +122,9 @@ struct interval_report {
 using interval_fn = std::function<void(const interval_report&)>;
 
 /// The same pipeline over a live source until count, duration or *interrupted; `on_interval`
-/// (optional) is called every interval_ns of wall time and once more at the end for a partial
-/// interval that saw handshake events. options.inputs and options.threads are not used (a live
+/// (optional) is called for every interval_ns of the packets' time, quiet ones included, once
+/// the wall clock has passed it by a quarter second or a later packet has come, and once more at
+/// the end for a partial interval that saw handshake events. options.inputs and options.threads are not used (a live
 /// source is read on the calling thread); options.filter, when set, applies after the source's
 /// own. A source error ends the run with that error.
 core::result<analyze_report> analyze_live(wire::live_source& source, const analyze_options& options,

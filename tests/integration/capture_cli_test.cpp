@@ -1,5 +1,6 @@
 // `synscope capture` live on the loopback of a namespace the test creates, with traffic made
 // by `synscope probe`; and refused without CAP_NET_RAW.
+#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -40,6 +41,20 @@ TEST(CaptureCli, LiveHandshakesLinesAndSummary) {
     EXPECT_EQ(i.at("half_open"), 0) << i;
   }
   EXPECT_EQ(syns, 8u);
+  // Each line is one second of the packets' time, and counts what the summary's timeline counts
+  // for that second.
+  std::map<int64_t, uint64_t> line_syns;
+  for (const auto& i : intervals) {
+    int64_t t = i.at("time_unix_ns").get<int64_t>();
+    EXPECT_EQ(t % 1'000'000'000, 0) << i;
+    line_syns[t / 1'000'000'000] += i.at("syn").get<uint64_t>();
+  }
+  size_t seconds = 0;
+  for (const auto& sec : summary[0].at("timeline")) {
+    EXPECT_EQ(line_syns[sec.at("second").get<int64_t>()], sec.at("syn").get<uint64_t>()) << sec << "\n" << text;
+    ++seconds;
+  }
+  EXPECT_GT(seconds, 0u);
   EXPECT_EQ(summary[0].at("completed"), 6);
   EXPECT_EQ(summary[0].at("refused"), 2);
   EXPECT_EQ(summary[0].at("kernel_drops"), 0);
@@ -49,6 +64,35 @@ TEST(CaptureCli, LiveHandshakesLinesAndSummary) {
   auto s = of_type(parse_json_lines(again.out), "summary").at(0);
   EXPECT_EQ(s.at("completed"), 6);
   EXPECT_EQ(s.at("refused"), 2);
+}
+
+// --netns enters the namespace itself (no ip netns exec), and -r reads a file as analyze does.
+TEST(CaptureCli, NetnsCapturesThereAndReadTakesAFile) {
+  std::string why;
+  auto ns = netns::create(why);
+  if (!ns) GTEST_SKIP() << why;
+  temp_dir dir;
+  std::string pcap = dir.path("kept.pcap");
+  ASSERT_EQ(run_command({"chmod", "777", dir.path("")}).exit_code, 0);
+  background_process cap({synscope_binary(), "capture", "--netns", ns->name(), "-i", "lo", "--duration", "3", "-q",
+                          "-w", pcap},
+                         dir.path("capture.out"));
+  ASSERT_TRUE(cap.wait_for_log("capturing on lo", 20'000)) << cap.log();
+  EXPECT_EQ(ns->run({synscope_binary(), "probe", "-c", "3", "-i", "20ms", "-q"}).exit_code, 0);
+  EXPECT_EQ(cap.interrupt(10'000), 0) << cap.log();
+  EXPECT_NE(cap.log().find("3 completed"), std::string::npos) << cap.log();
+  auto read = run_command({synscope_binary(), "capture", "-r", pcap, "--json", "port", "not", "1"});
+  auto analyzed = run_command({synscope_binary(), "analyze", pcap, "--json", "port", "not", "1"});
+  ASSERT_EQ(read.exit_code, 0) << read.err;
+  auto a = of_type(parse_json_lines(read.out), "summary");
+  auto b = of_type(parse_json_lines(analyzed.out), "summary");
+  ASSERT_EQ(a.size(), 1u) << read.out;
+  ASSERT_EQ(b.size(), 1u) << analyzed.out;
+  EXPECT_EQ(a[0].at("completed"), 3);
+  EXPECT_EQ(a[0].at("connections"), b[0].at("connections"));
+  EXPECT_EQ(run_command({synscope_binary(), "capture", "-r", pcap, "-i", "lo"}).exit_code, 2) << "-r is not live";
+  auto missing = run_command({synscope_binary(), "capture", "--netns", "synscope-no-such-ns", "--duration", "1"});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
 }
 
 TEST(CaptureCli, WithoutCapNetRawExits77) {
