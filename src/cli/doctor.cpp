@@ -1,6 +1,5 @@
-// synscope doctor: the seed's checklist, checked live, with evidence and fixes.
+// synscope doctor: the handshake checklist, checked live, with evidence and fixes.
 #include <unistd.h>
-
 
 #include <fmt/format.h>
 
@@ -57,7 +56,7 @@ int run(const doctor_args& args) {
     return 3;
   }
   auto worst = doctor::worst(*findings);
-  fmt::print("{}", args.json ? render::doctor_json(*findings) : render::doctor_text(*findings, stdout_is_terminal()));
+  fmt::print("{}", args.json ? render::doctor_json(*findings) : render::doctor_text(*findings, colour_on(STDOUT_FILENO)));
   return exit_for(worst);
 }
 

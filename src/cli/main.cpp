@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/common.h"
+#include "cli/terminal.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
   app.name("synscope");
   app.set_version_flag("--version", std::string("synscope ") + SYNSCOPE_VERSION);
   app.require_subcommand(0, 1);
+  // --color belongs to every command: given after the command's name, it falls through to here.
+  app.fallthrough();
+  std::string colour = "auto";
+  app.add_option("--color,--colour", colour, "Colour: never, auto (on a terminal, unless NO_COLOR is set) or always")
+      ->check(CLI::IsMember({"never", "auto", "always"}))
+      ->capture_default_str();
   app.footer(
       "Examples:\n"
       "  synscope doctor                     # the handshake checklist, checked on this host\n"
@@ -30,6 +37,7 @@ int main(int argc, char** argv) {
       "  synscope top                        # all of it live, once a second\n"
       "  synscope serve --mode http &  synscope bench 127.0.0.1:8080 -n 10000 -c 64\n"
       "\nRun 'synscope help COMMAND' (or 'synscope COMMAND --help') for a command's options.\n"
+      "--color=never|auto|always goes with any command; NO_COLOR in the environment turns colour off.\n"
       "Exit codes: docs/exit-codes.md");
 
   // Each subcommand registers itself; the order here is the order of --help.
@@ -69,6 +77,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return cli::usage_failure(app, e);
   }
+  cli::set_colour_mode(colour == "never" ? cli::colour_mode::never
+                        : colour == "always" ? cli::colour_mode::always
+                                             : cli::colour_mode::automatic);
   for (auto& [sub, runner] : commands) {
     if (!sub->parsed()) continue;
     try {

@@ -105,7 +105,7 @@ int run(const top_args& args) {
   std::optional<screen_mode> screen;
   if (interactive) {
     screen.emplace();
-    fmt::print("{}", render::top_screen(clock(), nullptr, now, h, window_size()));
+    fmt::print("{}", render::top_screen(clock(), nullptr, now, h, window_size(), colour_on(STDOUT_FILENO)));
     std::fflush(stdout);
   }
   int64_t start = core::monotonic_ns();
@@ -120,7 +120,7 @@ int run(const top_args& args) {
     now = std::move(*next);
     h.add(render::top_figures(&*before, now));
     if (interactive) {
-      fmt::print("{}", render::top_screen(clock(), &*before, now, h, window_size()));
+      fmt::print("{}", render::top_screen(clock(), &*before, now, h, window_size(), colour_on(STDOUT_FILENO)));
     } else {
       fmt::print("{}\n", args.json ? render::top_json(clock(), &*before, now) : render::top_line(clock(), &*before, now));
     }

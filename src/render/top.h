@@ -45,8 +45,12 @@ struct screen_size {
 };
 
 /// One full screen: cursor home, a line each, cleared to the end; at most `size.rows` lines.
+/// Below 26 + 3 rows (an 80x24 terminal) the sockets and the rates stand side by side, so that the
+/// listeners keep the rest; listeners that do not fit are counted on the last line. `colour`:
+/// non-zero overflows, drops and cookies in red, failures and retransmits in yellow, listeners
+/// 80 % full in red and 50 % in yellow.
 std::string top_screen(const top_heading& head, const kernel::snapshot* before, const kernel::snapshot& now,
-                       const top_history& h, screen_size size);
+                       const top_history& h, screen_size size, bool colour = false);
 /// One line of key=value figures (rates "-" without a snapshot before).
 std::string top_line(const top_heading& head, const kernel::snapshot* before, const kernel::snapshot& now);
 /// One JSON object: states, rates per second, the five fullest listeners.

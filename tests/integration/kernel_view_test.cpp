@@ -579,6 +579,56 @@ TEST_F(KernelView, TopOnARealTerminalShowsTheCountsAndQuitsOnQ) {
   tmux({"kill-server"});
 }
 
+// On an 80x24 terminal the listener queues stay on screen (sockets and rates side by side), the
+// ones that do not fit are counted, a full accept queue is red, and NO_COLOR turns colour off.
+TEST_F(KernelView, TopAt80x24KeepsTheListenersOnScreenInColour) {
+  if (!have_tool("tmux")) GTEST_SKIP() << "no tmux";
+  sockets_in s(ns_->name());
+  s.listener(7600, 4);
+  for (int i = 0; i < 5; ++i) s.connect_to(7600);  // never accepted: the queue is full
+  for (uint16_t port = 7601; port <= 7611; ++port) s.listener(port, 16);
+  std::string server = "synscope-test-" + std::to_string(getpid());
+  auto tmux = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), {"tmux", "-L", server});
+    return run_command(argv, 10'000);
+  };
+  auto screen_of = [&](const std::vector<std::string>& env) {
+    std::vector<std::string> argv{"new-session", "-d", "-x", "80", "-y", "24", "-s", "top", "env"};
+    argv.insert(argv.end(), env.begin(), env.end());
+    for (const auto& a : {synscope_binary(), std::string("top"), std::string("--netns"), ns_->name(),
+                          std::string("--interval"), std::string("300ms")}) {
+      argv.push_back(a);
+    }
+    auto started = tmux(argv);
+    EXPECT_EQ(started.exit_code, 0) << started.err;
+    std::string screen;
+    for (int i = 0; i < 50; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      screen = tmux({"capture-pane", "-e", "-p", "-t", "top"}).out;
+      if (screen.find("more (synscope sockets -s") != std::string::npos && screen.find("       -") == std::string::npos) break;
+    }
+    tmux({"send-keys", "-t", "top", "q"});
+    for (int i = 0; i < 50 && tmux({"has-session", "-t", "top"}).exit_code == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return screen;
+  };
+  std::string coloured = screen_of({"TERM=xterm-256color"});
+  std::string plain = screen_of({"TERM=xterm-256color", "NO_COLOR=1"});
+  tmux({"kill-server"});
+  EXPECT_EQ(coloured.rfind("synscope top ", 0), 0u) << "nothing scrolled off the top:\n" << coloured;
+  EXPECT_NE(coloured.find("LISTENERS"), std::string::npos) << coloured;
+  EXPECT_NE(coloured.find("... 4 more (synscope sockets -s lists every listener)"), std::string::npos) << coloured;
+  size_t full = coloured.find("127.0.0.1:7600");
+  ASSERT_NE(full, std::string::npos) << coloured;
+  std::string before_it = coloured.substr(coloured.rfind('\n', full) + 1, full - coloured.rfind('\n', full) - 1);
+  EXPECT_NE(before_it.find("31"), std::string::npos) << "the full queue is red: " << before_it;
+  EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
+  EXPECT_NE(plain.find("127.0.0.1:7600"), std::string::npos) << plain;
+  size_t rows = std::count(plain.begin(), plain.end(), '\n');
+  EXPECT_LE(rows, 24u) << plain;
+}
+
 TEST_F(KernelView, TopWithoutATerminalPrintsOneLinePerInterval) {
   auto r = run_command({synscope_binary(), "top", "--netns", ns_->name(), "--interval", "100ms", "-n", "3"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
