@@ -1,5 +1,7 @@
 #include "active/load.h"
 
+#include "active/http_response.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
@@ -29,25 +31,6 @@ bool is_http_request(const std::string& data) {
   return false;
 }
 
-// Whether `reply` is a whole answer: an HTTP response with its body, or any bytes otherwise.
-bool reply_complete(const std::string& reply, bool http) {
-  if (!http) return !reply.empty();
-  size_t end = reply.find("\r\n\r\n");
-  if (end == std::string::npos) return false;
-  size_t length = 0;
-  std::string_view head(reply.data(), end);
-  for (size_t pos = 0; pos < head.size();) {
-    size_t next = head.find("\r\n", pos);
-    if (next == std::string_view::npos) next = head.size();
-    std::string_view field = head.substr(pos, next - pos);
-    if (field.size() > 15 && strncasecmp(field.data(), "content-length:", 15) == 0) {
-      length = std::strtoull(std::string(field.substr(15)).c_str(), nullptr, 10);
-    }
-    pos = next + 2;
-  }
-  return reply.size() >= end + 4 + length;
-}
-
 struct attempt {
   enum class stage : uint8_t { free, connecting, sending, receiving, idle };
   stage st = stage::free;
@@ -66,7 +49,7 @@ class worker {
  public:
   worker(const load_options& o, int index, uint64_t quota, int concurrency, int64_t t0)
       : o_(o), index_(index), quota_(quota), slots_(static_cast<size_t>(concurrency)), t0_(t0),
-        http_(is_http_request(o.data)) {
+        http_(is_http_request(o.data)), head_request_(o.data.rfind("HEAD ", 0) == 0) {
     report_.handshake = core::histogram();
     report_.request = core::histogram();
   }
@@ -222,14 +205,33 @@ class worker {
         ssize_t n = core::retry_on_eintr([&] { return read(a.fd.get(), buf, sizeof buf); });
         if (n > 0) {
           a.reply.append(buf, static_cast<size_t>(n));
-          if (reply_complete(a.reply, http_)) return succeed(a, core::monotonic_ns());
+          if (!http_) return succeed(a, core::monotonic_ns());
+          if (answered(a, false)) return;
           continue;
         }
-        if (n == 0) return fail(a, error_closed_early);
+        if (n == 0) {
+          if (http_ && !a.reply.empty() && answered(a, true)) return;
+          return fail(a, a.reply.empty() ? error_closed_early : error_bad_reply);
+        }
         if (errno == EAGAIN || errno == EWOULDBLOCK) return;
         return fail(a, errno);
       }
     }
+  }
+
+  // An HTTP reply so far: true when the attempt is over (a whole response, counted by status, or
+  // a malformed one).
+  bool answered(attempt& a, bool at_eof) {
+    auto r = parse_http_response(a.reply, head_request_, at_eof);
+    if (r.kind == http_reply::need_more) return false;
+    if (r.kind == http_reply::bad) {
+      fail(a, error_bad_reply);
+      return true;
+    }
+    ++report_.http_status[r.status];
+    if (r.chunked) ++report_.chunked_replies;
+    succeed(a, core::monotonic_ns());
+    return true;
   }
 
   void succeed(attempt& a, int64_t now) {
@@ -266,6 +268,7 @@ class worker {
   std::vector<attempt> slots_;
   int64_t t0_;
   bool http_;
+  bool head_request_;
   core::unique_fd epoll_;
   uint64_t started_ = 0;
   size_t next_source_ = 0;
@@ -287,6 +290,7 @@ const char* load_mode_name(load_mode m) {
 std::string load_error_name(int e) {
   if (e == error_timeout) return "timeout";
   if (e == error_closed_early) return "closed before reply";
+  if (e == error_bad_reply) return "malformed HTTP reply";
   return core::errno_name(e);
 }
 
@@ -386,6 +390,8 @@ core::result<load_report> run_load(const load_options& options, const std::atomi
     total.data_in_syn += r.data_in_syn;
     total.not_started += r.not_started;
     for (const auto& [e, n] : r.errors) total.errors[e] += n;
+    for (const auto& [code, n] : r.http_status) total.http_status[code] += n;
+    total.chunked_replies += r.chunked_replies;
     total.handshake.merge(r.handshake);
     total.request.merge(r.request);
   }

@@ -25,7 +25,7 @@ namespace synscope::active {
 
 enum class load_mode {
   connect,  ///< handshake, then close
-  request,  ///< handshake, send `data`, wait for the reply, close (the seed's client)
+  request,  ///< handshake, send `data`, wait for the reply, close (a client of the article's kind)
   pooled,   ///< `concurrency` long-lived connections, each sending requests one after another
 };
 const char* load_mode_name(load_mode m);
@@ -47,6 +47,7 @@ struct load_options {
 /// Errors that are not an errno of a system call.
 inline constexpr int error_timeout = -1;        ///< no answer within timeout_ns
 inline constexpr int error_closed_early = -2;   ///< the server closed before replying
+inline constexpr int error_bad_reply = -3;      ///< an HTTP reply that is not one (status line, length, chunk size)
 
 struct load_report {
   uint64_t started = 0;            ///< = succeeded + failed
@@ -58,7 +59,16 @@ struct load_report {
   uint64_t connections = 0;        ///< connections opened (pooled: fewer than requests)
   uint64_t data_in_syn = 0;        ///< fastopen: requests whose data left in the SYN
   uint64_t not_started = 0;        ///< open loop: due within the duration, but no slot freed up in time
+  /// HTTP requests: replies by status code (ab's "Non-2xx responses" are the codes outside
+  /// 200..299); a reply of any status is a succeeded attempt, as ab and wrk count it.
+  std::map<int, uint64_t> http_status;
+  uint64_t chunked_replies = 0;    ///< of those, with a chunked body
   int64_t elapsed_ns = 0;
+  [[nodiscard]] uint64_t non_2xx() const {
+    uint64_t n = 0;
+    for (const auto& [code, count] : http_status) n += code >= 200 && code < 300 ? 0 : count;
+    return n;
+  }
   [[nodiscard]] uint64_t errors_of(int e) const {
     auto it = errors.find(e);
     return it == errors.end() ? 0 : it->second;

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/common.h"
 #include "cli/terminal.h"
+#include "core/clock.h"
 #include "core/duration.h"
 #include "core/file.h"
 #include "render/bench.h"
@@ -90,16 +91,10 @@ int run(const bench_args& args) {
 
   auto& stop = install_interrupt_flag();
   bool show_progress = isatty(STDERR_FILENO) == 1 && !args.json;
+  int64_t started = core::monotonic_ns();
   auto progress = [&](uint64_t done, uint64_t total) {
     if (!show_progress) return;
-    if (total > 0) {
-      int width = 30;
-      int filled = static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width);
-      fmt::print(stderr, "\r[{}{}] {}/{}", std::string(static_cast<size_t>(std::clamp(filled, 0, width)), '#'),
-                 std::string(static_cast<size_t>(width - std::clamp(filled, 0, width)), ' '), done, total);
-    } else {
-      fmt::print(stderr, "\r{} done", done);
-    }
+    fmt::print(stderr, "\r{}\033[K", render::bench_progress(done, total, core::monotonic_ns() - started, o.duration_ns));
   };
   auto before = kernel::read_counters();
   auto r = active::run_load(o, stop, progress);
@@ -147,7 +142,9 @@ command_runner add_bench_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "One JSON summary object");
   cmd->add_option("--report", args->report, "Also write a self-contained HTML file with the latency charts");
   cmd->footer(
-      "Bounded by -n or --duration: it stops by itself. A progress bar shows on a terminal.\n"
+      "Bounded by -n or --duration: it stops by itself. On a terminal a progress line shows the count, the rate,\n"
+      "the time taken and the time left. HTTP replies are counted by status (non-2xx as ab reports them); chunked\n"
+      "bodies, Content-Length bodies and bodies ended by the close are read to their end.\n"
       "Examples:\n"
       "  synscope bench 127.0.0.1:8080 -n 10000 -c 100                     # handshakes per second\n"
       "  synscope bench 127.0.0.1:8080 --mode request -n 10000 -c 100      # a request a connection, against serve\n"

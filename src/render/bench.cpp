@@ -1,5 +1,6 @@
 #include "render/bench.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <initializer_list>
 
@@ -31,6 +32,28 @@ const char* latency_label(const active::load_options& o) { return o.rate > 0 ? "
 
 }  // namespace
 
+std::string bench_progress(uint64_t done, uint64_t total, int64_t elapsed_ns, int64_t duration_ns) {
+  double seconds = static_cast<double>(elapsed_ns) / 1e9;
+  double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0;
+  std::string out;
+  if (total > 0) {
+    constexpr size_t width = 20;
+    size_t filled = std::min(width, static_cast<size_t>(static_cast<double>(done) / static_cast<double>(total) * width));
+    out = fmt::format("[{}{}] {}/{}  {:.0f}/s  {:.1f} s", std::string(filled, '#'), std::string(width - filled, '-'), done,
+                      total, rate, seconds);
+    // The count's ETA, or the duration's when that ends the run first.
+    double left = rate > 0 ? static_cast<double>(total - std::min(done, total)) / rate : -1;
+    if (duration_ns > 0) {
+      double by_time = std::max(0.0, static_cast<double>(duration_ns) / 1e9 - seconds);
+      left = left < 0 ? by_time : std::min(left, by_time);
+    }
+    out += left < 0 ? ", ETA -" : fmt::format(", ETA {:.1f} s", left);
+  } else {
+    out = fmt::format("{}  {:.0f}/s  {:.1f} s of {:.1f} s", done, rate, seconds, static_cast<double>(duration_ns) / 1e9);
+  }
+  return out;
+}
+
 std::string bench_json(const bench_result& b) {
   const auto& o = b.options;
   const auto& r = b.report;
@@ -57,6 +80,11 @@ std::string bench_json(const bench_result& b) {
       .field("latency_us", histogram_json_us(r.request))
       .field("errors", errors)
       .field("kernel_delta", k);
+  if (!r.http_status.empty()) {
+    json_object codes;
+    for (const auto& [code, n] : r.http_status) codes.field(std::to_string(code), n);
+    j.field("http_status", codes).field("non_2xx", r.non_2xx()).field("chunked_replies", r.chunked_replies);
+  }
   if (r.errors_of(EADDRNOTAVAIL) > 0) j.field("ports_exhausted", ports_exhausted_fix);
   return j.str() + "\n";
 }
@@ -79,6 +107,14 @@ std::string bench_text(const bench_result& b) {
   if (!r.errors.empty()) {
     std::string line = "errors:";
     for (const auto& [e, n] : r.errors) line += fmt::format(" {} {}", active::load_error_name(e), n);
+    out += line + "\n";
+  }
+  if (!r.http_status.empty()) {
+    // As ab's "Non-2xx responses" and wrk's "Non-2xx or 3xx responses", with each code counted.
+    std::string line = "HTTP status:";
+    for (const auto& [code, n] : r.http_status) line += fmt::format(" {} {}", code, n);
+    if (uint64_t bad = r.non_2xx(); bad > 0) line += fmt::format("  (non-2xx responses: {})", bad);
+    if (r.chunked_replies > 0) line += fmt::format("; {} chunked", r.chunked_replies);
     out += line + "\n";
   }
   if (o.fastopen) out += fmt::format("fast open: {} requests carried their data on the SYN\n", r.data_in_syn);

@@ -20,6 +20,10 @@ struct bench_result {
 };
 
 std::string bench_text(const bench_result& b);
+/// The progress line on a terminal: a bar, the count, the rate so far, the time taken and what is
+/// left ("[#####-----] 5000/10000  2500/s  2.0 s, ETA 2.0 s"); bounded by time only (`total` 0),
+/// the count and the time of the duration ("5000  2500/s  2.0 s of 10.0 s").
+std::string bench_progress(uint64_t done, uint64_t total, int64_t elapsed_ns, int64_t duration_ns);
 /// The {"type":"summary",...} line.
 std::string bench_json(const bench_result& b);
 /// A self-contained HTML page: the run, a histogram and the CDFs of handshake and latency.

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -178,6 +179,48 @@ TEST_F(ServeBench, AbGetsEveryRequestAnsweredByModeHttp) {
     EXPECT_EQ(r.out.find("Non-2xx responses"), std::string::npos) << r.out;
   }
   EXPECT_EQ(http->interrupt(), 0);
+}
+
+// Against nginx (gzip makes its replies chunked): bench reads chunked bodies to their end, on
+// closing and on kept-alive connections, and counts a 404 as ab does ("Non-2xx responses").
+TEST_F(ServeBench, BenchReadsNginxChunkedRepliesAndCountsStatusAsAb) {
+  if (!have_tool("nginx") || !have_tool("ab")) GTEST_SKIP() << "nginx and ab are needed";
+  std::string d = dir_.path("nginx");
+  std::filesystem::create_directories(d);
+  {
+    std::ofstream conf(d + "/nginx.conf");
+    conf << "worker_processes 1;\npid " << d << "/nginx.pid;\nerror_log " << d << "/error.log;\ndaemon off;\nuser root;\n"
+         << "events { worker_connections 256; }\nhttp {\n  access_log off;\n";
+    for (const char* t : {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"}) conf << "  " << t << "_temp_path " << d << "/" << t << ";\n";
+    conf << "  gzip on; gzip_min_length 0; gzip_types text/plain; gzip_comp_level 1;\n"
+         << "  server {\n    listen 127.0.0.1:8093;\n"
+         << "    location = /ok { default_type text/plain; return 200 \"hello hello hello hello\\n\"; }\n"
+         << "    location = /missing { return 404; }\n  }\n}\n";
+  }
+  background_process nginx(ns_->exec({"nginx", "-c", d + "/nginx.conf"}), d + "/out.log");
+  bool up = false;
+  for (int i = 0; i < 100 && !up; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    up = ns_->run({synscope_binary(), "probe", "127.0.0.1:8093", "-c", "1", "-q"}).exit_code == 0;
+  }
+  ASSERT_TRUE(up) << nginx.log();
+  const std::string gzip_get = "GET /ok HTTP/1.1\\r\\nHost: t\\r\\nAccept-Encoding: gzip\\r\\n\\r\\n";
+  for (const char* mode : {"request", "pooled"}) {
+    SCOPED_TRACE(mode);
+    auto j = bench({"127.0.0.1:8093", "--mode", mode, "-n", "200", "-c", "4", "--timeout", "2s", "--data", gzip_get});
+    EXPECT_EQ(j["succeeded"], 200) << j.dump();
+    EXPECT_EQ(j["http_status"]["200"], 200) << j.dump();
+    EXPECT_EQ(j["chunked_replies"], 200) << "nginx sends gzip chunked: " << j.dump();
+    EXPECT_EQ(j["non_2xx"], 0);
+  }
+  auto missing = bench({"127.0.0.1:8093", "--mode", "pooled", "-n", "150", "-c", "3", "--data",
+                        "GET /missing HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n"});
+  auto ab = ns_->run({"ab", "-n", "150", "-c", "3", "http://127.0.0.1:8093/missing"});
+  ASSERT_EQ(ab.exit_code, 0) << ab.err;
+  EXPECT_NE(ab.out.find("Non-2xx responses:      150"), std::string::npos) << ab.out;
+  EXPECT_EQ(missing["non_2xx"], 150) << missing.dump();
+  EXPECT_EQ(missing["http_status"]["404"], 150) << missing.dump();
+  EXPECT_EQ(nginx.interrupt(10'000), 0) << nginx.log();
 }
 
 // The last answer goes out corked, so close() puts the FIN on the answer's own segment; and

@@ -46,5 +46,33 @@ TEST(Bench, TextJsonAndHtmlSayTheSameRun) {
   EXPECT_NE(html.find("<svg"), std::string::npos);
 }
 
+TEST(Bench, HttpStatusIsCountedAsAbCountsNon2xx) {
+  active::load_options o;
+  o.target = core::loopback_address(core::address_family::ipv4, 8080);
+  o.mode = active::load_mode::request;
+  active::load_report r;
+  r.started = r.succeeded = 10;
+  r.elapsed_ns = 1'000'000'000;
+  r.http_status = {{200, 7}, {301, 1}, {503, 2}};
+  r.chunked_replies = 4;
+  bench_result b{o, r, {}};
+  std::string text = bench_text(b);
+  EXPECT_NE(text.find("HTTP status: 200 7 301 1 503 2  (non-2xx responses: 3); 4 chunked\n"), std::string::npos) << text;
+  auto j = nlohmann::json::parse(bench_json(b));
+  EXPECT_EQ(j["http_status"]["503"], 2);
+  EXPECT_EQ(j["non_2xx"], 3);
+  EXPECT_EQ(j["chunked_replies"], 4);
+  r.http_status.clear();
+  EXPECT_FALSE(nlohmann::json::parse(bench_json({o, r, {}})).contains("http_status")) << "not HTTP: no field";
+}
+
+TEST(BenchProgress, CountRateTimeTakenAndLeft) {
+  EXPECT_EQ(bench_progress(5000, 10000, 2'000'000'000, 0), "[##########----------] 5000/10000  2500/s  2.0 s, ETA 2.0 s");
+  EXPECT_EQ(bench_progress(0, 10000, 0, 0), "[--------------------] 0/10000  0/s  0.0 s, ETA -");
+  // The duration ends it before the count would: its end is the ETA.
+  EXPECT_EQ(bench_progress(1000, 10000, 1'000'000'000, 3'000'000'000), "[##------------------] 1000/10000  1000/s  1.0 s, ETA 2.0 s");
+  EXPECT_EQ(bench_progress(5000, 0, 2'000'000'000, 10'000'000'000), "5000  2500/s  2.0 s of 10.0 s");
+}
+
 }  // namespace
 }  // namespace synscope::render
