@@ -33,12 +33,10 @@ struct exporter_args {
   std::string timeout = "10s";
   std::string header_timeout = "5s";
   std::string duration;
+  bool listen_in_netns = false;
 };
 
 int run(const exporter_args& args) {
-  if (!args.netns.empty()) {
-    if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
-  }
   exporter::collector_options co;
   co.netstat_fields = args.netstat_fields;
   co.proc_root = args.proc_root;
@@ -78,6 +76,19 @@ int run(const exporter_args& args) {
     if (!d) return fail(d.error());
     duration = *d;
   }
+  // With --netns the HTTP listener is made here first, in the namespace synscope was started in
+  // (where Prometheus is), and only then does the process enter the one it exports: a socket
+  // stays in the namespace it was made in, and the server's threads, started after, read the
+  // exported namespace's /proc/net and sock_diag. --listen-in-netns listens inside it instead.
+  core::unique_fd listener;
+  if (!args.netns.empty() && !args.listen_in_netns) {
+    auto l = exporter::open_listener(ho);
+    if (!l) return fail(l.error());
+    listener = std::move(*l);
+  }
+  if (!args.netns.empty()) {
+    if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
+  }
   // Room for the connection limit: descriptors up to the hard limit.
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
@@ -86,11 +97,13 @@ int run(const exporter_args& args) {
   }
   auto& stop = install_interrupt_flag();
   exporter::collectors collectors(co);
-  auto server = exporter::http_server::start(ho, collectors);
+  auto server = exporter::http_server::start(ho, collectors, std::move(listener));
   if (!server) return fail(server.error());
   collectors.start_probes();
   fmt::print("synscope exporter: listening on http://{}/metrics{}\n", (*server)->bound().to_string(),
-             args.netns.empty() ? "" : " (network namespace " + args.netns + ")");
+             args.netns.empty()       ? ""
+             : args.listen_in_netns ? fmt::format(" inside network namespace {}, exporting it", args.netns)
+                                    : fmt::format(", exporting network namespace {}", args.netns));
   std::fflush(stdout);
   int64_t start = core::monotonic_ns();
   while (!stop.load() && (duration == 0 || core::monotonic_ns() - start < duration)) {
@@ -112,7 +125,10 @@ command_runner add_exporter_command(CLI::App& app) {
   auto args = std::make_shared<exporter_args>();
   CLI::App* cmd = app.add_subcommand("exporter", "Prometheus metrics of TCP connection establishment (node_exporter-compatible netstat)");
   cmd->add_option("--listen", args->listen, "ADDR:PORT to serve /metrics on")->capture_default_str();
-  cmd->add_option("--netns", args->netns, "Export this network namespace (ip netns add NAME)");
+  cmd->add_option("--netns", args->netns,
+                  "Export this network namespace (ip netns add NAME); the HTTP listener stays where synscope started");
+  cmd->add_flag("--listen-in-netns", args->listen_in_netns, "With --netns: listen inside that namespace instead")
+      ->needs(cmd->get_option("--netns"));
   cmd->add_option("--proc-root", args->proc_root,
                   "Read counters and sysctls from this /proc-like tree (/proc/PID: another process's namespace)")
       ->capture_default_str();

@@ -476,7 +476,24 @@ struct http_server::loop {
   }
 };
 
-core::result<std::unique_ptr<http_server>> http_server::start(const http_options& options, collectors& c) {
+core::result<core::unique_fd> open_listener(const http_options& options) {
+  std::string where = options.listen.to_string();
+  auto failed = [&](const char* call) { return core::system_error("exporter: cannot listen on " + where, call, errno); };
+  core::unique_fd fd(socket(options.listen.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return failed("socket");
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd.get(), options.listen.data(), options.listen.size()) != 0) return failed("bind");
+  if (listen(fd.get(), 1024) != 0) return failed("listen");
+  // Accepted only once the client has sent something: a connection that never sends does not
+  // take a slot until the kernel gives up waiting (header_timeout, in whole seconds).
+  int defer = static_cast<int>(std::max<int64_t>(1, options.header_timeout_ns / core::ns_per_s));
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
+  return fd;
+}
+
+core::result<std::unique_ptr<http_server>> http_server::start(const http_options& options, collectors& c,
+                                                              core::unique_fd listener) {
   std::unique_ptr<http_server> s(new http_server());
   auto l = std::make_unique<loop>();
   l->options = options;
@@ -486,16 +503,12 @@ core::result<std::unique_ptr<http_server>> http_server::start(const http_options
   l->stats = &s->stats_;
   std::string where = options.listen.to_string();
   auto failed = [&](const char* call) { return core::system_error("exporter: cannot listen on " + where, call, errno); };
-  l->listener.reset(socket(options.listen.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!l->listener) return failed("socket");
-  int one = 1;
-  setsockopt(l->listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(l->listener.get(), options.listen.data(), options.listen.size()) != 0) return failed("bind");
-  if (listen(l->listener.get(), 1024) != 0) return failed("listen");
-  // Accepted only once the client has sent something: a connection that never sends does not
-  // take a slot until the kernel gives up waiting (header_timeout, in whole seconds).
-  int defer = static_cast<int>(std::max<int64_t>(1, options.header_timeout_ns / core::ns_per_s));
-  setsockopt(l->listener.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer);
+  if (!listener) {
+    auto opened = open_listener(options);
+    if (!opened) return opened.error();
+    listener = std::move(*opened);
+  }
+  l->listener = std::move(listener);
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockname(l->listener.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0) {  // NOLINT

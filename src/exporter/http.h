@@ -28,6 +28,7 @@
 
 #include "core/endpoint.h"
 #include "core/error.h"
+#include "core/unique_fd.h"
 #include "exporter/collectors.h"
 
 namespace synscope::exporter {
@@ -61,9 +62,16 @@ struct http_stats {
   std::atomic<uint64_t> refused{0};          ///< new connections closed: every slot busy answering
 };
 
+/// A listening socket on `options.listen` (SO_REUSEADDR, TCP_DEFER_ACCEPT of the header
+/// timeout), in the network namespace of the calling thread: made before the process enters
+/// another namespace, it stays reachable where it was made.
+core::result<core::unique_fd> open_listener(const http_options& options);
+
 class http_server {
  public:
-  static core::result<std::unique_ptr<http_server>> start(const http_options& options, collectors& c);
+  /// Serves on `listener` (from open_listener) or, when it is empty, on a listener opened here.
+  static core::result<std::unique_ptr<http_server>> start(const http_options& options, collectors& c,
+                                                          core::unique_fd listener = {});
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;

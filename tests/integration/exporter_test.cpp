@@ -121,6 +121,35 @@ TEST_F(Exporter, NodeNetstatSeriesEqualNodeExportersInAQuietNamespace) {
   theirs.interrupt();
 }
 
+// --netns exports another namespace while the HTTP listener stays where the exporter was started
+// (where Prometheus scrapes it); --listen-in-netns puts it inside instead.
+TEST_F(Exporter, NetnsExportsThatNamespaceAndListensWhereItStarted) {
+  if (!have_tool("curl")) GTEST_SKIP() << "curl is needed";
+  std::string why;
+  auto inner = netns::create(why);
+  if (!inner) GTEST_SKIP() << why;
+  background_process server(inner->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:7700"}), dir_.path("serve.log"));
+  ASSERT_TRUE(server.wait_for_log("synscope serve:", 10'000)) << server.log();
+  auto e = start({"--netns", inner->name()});
+  EXPECT_NE(e->log().find("listening on http://127.0.0.1:9851/metrics, exporting network namespace " + inner->name()),
+            std::string::npos)
+      << e->log();
+  auto scraped = curl({"http://127.0.0.1:9851/metrics"});  // from the exporter's own namespace
+  ASSERT_EQ(scraped.exit_code, 0) << scraped.err;
+  EXPECT_NE(scraped.out.find("synscope_tcp_listener_accept_queue_max{listener=\"127.0.0.1:7700\"}"), std::string::npos)
+      << "the inner namespace's listener: " << scraped.out.substr(0, 2000);
+  EXPECT_EQ(scraped.out.find("listener=\"127.0.0.1:9851\""), std::string::npos) << "its own listener is not in it";
+  EXPECT_EQ(e->interrupt(), 0);
+  // Inside: reachable from the inner namespace, not from the one it started in.
+  auto inside = start({"--netns", inner->name(), "--listen-in-netns"}, "exporter-inside.log");
+  auto there = inner->run({"curl", "-sS", "--max-time", "10", "http://127.0.0.1:9851/metrics"});
+  EXPECT_EQ(there.exit_code, 0) << there.err;
+  EXPECT_NE(there.out.find("listener=\"127.0.0.1:9851\""), std::string::npos);
+  EXPECT_NE(curl({"--max-time", "2", "http://127.0.0.1:9851/metrics"}).exit_code, 0) << "not reachable from outside";
+  EXPECT_EQ(inside->interrupt(), 0);
+  EXPECT_EQ(server.interrupt(), 0);
+}
+
 TEST_F(Exporter, APrometheusServerScrapesIt) {
   if (!have_tool("prometheus") || !have_tool("curl")) GTEST_SKIP() << "prometheus and curl are needed";
   auto e = start({});
