@@ -99,7 +99,8 @@ int run(const top_args& args) {
   h.add(render::top_figures(nullptr, now));
   render::top_heading heading{args.netns, args.interval, {}};
   auto clock = [&] {
-    heading.clock = core::format_time(core::realtime_ns(), "%Y-%m-%d %H:%M:%S", core::time_zone::local);
+    heading.unix_ns = core::realtime_ns();
+    heading.clock = core::format_time(heading.unix_ns, "%Y-%m-%d %H:%M:%S", core::time_zone::local);
     return heading;
   };
   std::optional<screen_mode> screen;

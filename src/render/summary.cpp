@@ -156,7 +156,7 @@ render::json_object summary_json(const tcp::analyze_report& r) {
   render::json_array timeline;
   for (const auto& t : s.timeline) {
     timeline.add(render::json_object()
-                     .field("second", t.second)
+                     .field("time_unix_ns", t.second * core::ns_per_s)
                      .field("syn", t.syns)
                      .field("synack", t.synacks)
                      .field("completed", t.completed)

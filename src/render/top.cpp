@@ -153,7 +153,7 @@ std::string top_json(const top_heading& head, const kernel::snapshot* before, co
                       .field("half_open", l.half_open));
   }
   return json_object()
-      .field("time", head.clock)
+      .field("time_unix_ns", head.unix_ns)
       .field("sockets", now.sockets.total)
       .field("states", states)
       .field("per_s", rates)

@@ -7,6 +7,7 @@
 //   fmt::print("{}", render::top_screen(heading, &before, now, h, {24, 80}));
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <string>
 
@@ -37,6 +38,7 @@ struct top_heading {
   std::string netns;
   std::string interval;
   std::string clock;
+  int64_t unix_ns = 0;  ///< the same moment, for JSON's time_unix_ns
 };
 
 struct screen_size {

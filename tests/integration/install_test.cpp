@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -115,6 +116,48 @@ TEST(CommandLine, MistakesAreSaidInOneLineWithTheNearestName) {
   EXPECT_EQ(attempts, 1u) << last.out;
   // Lists keep every value.
   EXPECT_EQ(run_command({synscope_binary(), "sockets", "--state", "listening", "--state", "established", "-4", "--count"}).exit_code, 0);
+}
+
+// JSON has one time convention: a moment is an integer of nanoseconds since the epoch named
+// *_unix_ns; a duration carries its unit in its name (_ns, _us, _ms, _s). Checked on the JSON of
+// every command that writes moments.
+TEST(JsonTimes, MomentsAreUnixNanosecondsAndDurationsNameTheirUnit) {
+  std::string shared = std::string(SYNSCOPE_SHARED_DIR) + "/pcaps/kernel-synretrans.pcap";
+  std::vector<std::vector<std::string>> commands = {
+      {"analyze", shared, "--json"},
+      {"probe", "127.0.0.1:1", "-c", "1", "--json"},
+      {"top", "-n", "1", "--interval", "100ms", "--json"},
+      {"counters", "--interval", "100ms", "-n", "1", "--line", "--json"},
+      {"sockets", "-l", "--json"},
+      {"doctor", "--no-self-test", "--window", "0", "--json"},
+  };
+  const std::regex timeish("(^|_)(time|second|seconds|date|when|clock|at)($|_)");
+  const std::regex unit("_(unix_ns|ns|us|ms|s)$");
+  std::function<void(const nlohmann::json&, const std::string&)> walk = [&](const nlohmann::json& j, const std::string& where) {
+    if (j.is_array()) {
+      for (const auto& e : j) walk(e, where);
+      return;
+    }
+    if (!j.is_object()) return;
+    for (const auto& [key, value] : j.items()) {
+      if (std::regex_search(key, timeish) && key != "time_jumps_back" && key != "timeline") {
+        EXPECT_TRUE(std::regex_search(key, unit)) << where << ": '" << key << "' is a time without its unit";
+      }
+      if (key.ends_with("_unix_ns") && !value.is_null()) {
+        EXPECT_TRUE(value.is_number_integer()) << where << ": " << key << " = " << value;
+        EXPECT_GT(value.get<int64_t>(), 1'000'000'000'000'000'000) << where << ": " << key;
+      }
+      walk(value, where + "." + key);
+    }
+  };
+  for (auto& words : commands) {
+    std::string name = words.front();
+    words.insert(words.begin(), synscope_binary());
+    auto r = run_command(words, 60'000);
+    auto lines = parse_json_lines(r.out);
+    EXPECT_FALSE(lines.empty()) << name << ": " << r.out << r.err;
+    for (const auto& j : lines) walk(j, name);
+  }
 }
 
 // What users read names the advice or the check, never "the seed" (the article the project
