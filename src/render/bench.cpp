@@ -137,7 +137,36 @@ std::string bench_html(const bench_result& b) {
       "({:.0f}/s).</p>\n",
       report::html_escape(o.target.to_string()), active::load_mode_name(o.mode), o.rate > 0 ? "open" : "closed",
       o.concurrency, r.started, r.succeeded, r.failed, seconds_of(r), per_second(r));
+  // What was run, so that the page alone says how to run it again.
+  std::vector<std::vector<std::string>> params = {
+      {"target", o.target.to_string()},
+      {"mode", active::load_mode_name(o.mode)},
+      {"loop", o.rate > 0 ? fmt::format("open, {:g} attempts/s", o.rate) : "closed"},
+      {"concurrency", std::to_string(o.concurrency)},
+      {"threads", std::to_string(o.threads)},
+      {"count", o.count == 0 ? "-" : std::to_string(o.count)},
+      {"duration", o.duration_ns == 0 ? "-" : format_duration(o.duration_ns)},
+      {"timeout", format_duration(o.timeout_ns)},
+      {"fast open", o.fastopen ? "yes" : "no"},
+      {"source addresses", o.sources.empty() ? "the kernel's choice" : std::to_string(o.sources.size())},
+  };
+  if (o.mode != active::load_mode::connect) params.push_back({"request bytes", std::to_string(o.data.size())});
+  body += "<h2>Parameters</h2>\n" + report::html_table("params", {"parameter", "value"}, params);
   const char* latency = latency_label(o);
+  std::vector<std::string> head{""};
+  for (const char* h : {"count", "min ms", "avg ms", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"}) head.emplace_back(h);
+  body += "<h2>Percentiles</h2>\n" + report::html_table("percentiles", head,
+                                                        {histogram_row("handshake", r.handshake, latency_stats),
+                                                         histogram_row(latency, r.request, latency_stats)});
+  std::vector<std::vector<std::string>> outcomes;
+  for (const auto& [e, n] : r.errors) outcomes.push_back({active::load_error_name(e), std::to_string(n)});
+  for (const auto& [code, n] : r.http_status) outcomes.push_back({fmt::format("HTTP {}", code), std::to_string(n)});
+  if (!outcomes.empty()) body += "<h2>Errors and replies</h2>\n" + report::html_table("outcomes", {"what", "attempts"}, outcomes);
+  std::vector<std::vector<std::string>> kernel;
+  for (const auto& [name, d] : b.kernel_delta) kernel.push_back({name, fmt::format("{:+}", d)});
+  body += "<h2>Kernel counters during the run</h2>\n<p>The whole namespace's, so other traffic counts too.</p>\n" +
+          report::html_table("kernel", {"counter", "change"}, kernel);
+  body += "<h2>Distributions</h2>\n";
   body += report::bars_svg({{"handshake", &r.handshake}, {latency, &r.request}}, "How many took how long");
   body += report::cdf_svg({report::series_of("handshake", r.handshake), report::series_of(latency, r.request)},
                           "Cumulative share");

@@ -83,7 +83,9 @@ const char* style = R"(<style>
 #conns { font-size: 12px; } #conns th { cursor: pointer; user-select: none; background: #f6f6f6; }
 #conns tbody tr { cursor: pointer; } #conns tbody tr:hover { background: #eef4ff; } #conns tr.sel { background: #dde8ff; }
 #search { font-size: 14px; padding: 4px 8px; width: 24em; }
-#ladder svg text { font: 11px ui-monospace, monospace; fill: #222; } #ladder .state { fill: #888; }
+#ladder svg text { font: 11px ui-monospace, monospace; fill: #222; paint-order: stroke; stroke: #fff; stroke-width: 4px; stroke-linejoin: round; }
+#ladder .state { fill: #888; } #conns td:nth-child(15) { text-align: left; white-space: nowrap; color: #b00; }
+#conns tr.detail td { text-align: left; background: #fafafa; cursor: default; }
 .note { color: #666; }
 </style>
 )";
@@ -94,15 +96,27 @@ const char* script = R"JS(<script>
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("data").textContent);
-  const head = ["id", "client", "server", "state", "history", "SYN", "SYN-ACK", "iRTT ms", "server ms", "client ms", "refused", "anomalies", "start s", "connect ms"];
-  const numeric = [true, false, false, false, false, true, true, true, true, true, true, false, true, true];
+  const head = ["id", "client", "server", "state", "history", "SYN", "SYN-ACK", "iRTT ms", "server ms", "client ms", "refused", "anomalies", "start s", "connect ms", "attention"];
+  const numeric = [true, false, false, false, false, true, true, true, true, true, true, false, true, true, true];
   const show = 500;
-  let sortCol = 0, asc = true, filter = "";
+  // What needs a look first: failed (refused, reset, no answer), then retransmitted SYNs, then
+  // anomalies; within each, the slowest connect first. Column 14 holds the rank, 15 the reason.
+  const failed = new Set(["REJ", "S0", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR"]);
+  for (const r of D.rows) {
+    const why = [];
+    if (r[10] || failed.has(r[3])) why.push(r[10] ? "refused" : (r[3] === "S0" ? "half-open" : "failed"));
+    if (r[5] > 1) why.push("SYN retransmitted");
+    if (r[11]) why.push("anomaly");
+    r[14] = (why[0] === "refused" || why[0] === "half-open" || why[0] === "failed" ? 4 : 0) + (r[5] > 1 ? 2 : 0) + (r[11] ? 1 : 0);
+    r[15] = why.join(", ");
+  }
+  let sortCol = 14, asc = false, filter = "";
   const table = document.getElementById("conns");
   const tbody = table.querySelector("tbody");
   const count = document.getElementById("count");
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;"}[c]));
-  const cell = (r, i) => ((i >= 7 && i <= 9) || i === 13) ? (r[i] === null ? "-" : (r[i] / 1000).toFixed(3)) : (i === 10 ? (r[i] ? "yes" : "") : r[i]);
+  const cell = (r, i) => ((i >= 7 && i <= 9) || i === 13) ? (r[i] === null ? "-" : (r[i] / 1000).toFixed(3))
+      : i === 10 ? (r[i] ? "yes" : "") : i === 12 ? r[i].toFixed(6) : i === 14 ? r[15] : r[i];
   const hr = table.querySelector("thead tr");
   head.forEach((h, i) => {
     const th = document.createElement("th");
@@ -114,6 +128,12 @@ const char* script = R"JS(<script>
     const f = filter.toLowerCase();
     let rows = f ? D.rows.filter((r) => r.join(" ").toLowerCase().includes(f)) : D.rows.slice();
     rows.sort((a, b) => {
+      // Attention: by rank, then the slowest connect (no connect time counts as slowest), then id.
+      if (sortCol === 14 && a[14] !== b[14]) return asc ? a[14] - b[14] : b[14] - a[14];
+      if (sortCol === 14) {
+        const x = a[13] === null ? Infinity : a[13], y = b[13] === null ? Infinity : b[13];
+        return x !== y ? (y > x ? 1 : -1) : a[0] - b[0];
+      }
       let x = a[sortCol], y = b[sortCol];
       if (numeric[sortCol]) { x = x === null ? Infinity : x; y = y === null ? Infinity : y; return asc ? x - y : y - x; }
       return asc ? String(x).localeCompare(String(y)) : String(y).localeCompare(String(x));
@@ -147,11 +167,12 @@ const char* script = R"JS(<script>
     s += '<line x1="' + left + '" y1="28" x2="' + left + '" y2="' + (H - 10) + '" stroke="#999"/>';
     s += '<line x1="' + right + '" y1="28" x2="' + right + '" y2="' + (H - 10) + '" stroke="#999"/>';
     L.p.forEach((p, i) => {
-      const y0 = top + i * step, y1 = y0 + step * 0.6;
+      // The label above its arrow, which starts just below the label's baseline: never crossed by it.
+      const y0 = top + i * step + 4, y1 = y0 + step * 0.55;
       const fromX = p[1] ? left : right, toX = p[1] ? right : left;
       const label = "[" + p[2] + "] seq " + p[3] + (p[4] === null ? "" : " ack " + p[4]) + " len " + p[5] + " win " + p[6] + (p[9] ? " <" + p[9] + ">" : "");
       s += '<line class="pkt" x1="' + fromX + '" y1="' + y0 + '" x2="' + toX + '" y2="' + y1 + '" stroke="#333" marker-end="url(#arrow)"/>';
-      s += '<text x="' + ((left + right) / 2) + '" y="' + (y0 + (y1 - y0) / 2 - 4) + '" text-anchor="middle">' + esc(label) + '</text>';
+      s += '<text x="' + ((left + right) / 2) + '" y="' + (y0 - 6) + '" text-anchor="middle">' + esc(label) + '</text>';
       s += '<text x="' + (left - 8) + '" y="' + (y0 + 4) + '" text-anchor="end">' + (p[0] / 1000).toFixed(3) + ' ms</text>';
       s += '<text class="state" x="' + (left - 8) + '" y="' + (y1 + 4) + '" text-anchor="end">' + esc(p[7]) + '</text>';
       s += '<text class="state" x="' + (right + 8) + '" y="' + (y1 + 4) + '">' + esc(p[8]) + '</text>';
@@ -159,12 +180,28 @@ const char* script = R"JS(<script>
     s += "</svg>";
     box.innerHTML = "<h3>Connection " + esc(id) + (L.cut ? " (first " + L.p.length + " packets)" : "") + "</h3>" + s;
   }
+  // The ladder opens in a row right under the one clicked, where the user is looking, and is
+  // scrolled into view; a second click on the same row closes it.
   tbody.addEventListener("click", (e) => {
     const tr = e.target.closest("tr");
-    if (!tr) return;
+    if (!tr || !tr.dataset.id) return;
+    const open = tbody.querySelector("tr.detail");
+    const again = tr.classList.contains("sel");
+    if (open) open.remove();
     tbody.querySelectorAll("tr.sel").forEach((x) => x.classList.remove("sel"));
+    if (again) return;
     tr.classList.add("sel");
+    const detail = document.createElement("tr");
+    detail.className = "detail";
+    const td = document.createElement("td");
+    td.colSpan = head.length;
+    const box = document.createElement("div");
+    box.id = "ladder";
+    td.appendChild(box);
+    detail.appendChild(td);
+    tr.after(detail);
     ladder(tr.dataset.id);
+    tr.scrollIntoView({block: "start"});  // the row at the top, its ladder below it
   });
   document.getElementById("search").addEventListener("input", (e) => { filter = e.target.value; render(); });
   render();
@@ -266,8 +303,10 @@ std::string capture_report_html(const tcp::analyze_report& r, const std::string&
                      r.ladders.size(), s.connections, s.connections - r.ladders.size(), report_ladder_packets);
   }
   b += "<p><input id=\"search\" type=\"search\" placeholder=\"filter: address, port, state, history\"> <span id=\"count\" "
-       "class=\"note\"></span></p>\n<p class=\"note\">Click a row for its ladder diagram; click a heading to sort.</p>\n";
-  b += "<div id=\"ladder\"></div>\n<table id=\"conns\"><thead><tr></tr></thead><tbody></tbody></table>\n";
+       "class=\"note\"></span></p>\n<p class=\"note\">The connections that need attention come first (failed, half-open, "
+       "SYN retransmitted, with anomalies; the slowest first within each). Click a row for its ladder diagram, "
+       "under it; click a heading to sort.</p>\n";
+  b += "<table id=\"conns\"><thead><tr></tr></thead><tbody></tbody></table>\n";
   b += "<script type=\"application/json\" id=\"data\">" + data_json(r, t0) + "</script>\n";
   b += script;
   return html_page("synscope analyze: " + source, b, style);

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/clock.h"
+
 namespace synscope::report {
 namespace {
 
@@ -42,6 +44,42 @@ struct frame {
   }
 };
 
+// Round tick values from 0 to at least `most`: 4 to 8 steps of 1, 2 or 5 times a power of ten.
+std::vector<double> nice_ticks(double most) {
+  if (most <= 0) most = 1;
+  double raw = most / 5;
+  double power = std::pow(10, std::floor(std::log10(raw)));
+  double step = power;
+  for (double m : {1.0, 2.0, 5.0, 10.0}) {
+    if (m * power >= raw) {
+      step = m * power;
+      break;
+    }
+  }
+  step = std::max(step, 1.0);  // counts: whole numbers
+  std::vector<double> ticks;
+  for (double v = 0; v < most + step; v += step) {
+    ticks.push_back(v);
+    if (v >= most) break;
+  }
+  return ticks;
+}
+
+// The y axis of a count: a grid line and a label at each tick, and the axis' name.
+std::string y_axis(const frame& f, const std::vector<double>& ticks, const std::string& name) {
+  std::string svg;
+  double top_value = ticks.back();
+  for (double t : ticks) {
+    double y = f.top + f.plot_h() - t / top_value * f.plot_h();
+    svg += fmt::format("<line x1=\"{0}\" y1=\"{1:.1f}\" x2=\"{2}\" y2=\"{1:.1f}\" class=\"grid\"/>"
+                       "<text x=\"{3}\" y=\"{4:.1f}\" class=\"tick\" text-anchor=\"end\">{5:g}</text>\n",
+                       f.left, y, f.left + f.plot_w(), f.left - 6, y + 4, t);
+  }
+  svg += fmt::format("<text transform=\"translate(14,{:.1f}) rotate(-90)\" class=\"axis\" text-anchor=\"middle\">{}</text>\n",
+                     f.top + f.plot_h() / 2, html_escape(name));
+  return svg;
+}
+
 }  // namespace
 
 series series_of(const std::string& name, const core::histogram& h) {
@@ -71,6 +109,19 @@ std::string html_escape(const std::string& text) {
     }
   }
   return out;
+}
+
+std::string html_table(const std::string& id, const std::vector<std::string>& head,
+                       const std::vector<std::vector<std::string>>& rows) {
+  std::string out = fmt::format("<table id=\"{}\"><tr>", html_escape(id));
+  for (const auto& h : head) out += "<th>" + html_escape(h) + "</th>";
+  out += "</tr>\n";
+  for (const auto& r : rows) {
+    out += "<tr>";
+    for (const auto& c : r) out += "<td>" + html_escape(c) + "</td>";
+    out += "</tr>\n";
+  }
+  return out + "</table>\n";
 }
 
 std::string cdf_svg(const std::vector<series>& all, const std::string& title) {
@@ -167,13 +218,16 @@ std::string bars_svg(const std::vector<std::pair<std::string, const core::histog
         most = std::max(most, n);
       }
     }
+    auto ticks = nice_ticks(static_cast<double>(most));
+    double scale_top = ticks.back();
+    svg += y_axis(f, ticks, "handshakes");
     double bin_w = plot_w / bins;
     double bar_w = bin_w / static_cast<double>(std::max<size_t>(all.size(), 1));
     for (size_t k = 0; k < all.size(); ++k) {
       for (int i = 0; i < bins; ++i) {
         uint64_t n = counts[k][static_cast<size_t>(i)];
         if (n == 0) continue;
-        double h = plot_h * static_cast<double>(n) / static_cast<double>(most);
+        double h = plot_h * static_cast<double>(n) / scale_top;
         svg += fmt::format("<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\" fill=\"{}\"><title>{}: {}</title></rect>\n",
                            left + bin_w * i + bar_w * static_cast<double>(k), top + plot_h - h, std::max(bar_w - 0.5, 0.5), h,
                            palette[k % std::size(palette)], html_escape(all[k].first), n);
@@ -184,7 +238,8 @@ std::string bars_svg(const std::vector<std::pair<std::string, const core::histog
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"tick\" text-anchor=\"middle\">{}</text>\n", x,
                          top + plot_h + 16, ms_label(std::pow(10, d)));
     }
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{}</text>\n", left - 6, top + 4.0, most);
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">time (log scale)</text>\n",
+                       left + plot_w / 2, top + plot_h + 34);
   }
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" class=\"grid\"/>\n", left, top + plot_h, left + plot_w);
   for (size_t k = 0; k < all.size(); ++k) {
@@ -218,18 +273,28 @@ std::string timeline_svg(const std::vector<int64_t>& x, const std::vector<std::p
         most = std::max(most, sum);
       }
     }
+    auto ticks = nice_ticks(most);
+    double scale_top = ticks.back();
+    svg += y_axis(f, ticks, step == 1 ? "per second" : fmt::format("per {} s", step));
     auto px = [&](int64_t t) { return left + static_cast<double>(t - x0) / static_cast<double>(x1 - x0) * plot_w; };
-    auto py = [&](double v) { return top + plot_h - v / most * plot_h; };
+    auto py = [&](double v) { return top + plot_h - v / scale_top * plot_h; };
     for (size_t k = 0; k < lines.size(); ++k) {
       std::string path;
       for (const auto& [t, v] : pts[k]) path += fmt::format("{}{:.1f},{:.1f}", path.empty() ? "M" : " L", px(t), py(v));
       svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"1.5\"/>\n", path,
                          palette[k % std::size(palette)]);
     }
-    svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\" class=\"tick\" text-anchor=\"end\">{:g}</text>\n", left - 6, top + 4.0, most);
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" class=\"tick\">+0 s</text><text x=\"{}\" y=\"{}\" class=\"tick\" "
-                       "text-anchor=\"end\">+{} s</text>\n",
-                       left, top + plot_h + 16, left + plot_w, top + plot_h + 16, x1 - x0);
+    // Seconds from the first, at round steps, and the first one's clock time.
+    for (double t : nice_ticks(static_cast<double>(x1 - x0))) {
+      if (t > static_cast<double>(x1 - x0)) break;
+      double tx = px(x0 + static_cast<int64_t>(t));
+      svg += fmt::format("<line x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2}\" class=\"grid\"/>"
+                         "<text x=\"{0:.1f}\" y=\"{3}\" class=\"tick\" text-anchor=\"middle\">+{4:g} s</text>\n",
+                         tx, top + plot_h, top + plot_h + 4, top + plot_h + 16, t);
+    }
+    svg += fmt::format("<text x=\"{:.1f}\" y=\"{}\" class=\"axis\" text-anchor=\"middle\">seconds from {} UTC</text>\n",
+                       left + plot_w / 2, top + plot_h + 34,
+                       core::format_time(x0 * core::ns_per_s, "%Y-%m-%d %H:%M:%S", core::time_zone::utc));
   }
   svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" class=\"grid\"/>\n", left, top + plot_h, left + plot_w);
   for (size_t k = 0; k < lines.size(); ++k) svg += f.legend(k, palette[k % std::size(palette)], 4, lines[k].first);

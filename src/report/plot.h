@@ -39,6 +39,10 @@ std::string timeline_svg(const std::vector<int64_t>& x, const std::vector<std::p
 /// `text` with &, <, >, " and ' escaped for HTML.
 std::string html_escape(const std::string& text);
 
+/// An HTML table: a header row of `head`, then `rows`, every cell escaped; `id` names it.
+std::string html_table(const std::string& id, const std::vector<std::string>& head,
+                       const std::vector<std::vector<std::string>>& rows);
+
 /// A complete HTML document: `title`, a small style sheet (plus `head_extra`, e.g. more
 /// style), and `body` as given (already HTML).
 std::string html_page(const std::string& title, const std::string& body, const std::string& head_extra = {});

@@ -95,6 +95,53 @@ TEST_F(Report, OpensInChromiumAndAClickDrawsTheLadder) {
   fmt::print("report of {} connections loaded in {:.0f} ms\n", connections, load_ms);
 }
 
+// The table opens on what needs attention (here, SYNs retransmitted, the slowest first), and a
+// click far down the table draws the ladder right under that row, on screen. With
+// SYNSCOPE_SCREENSHOTS=DIR the page is saved there as report-attention.png.
+TEST_F(Report, TheTableStartsWithWhatNeedsAttentionAndTheLadderOpensUnderTheRow) {
+  std::string capture = std::string(SYNSCOPE_SHARED_DIR) + "/pcaps/zeek-echo-backlog-synretrans.pcap";
+  if (!std::ifstream(capture)) GTEST_SKIP() << "no shared captures";
+  std::string html = dir_.path("report.html");
+  ASSERT_EQ(run_command({synscope_binary(), "analyze", capture, "--report", html}).exit_code, 0);
+  std::string page = browser_->open("file://" + html, 30'000);
+  ASSERT_FALSE(page.empty()) << browser_->last_error();
+  auto first = browser_->eval(page, "Array.from(document.querySelectorAll('#conns tbody tr')).slice(0, 40).map("
+                                    "(tr) => [tr.children[5].textContent, tr.children[13].textContent, tr.children[14].textContent])");
+  ASSERT_EQ(first.size(), 40u) << first;
+  EXPECT_EQ(first[0][2], "SYN retransmitted") << first;
+  EXPECT_NE(first[0][0], "1") << "a retransmitted SYN first, not connection 0";
+  for (size_t i = 1; i < first.size(); ++i) {
+    if (first[i][2] != first[i - 1][2]) continue;
+    EXPECT_GE(std::stod(first[i - 1][1].get<std::string>()), std::stod(first[i][1].get<std::string>())) << "slowest first: " << first;
+  }
+  auto where = browser_->eval(page, "(() => { const tr = document.querySelectorAll('#conns tbody tr')[300]; tr.scrollIntoView(); "
+                                    "const r = tr.getBoundingClientRect(); return {x: r.x + 20, y: r.y + r.height / 2, id: tr.dataset.id}; })()");
+  ASSERT_TRUE(where.is_object()) << browser_->last_error();
+  ASSERT_TRUE(browser_->click(page, where["x"].get<double>(), where["y"].get<double>()));
+  auto placed = browser_->eval(page, "(() => { const l = document.getElementById('ladder'); const row = l.closest('tr'); "
+                                     "const r = l.getBoundingClientRect(); return {above: row.previousElementSibling.dataset.id, "
+                                     "top: r.top, bottom: r.bottom, height: innerHeight, "
+                                     "svg: l.querySelector('svg').dataset.connection}; })()");
+  ASSERT_TRUE(placed.is_object()) << browser_->last_error();
+  EXPECT_EQ(placed["above"], where["id"]) << placed;
+  EXPECT_EQ(placed["svg"], where["id"]) << placed;
+  EXPECT_LT(placed["top"].get<double>(), placed["height"].get<double>()) << "the ladder is on screen: " << placed;
+  EXPECT_GT(placed["bottom"].get<double>(), 0.0) << placed;
+  if (const char* out = std::getenv("SYNSCOPE_SCREENSHOTS")) {
+    auto shot = browser_->call("Page.captureScreenshot", {{"format", "png"}}, page);
+    std::string b64 = dir_.path("shot.b64");
+    std::ofstream(b64) << shot.value("data", "");
+    run_command({"sh", "-c", "base64 -d \"$0\" > \"$1\"", b64, std::string(out) + "/report-attention.png"});
+  }
+  // A second click on the row (where it is now) closes its ladder.
+  auto again = browser_->eval(page, "(() => { const r = document.querySelector('#conns tr.sel').getBoundingClientRect(); "
+                                    "return {x: r.x + 20, y: r.y + r.height / 2}; })()");
+  ASSERT_TRUE(again.is_object()) << browser_->last_error();
+  ASSERT_TRUE(browser_->click(page, again["x"].get<double>(), again["y"].get<double>()));
+  EXPECT_EQ(browser_->eval(page, "document.querySelectorAll('#ladder').length").get<int>(), 0);
+  EXPECT_TRUE(browser_->page_errors().empty()) << browser_->page_errors().front();
+}
+
 TEST_F(Report, AMillionPacketReportOpensWithItsTableCapped) {
   std::string capture = dir_.path("big.pcap");
   write_synthetic_capture(capture, 250'000);

@@ -44,6 +44,12 @@ TEST(Bench, TextJsonAndHtmlSayTheSameRun) {
   std::string html = bench_html(b);
   EXPECT_NE(html.find("<h1>synscope bench 127.0.0.1:8080</h1>"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
+  // The page carries what the text does: parameters, the percentile table, errors, kernel deltas.
+  EXPECT_NE(html.find("<tr><td>concurrency</td><td>4</td></tr>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>p99.9 ms</th>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>handshake</td><td>990</td><td>0.100</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<tr><td>EADDRNOTAVAIL</td><td>10</td></tr>"), std::string::npos);
+  EXPECT_NE(html.find("<tr><td>TcpExtTW</td><td>+990</td></tr>"), std::string::npos);
 }
 
 TEST(Bench, HttpStatusIsCountedAsAbCountsNon2xx) {
