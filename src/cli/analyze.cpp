@@ -119,8 +119,9 @@ int run(const analyze_args& args) {
   if (!args.report.empty()) {
     // Checked before the work, so that a long analysis does not end in "cannot write".
     if (auto c = core::check_output_path(args.report, "--report"); !c) return fail(c.error());
-    // The report's table: the first connections, each with the start of its ladder.
-    options.ladder_ids = report::report_ladder_ids();
+    // The report's table: the connections that need a look most, each with the start of its ladder.
+    options.ladder_ids.clear();
+    options.ladder_attention = report::report_connection_cap;
     options.ladder_packets = report::report_ladder_packets;
   }
 

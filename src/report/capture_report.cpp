@@ -48,11 +48,12 @@ std::string data_json(const tcp::analyze_report& r, int64_t t0) {
       ladders += ",";
     }
     first = false;
-    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{}]", c.id, js(core::to_string(c.client)),
+    rows += fmt::format("[{},{},{},{},{},{},{},{},{},{},{},{},{:.6f},{},{},{}]", c.id, js(core::to_string(c.client)),
                         js(core::to_string(c.server)), js(tcp::conn_state_name(c.state())), js(c.history_string()),
                         c.syn_count, c.synack_count, us_or_null(c.initial_rtt_ns), us_or_null(c.server_rtt_ns),
                         us_or_null(c.client_rtt_ns), c.refused ? 1 : 0, js(tcp::anomaly_names(c.anomalies)),
-                        static_cast<double>(c.first_ns - t0) / 1e9, us_or_null(c.connect_time_ns()));
+                        static_cast<double>(c.first_ns - t0) / 1e9, us_or_null(c.connect_time_ns()), tcp::attention_rank(c),
+                        js(tcp::attention_reasons(c)));
     std::string packets = "[";
     for (size_t i = 0; i < l.packets.size(); ++i) {
       const auto& p = l.packets[i];
@@ -99,17 +100,8 @@ const char* script = R"JS(<script>
   const head = ["id", "client", "server", "state", "history", "SYN", "SYN-ACK", "iRTT ms", "server ms", "client ms", "refused", "anomalies", "start s", "connect ms", "attention"];
   const numeric = [true, false, false, false, false, true, true, true, true, true, true, false, true, true, true];
   const show = 500;
-  // What needs a look first: failed (refused, reset, no answer), then retransmitted SYNs, then
-  // anomalies; within each, the slowest connect first. Column 14 holds the rank, 15 the reason.
-  const failed = new Set(["REJ", "S0", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR"]);
-  for (const r of D.rows) {
-    const why = [];
-    if (r[10] || failed.has(r[3])) why.push(r[10] ? "refused" : (r[3] === "S0" ? "half-open" : "failed"));
-    if (r[5] > 1) why.push("SYN retransmitted");
-    if (r[11]) why.push("anomaly");
-    r[14] = (why[0] === "refused" || why[0] === "half-open" || why[0] === "failed" ? 4 : 0) + (r[5] > 1 ? 2 : 0) + (r[11] ? 1 : 0);
-    r[15] = why.join(", ");
-  }
+  // Columns 14 and 15: how much the connection needs a look (tcp::attention_rank) and why; the
+  // rows come in that order, the slowest connect first within a rank.
   let sortCol = 14, asc = false, filter = "";
   const table = document.getElementById("conns");
   const tbody = table.querySelector("tbody");
@@ -211,12 +203,6 @@ const char* script = R"JS(<script>
 
 }  // namespace
 
-std::vector<uint64_t> report_ladder_ids() {
-  std::vector<uint64_t> ids(report_connection_cap);
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = i;
-  return ids;
-}
-
 std::string capture_report_html(const tcp::analyze_report& r, const std::string& source, const std::string& generator) {
   const tcp::summary& s = r.result;
   int64_t t0 = 0;
@@ -298,8 +284,10 @@ std::string capture_report_html(const tcp::analyze_report& r, const std::string&
 
   b += "<h2>Connections</h2>\n";
   if (s.connections > r.ladders.size()) {
-    b += fmt::format("<p class=\"note\" id=\"capnote\">The table holds the first {} of {} connections (by first packet); the "
-                     "{} others are in every figure above. Ladders show each connection's first {} packets.</p>\n",
+    b += fmt::format("<p class=\"note\" id=\"capnote\">The table holds the {} of {} connections that need a look most "
+                     "(failed, half-open, SYN retransmitted, with anomalies, then the slowest); the {} others are in every "
+                     "figure above, and <code>synscope analyze FILE --json</code> lists them all. Ladders show each "
+                     "connection's first {} packets.</p>\n",
                      r.ladders.size(), s.connections, s.connections - r.ladders.size(), report_ladder_packets);
   }
   b += "<p><input id=\"search\" type=\"search\" placeholder=\"filter: address, port, state, history\"> <span id=\"count\" "

@@ -3,9 +3,11 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <queue>
 #include <thread>
 #include <unordered_map>
 
@@ -23,28 +25,83 @@ struct segment {
   uint64_t hash = 0;  ///< tracker::hash_of(p), computed by the reading side
 };
 
-// Hands each finished connection to the summary, the ladders and the caller's sink.
+// A finished connection's claim to a ladder in the attention order: larger is kept first.
+struct attention_pick {
+  int rank = 0;
+  int64_t slowness = 0;  ///< connect time; one that never connected counts as slowest
+  uint64_t id = 0;
+  static attention_pick of(const connection& c) {
+    int64_t t = c.connect_time_ns();
+    return {attention_rank(c), t < 0 ? INT64_MAX : t, c.id};
+  }
+  // True when `a` is kept before `b`.
+  friend bool before(const attention_pick& a, const attention_pick& b) {
+    if (a.rank != b.rank) return a.rank > b.rank;
+    if (a.slowness != b.slowness) return a.slowness > b.slowness;
+    return a.id < b.id;
+  }
+};
+struct kept_last {  // a heap whose top is the pick kept last (the first to give way)
+  bool operator()(const attention_pick& a, const attention_pick& b) const { return before(a, b); }
+};
+
+// Hands each finished connection to the summary, the ladders and the caller's sink. In the
+// attention mode it keeps the `keep` ladders that need a look most and drops the others' packets.
 class fan_out : public connection_sink {
  public:
-  fan_out(summary_builder& summary, connection_sink* extra, std::unordered_map<uint64_t, ladder>& ladders)
-      : summary_(summary), extra_(extra), ladders_(ladders) {}
+  fan_out(summary_builder& summary, connection_sink* extra, std::unordered_map<uint64_t, ladder>& ladders, size_t keep)
+      : summary_(summary), extra_(extra), ladders_(ladders), keep_(keep) {}
   void on_connection(const connection& c) override {
     summary_.on_connection(c);
-    if (auto it = ladders_.find(c.id); it != ladders_.end()) it->second.record = c;
+    if (auto it = ladders_.find(c.id); it != ladders_.end()) {
+      if (keep_ > 0 && !take(c)) {
+        ladders_.erase(it);
+      } else {
+        it->second.record = c;
+      }
+    }
     if (extra_ != nullptr) extra_->on_connection(c);
+  }
+  // The kept ladders' ids, the one that needs a look most first.
+  std::vector<uint64_t> kept_in_order() {
+    std::vector<attention_pick> all;
+    while (!kept_.empty()) {
+      all.push_back(kept_.top());
+      kept_.pop();
+    }
+    std::vector<uint64_t> ids;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) ids.push_back(it->id);
+    return ids;
   }
 
  private:
+  // Whether `c` earns a place; a place given to it may take one from a kept connection.
+  bool take(const connection& c) {
+    attention_pick p = attention_pick::of(c);
+    if (kept_.size() < keep_) {
+      kept_.push(p);
+      return true;
+    }
+    if (!before(p, kept_.top())) return false;
+    ladders_.erase(kept_.top().id);
+    kept_.pop();
+    kept_.push(p);
+    return true;
+  }
+
   summary_builder& summary_;
   connection_sink* extra_;
   std::unordered_map<uint64_t, ladder>& ladders_;
+  size_t keep_;
+  std::priority_queue<attention_pick, std::vector<attention_pick>, kept_last> kept_;
 };
 
 // The tracking side: summary, tracker and ladders, fed one segment at a time.
 class tracking {
  public:
   tracking(const analyze_options& options, connection_sink* extra)
-      : options_(options), summary_(options.top_n, options.flood), sink_(summary_, extra, ladders_),
+      : options_(options), attention_(options.ladder_ids.empty() ? options.ladder_attention : 0),
+        summary_(options.top_n, options.flood), sink_(summary_, extra, ladders_, attention_),
         track_(options.tracker, sink_) {
     for (uint64_t id : options.ladder_ids) ladders_.try_emplace(id);
   }
@@ -53,9 +110,13 @@ class tracking {
     const wire::packet_view& p = s.p;
     summary_.add_segment(p, s.ts_ns);
     const connection& c = track_.add(p, s.ts_ns, s.hash);
-    if (ladders_.empty()) return c;
+    if (ladders_.empty() && attention_ == 0) return c;
     auto it = ladders_.find(c.id);
-    if (it == ladders_.end()) return c;
+    if (it == ladders_.end()) {
+      // Attention mode: every connection's packets from its first, while there is room.
+      if (attention_ == 0 || c.first_ns != s.ts_ns || ladders_.size() >= attention_ + attention_live_limit) return c;
+      it = ladders_.try_emplace(c.id).first;
+    }
     ladder& l = it->second;
     if (l.packets.size() < std::min(options_.ladder_packets, ladder_packet_limit)) {
       l.packets.push_back({s.ts_ns, c.client == endpoint{p.src, p.sport}, p.flags, p.seq, p.ack, p.payload_len,
@@ -72,7 +133,8 @@ class tracking {
     track_.flush();
     report.tracker = track_.stats();
     report.result = summary_.finish();
-    for (uint64_t id : options_.ladder_ids) {
+    std::vector<uint64_t> ids = attention_ > 0 ? sink_.kept_in_order() : options_.ladder_ids;
+    for (uint64_t id : ids) {
       auto it = ladders_.find(id);
       if (it == ladders_.end()) continue;
       if (!it->second.packets.empty()) report.ladders.push_back(std::move(it->second));
@@ -82,6 +144,7 @@ class tracking {
 
  private:
   const analyze_options& options_;
+  size_t attention_;
   summary_builder summary_;
   std::unordered_map<uint64_t, ladder> ladders_;
   fan_out sink_;

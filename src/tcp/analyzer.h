@@ -47,6 +47,7 @@ struct ladder {
   bool cut = false;                    ///< more packets than were kept
 };
 inline constexpr size_t ladder_packet_limit = 1000;
+inline constexpr size_t attention_live_limit = 20'000;
 
 struct analyze_options {
   std::vector<std::string> inputs;  ///< files, "-" for stdin; read in order as one capture
@@ -56,6 +57,11 @@ struct analyze_options {
   syn_flood_thresholds flood;
   std::vector<uint64_t> ladder_ids;  ///< connections (by id) whose packets to keep for ladders
   size_t ladder_packets = ladder_packet_limit;  ///< packets kept per ladder (at most ladder_packet_limit)
+  /// With no ladder_ids: keep ladders for this many connections of the whole input, those that
+  /// need a look most (tcp::attention_rank, then the slowest connect, then the earliest), in that
+  /// order; the report's table. At most `ladder_attention` + attention_live_limit ladders are
+  /// held at once (a connection that begins while that many are open gets none).
+  size_t ladder_attention = 0;
   /// 2: one thread reads and decodes while another tracks (results are identical); 1: all in
   /// the calling thread. 0 picks 2 when this process may run on two or more CPUs.
   int threads = 0;
@@ -77,7 +83,7 @@ struct analyze_report {
   summary result;
   uint64_t frames = 0;
   uint64_t bytes = 0;  ///< bytes of input read
-  std::vector<ladder> ladders;  ///< one per ladder id that exists, in the order asked
+  std::vector<ladder> ladders;  ///< one per ladder id that exists, in the order asked (or by attention)
   /// What stopped the reading before the end (a corrupt record, a file that shrank while it was
   /// read): everything before it is in the report, as tshark prints what it read before an error.
   std::optional<core::error> stopped;

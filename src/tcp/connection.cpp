@@ -119,4 +119,35 @@ conn_state connection::state() const {
   return conn_state::oth;
 }
 
+namespace {
+
+bool failed(const connection& c) {
+  switch (c.state()) {
+    case conn_state::rej:
+    case conn_state::s0:
+    case conn_state::rsto:
+    case conn_state::rstr:
+    case conn_state::rstos0:
+    case conn_state::rstrh:
+    case conn_state::sh:
+    case conn_state::shr: return true;
+    default: return c.refused;
+  }
+}
+
+}  // namespace
+
+int attention_rank(const connection& c) {
+  return (failed(c) ? 4 : 0) + (c.syn_count > 1 ? 2 : 0) + (c.anomalies != 0 ? 1 : 0);
+}
+
+std::string attention_reasons(const connection& c) {
+  std::string out;
+  auto add = [&](const char* why) { out += (out.empty() ? "" : ", ") + std::string(why); };
+  if (failed(c)) add(c.refused ? "refused" : c.state() == conn_state::s0 ? "half-open" : "failed");
+  if (c.syn_count > 1) add("SYN retransmitted");
+  if (c.anomalies != 0) add("anomaly");
+  return out;
+}
+
 }  // namespace synscope::tcp

@@ -121,4 +121,10 @@ struct connection {
   [[nodiscard]] std::string history_string() const { return std::string(history.data(), history_len); }
 };
 
+/// How much a connection needs a look, for the report's table: 4 when it failed (refused, reset,
+/// half-open, no handshake), +2 when its SYN was retransmitted, +1 with an anomaly; 0 for one that
+/// went as it should. `attention_reasons` says which, in words ("half-open, SYN retransmitted").
+int attention_rank(const connection& c);
+std::string attention_reasons(const connection& c);
+
 }  // namespace synscope::tcp

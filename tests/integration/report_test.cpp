@@ -159,9 +159,18 @@ TEST_F(Report, AMillionPacketReportOpensWithItsTableCapped) {
             std::string::npos);
   EXPECT_NE(browser_->eval(page, "document.getElementById('count').textContent").get<std::string>().find("first 500 shown"),
             std::string::npos);
+  // The table is the capture's connections that need a look most, not its first 2,000 (of which
+  // about 1,700 went well): every row a failure, reaching past id 2,000.
+  auto picked = browser_->eval(page, "(() => { const D = JSON.parse(document.getElementById('data').textContent); "
+                                     "return {rows: D.rows.length, calm: D.rows.filter((r) => r[14] === 0).length, "
+                                     "last: Math.max(...D.rows.map((r) => r[0]))}; })()");
+  ASSERT_TRUE(picked.is_object()) << browser_->last_error();
+  EXPECT_EQ(picked["rows"], 2000);
+  EXPECT_EQ(picked["calm"], 0) << picked;
+  EXPECT_GT(picked["last"].get<int>(), 2'000) << picked;
   std::string id = click_first_row(*browser_, page);
   ASSERT_FALSE(id.empty()) << browser_->last_error();
-  EXPECT_GE(browser_->eval(page, "document.querySelectorAll('#ladder line.pkt').length").get<int>(), 3);
+  EXPECT_GE(browser_->eval(page, "document.querySelectorAll('#ladder line.pkt').length").get<int>(), 2);
   EXPECT_TRUE(browser_->page_errors().empty()) << browser_->page_errors().front();
   fmt::print("1,000,000-packet capture: report {} bytes, loaded in Chromium in {:.0f} ms\n", size, load_ms);
   RecordProperty("load_ms", static_cast<int>(load_ms));

@@ -2,6 +2,7 @@
 // capture a few frames per dispatch: it must say what tcp::analyze says of the same file, cut at
 // exactly --count frames, report intervals whose events add up to the whole, and stop on the
 // flag or on the source's error. (The live libpcap source itself is tested by CaptureCli.)
+#include <algorithm>
 #include <atomic>
 #include <string>
 
@@ -157,6 +158,41 @@ TEST(AnalyzeLive, TheFlagEndsTheRunAndASourceErrorIsTheRunsError) {
   auto f = analyze_live(unused, bad, bounded(never), {});
   ASSERT_FALSE(f);
   EXPECT_EQ(unused.dispatches, 0u);
+}
+
+// The report's selection: of the whole input, the connections that need a look most, in that
+// order, each with its packets from the first.
+TEST(AnalyzeAttention, KeepsTheLaddersThatNeedALookMostInThatOrder) {
+  analyze_options o;
+  o.inputs = {std::string(SYNSCOPE_SHARED_DIR) + "/pcaps/zeek-echo-backlog-synretrans.pcap"};
+  o.threads = 1;
+  struct all_of : connection_sink {
+    std::vector<connection> seen;
+    void on_connection(const connection& c) override { seen.push_back(c); }
+  } every;
+  o.ladder_attention = 5;
+  auto r = analyze(o, &every, {});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->ladders.size(), 5u);
+  int best = 0;
+  for (const auto& c : every.seen) best = std::max(best, attention_rank(c));
+  ASSERT_GT(best, 0);
+  for (size_t i = 0; i < r->ladders.size(); ++i) {
+    const auto& l = r->ladders[i];
+    EXPECT_EQ(attention_rank(l.record), best) << l.record.id;
+    EXPECT_EQ(l.packets.front().ts_ns, l.record.first_ns) << "from its first packet";
+    if (i > 0) {
+      EXPECT_GE(r->ladders[i - 1].record.connect_time_ns(), l.record.connect_time_ns()) << "slowest first";
+    }
+  }
+  // No connection left out was slower at the same rank.
+  for (const auto& c : every.seen) {
+    if (attention_rank(c) != best) continue;
+    bool kept = std::any_of(r->ladders.begin(), r->ladders.end(), [&](const ladder& l) { return l.record.id == c.id; });
+    if (!kept) {
+      EXPECT_LE(c.connect_time_ns(), r->ladders.back().record.connect_time_ns()) << c.id;
+    }
+  }
 }
 
 }  // namespace
