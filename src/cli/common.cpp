@@ -71,6 +71,14 @@ std::string command_path(const CLI::App& app) {
   return path;
 }
 
+// "synscope: " then the subcommand's words, as every synscope error begins (docs/exit-codes.md):
+// "synscope: ", "synscope: tune apply: ".
+std::string where(const CLI::App& at) {
+  std::string path = command_path(at);
+  size_t space = path.find(' ');
+  return space == std::string::npos ? "synscope: " : "synscope: " + path.substr(space + 1) + ": ";
+}
+
 std::vector<std::string> option_names(const CLI::App& app) {
   std::vector<std::string> names;
   for (const CLI::Option* o : app.get_options()) {
@@ -102,23 +110,25 @@ std::string usage_line(const CLI::App& app, const CLI::ParseError& e) {
     std::string first = words.substr(words.rfind(' ') + 1);
     if (first.size() > 1 && first[0] == '-') {
       std::string name = first.substr(0, first.find('='));
-      return fmt::format("{}: unknown option '{}'{}", command_path(at), core::printable(name), did_you_mean(name, option_names(at)));
+      return fmt::format("{}unknown option '{}'{}", where(at), core::printable(name), did_you_mean(name, option_names(at)));
     }
     if (!command_names(at).empty()) {
-      return fmt::format("{}: unknown command '{}'{}", command_path(at), core::printable(first), did_you_mean(first, command_names(at)));
+      return fmt::format("{}unknown command '{}'{}", where(at), core::printable(first), did_you_mean(first, command_names(at)));
     }
-    return fmt::format("{}: unexpected argument '{}'", command_path(at), core::printable(first));
+    return fmt::format("{}unexpected argument '{}'", where(at), core::printable(first));
   }
   if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && !command_names(at).empty() &&
       what.rfind("A subcommand", 0) == 0) {
+    // What was not taken: unknown words fall through to the top level (--color lives there).
     auto rest = at.remaining();
+    if (rest.empty()) rest = app.remaining(true);
     if (!rest.empty() && !rest.front().empty() && rest.front()[0] != '-') {
-      return fmt::format("{}: unknown command '{}'{}", command_path(at), core::printable(rest.front()),
+      return fmt::format("{}unknown command '{}'{}", where(at), core::printable(rest.front()),
                          did_you_mean(rest.front(), command_names(at)));
     }
     std::string list;
     for (const auto& n : command_names(at)) list += (list.empty() ? "" : ", ") + n;
-    return fmt::format("{}: a command is needed: {}", command_path(at), list);
+    return fmt::format("{}a command is needed: {}", where(at), list);
   }
   if (dynamic_cast<const CLI::ConversionError*>(&e) != nullptr && what.rfind("Could not convert: ", 0) == 0) {
     // "Could not convert: --count = abc"
@@ -130,11 +140,11 @@ std::string usage_line(const CLI::App& app, const CLI::ParseError& e) {
       const CLI::Option* o = at.get_option_no_throw(name);
       std::string type = o != nullptr ? o->get_type_name() : "";
       bool number = type == "INT" || type == "UINT" || type == "FLOAT" || type.rfind("INT", 0) == 0;
-      return fmt::format("{}: {} '{}': {}", command_path(at), name, core::printable(value, 100),
+      return fmt::format("{}{} '{}': {}", where(at), name, core::printable(value, 100),
                          number ? (type == "FLOAT" ? "not a number" : "not a whole number") : "not a valid value");
     }
   }
-  return fmt::format("{}: {}", command_path(at), core::printable(what, 500));
+  return fmt::format("{}{}", where(at), core::printable(what, 500));
 }
 
 }  // namespace

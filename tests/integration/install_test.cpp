@@ -97,11 +97,11 @@ TEST(CommandLine, MistakesAreSaidInOneLineWithTheNearestName) {
   };
   EXPECT_EQ(said({"probee"}), "synscope: unknown command 'probee'; did you mean 'probe'?");
   EXPECT_EQ(said({"frobnicate"}), "synscope: unknown command 'frobnicate'");
-  EXPECT_EQ(said({"probe", "--cuont", "3"}), "synscope probe: unknown option '--cuont'; did you mean '--count'?");
-  EXPECT_EQ(said({"tune", "aply"}), "synscope tune: unknown command 'aply'; did you mean 'apply'?");
-  EXPECT_EQ(said({"tune"}), "synscope tune: a command is needed: audit, plan, apply, backup, restore, firewall");
-  EXPECT_EQ(said({"probe", "-c", "abc"}), "synscope probe: --count 'abc': not a whole number");
-  EXPECT_EQ(said({"probe", "--count=1.5"}), "synscope probe: --count '1.5': not a whole number");
+  EXPECT_EQ(said({"probe", "--cuont", "3"}), "synscope: probe: unknown option '--cuont'; did you mean '--count'?");
+  EXPECT_EQ(said({"tune", "aply"}), "synscope: tune: unknown command 'aply'; did you mean 'apply'?");
+  EXPECT_EQ(said({"tune"}), "synscope: tune: a command is needed: audit, plan, apply, backup, restore, firewall");
+  EXPECT_EQ(said({"probe", "-c", "abc"}), "synscope: probe: --count 'abc': not a whole number");
+  EXPECT_EQ(said({"probe", "--count=1.5"}), "synscope: probe: --count '1.5': not a whole number");
   auto help = run_command({synscope_binary(), "probe", "--cuont", "3"});
   EXPECT_NE(help.err.find("Run 'synscope probe --help' for usage."), std::string::npos) << help.err;
   for (const auto& r : {run_command({synscope_binary(), "probee"}), run_command({synscope_binary(), "probe", "-c", "x"})}) {
@@ -242,6 +242,9 @@ TEST(DebianPackage, InstallsRunsAndRemovesCleanly) {
   EXPECT_EQ(file.out.find("not stripped"), std::string::npos) << file.out;
   auto where = run_command({"man", "-w", "synscope"});
   EXPECT_EQ(where.out, "/usr/share/man/man1/synscope.1.gz\n") << where.err;
+  auto page = run_command({"sh", "-c", "MANPAGER=cat MANWIDTH=80 man synscope"});
+  EXPECT_EQ(page.exit_code, 0) << page.err;
+  EXPECT_NE(page.out.find("synscope doctor"), std::string::npos) << page.out.substr(0, 2000);
   EXPECT_EQ(complete("cat /usr/share/bash-completion/completions/synscope", "synscope doc"), "doctor\n");
   auto doctor = run_command({"/usr/bin/synscope", "doctor", "--no-self-test", "--window", "0"}, 120'000);
   EXPECT_GE(doctor.exit_code, 0);
