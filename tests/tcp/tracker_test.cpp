@@ -32,6 +32,20 @@ struct seg {
   wire::tcp_options options{};
 };
 
+wire::packet_view view_of(const seg& s) {
+  wire::packet_view p;
+  p.src = v4(s.src);
+  p.dst = v4(s.dst);
+  p.sport = s.sport;
+  p.dport = s.dport;
+  p.flags = s.flags;
+  p.seq = s.seq;
+  p.ack = s.ack;
+  p.payload_len = s.len;
+  p.options = s.options;
+  return p;
+}
+
 struct collect : connection_sink {
   std::vector<connection> all;
   void on_connection(const connection& c) override { all.push_back(c); }
@@ -41,19 +55,7 @@ class TrackerTest : public ::testing::Test {
  protected:
   void feed(std::initializer_list<seg> segments) { feed(t, segments); }
   static void feed(tracker& into, std::initializer_list<seg> segments) {
-    for (const auto& s : segments) {
-      wire::packet_view p;
-      p.src = v4(s.src);
-      p.dst = v4(s.dst);
-      p.sport = s.sport;
-      p.dport = s.dport;
-      p.flags = s.flags;
-      p.seq = s.seq;
-      p.ack = s.ack;
-      p.payload_len = s.len;
-      p.options = s.options;
-      into.add(p, s.t_us * 1000);
-    }
+    for (const auto& s : segments) into.add(view_of(s), s.t_us * 1000);
   }
   const connection& only() {
     t.flush();
@@ -309,15 +311,7 @@ TEST(TrackerCapacity, MaxOpenBoundsWhatIsHeldAndLosesNothing) {
 // a data segment alone makes no second of its own at either end.
 TEST(SummaryTimeline, QuietSecondsBetweenBusyOnesAreZeros) {
   summary_builder b;
-  auto at = [&](uint16_t flags, int64_t ns) {
-    wire::packet_view p;
-    p.src = v4(1);
-    p.dst = v4(2);
-    p.sport = 40000;
-    p.dport = 80;
-    p.flags = flags;
-    b.add_segment(p, ns);
-  };
+  auto at = [&](uint16_t flags, int64_t ns) { b.add_segment(view_of(seg{.flags = flags}), ns); };
   const int64_t base = 1'700'000'000'000'000'000;
   at(ack, base - 2'000'000'000);  // data before the first handshake event
   at(syn, base);
