@@ -50,23 +50,27 @@ result<std::string> unescape(std::string_view text, std::string_view what) {
 }
 
 void append_json_string(std::string& out, std::string_view s, bool html_safe) {
+  // Runs of characters that need no escape (nearly all of them) are appended whole.
+  auto plain = [html_safe](unsigned char u) {
+    return u >= 0x20 && u != '"' && u != '\\' && !(html_safe && (u == '<' || u == '>' || u == '&'));
+  };
   out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (plain(u)) continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (u) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20 || (html_safe && (c == '<' || c == '>' || c == '&'))) {
-          out += fmt::format("\\u{:04x}", u);
-        } else {
-          out += c;
-        }
+      default: out += fmt::format("\\u{:04x}", u);
     }
   }
+  out.append(s.data() + run, s.size() - run);
   out += '"';
 }
 

@@ -1,6 +1,8 @@
 #include "render/connection.h"
 
 #include <algorithm>
+#include <array>
+#include <span>
 
 #include <fmt/format.h>
 
@@ -10,23 +12,31 @@
 namespace synscope::render {
 namespace {
 
-std::string us(int64_t ns) { return ns < 0 ? "" : fmt::format("{:.3f}", static_cast<double>(ns) / 1e3); }
 
-std::vector<std::string> negotiated(const tcp::connection& c) {
-  std::vector<std::string> out;
+// The options both sides offered, at most five names.
+struct negotiated_names {
+  std::array<std::string_view, 5> names;
+  size_t count = 0;
+  [[nodiscard]] std::span<const std::string_view> view() const { return {names.data(), count}; }
+};
+
+negotiated_names negotiated(const tcp::connection& c) {
+  negotiated_names out;
   const auto& a = c.client_options;
   const auto& b = c.server_options;
   if (!a.seen || !b.seen) return out;
-  if (a.sack_permitted && b.sack_permitted) out.emplace_back("sack");
-  if (a.timestamps && b.timestamps) out.emplace_back("timestamps");
-  if (a.wscale && b.wscale) out.emplace_back("wscale");
-  if (a.fastopen && b.fastopen) out.emplace_back("fastopen");
-  if (a.mptcp && b.mptcp) out.emplace_back("mptcp");
+  auto both = [&](bool x, bool y, std::string_view name) {
+    if (x && y) out.names[out.count++] = name;
+  };
+  both(a.sack_permitted, b.sack_permitted, "sack");
+  both(a.timestamps, b.timestamps, "timestamps");
+  both(a.wscale, b.wscale, "wscale");
+  both(a.fastopen, b.fastopen, "fastopen");
+  both(a.mptcp, b.mptcp, "mptcp");
   return out;
 }
 
-json_object options_json(const tcp::offered_options& o) {
-  json_object j;
+void options_json(json_object& j, const tcp::offered_options& o) {
   j.field("seen", o.seen);
   if (o.mss) {
     j.field("mss", o.mss_value);
@@ -40,7 +50,6 @@ json_object options_json(const tcp::offered_options& o) {
   }
   j.field("sack_permitted", o.sack_permitted).field("timestamps", o.timestamps).field("fastopen", o.fastopen)
       .field("mptcp", o.mptcp);
-  return j;
 }
 
 void optional_us(json_object& j, const char* key, int64_t ns) {
@@ -58,48 +67,63 @@ const std::vector<std::string> csv_columns = {
     "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies",
     "connect_time_us", "handshake_done_unix_ns"};
 
-std::string csv_cell(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string out = "\"";
+void append_csv_cell(std::string& out, std::string_view s) {
+  if (s.find_first_of(",\"\n") == std::string_view::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
   for (char ch : s) {
     out += ch;
     if (ch == '"') out += '"';
   }
-  return out + "\"";
+  out += '"';
 }
 
-std::vector<std::string> csv_row(const tcp::connection& c) {
-  std::string vlan;
-  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
-    vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
+// The CSV row's cells, in csv_columns' order, appended to a line.
+class csv_writer {
+ public:
+  explicit csv_writer(std::string& out) : out_(out) {}
+  csv_writer& cell(std::string_view v) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    append_csv_cell(out_, v);
+    return *this;
   }
-  return {std::to_string(c.id), core::to_string(c.client), core::to_string(c.server), vlan,
-          std::to_string(c.first_ns), std::to_string(c.syn_count), std::to_string(c.synack_count),
-          c.handshake_complete ? "1" : "0", us(c.initial_rtt_ns), us(c.server_rtt_ns), us(c.client_rtt_ns),
-          c.refused ? "1" : "0", tcp::conn_state_name(c.state()), c.history_string(), tcp::end_reason_name(c.ended),
-          std::to_string(c.to_server.packets), std::to_string(c.to_server.payload_bytes),
-          std::to_string(c.to_client.packets), std::to_string(c.to_client.payload_bytes),
-          std::to_string(c.syn_data_bytes), tcp::anomaly_names(c.anomalies), us(c.connect_time_ns()),
-          c.handshake_complete && c.handshake_ack_ns >= 0 ? std::to_string(c.handshake_ack_ns) : ""};
-}
+  template <std::integral T>
+  csv_writer& number(T v) {
+    char text[24];
+    auto end = fmt::format_to(text, "{}", v);
+    return cell(std::string_view(text, static_cast<size_t>(end - text)));
+  }
+  csv_writer& flag(bool v) { return cell(v ? "1" : "0"); }
+  /// Microseconds with three decimals; empty when not measured (negative).
+  csv_writer& micros(int64_t ns) {
+    if (ns < 0) return cell("");
+    char text[40];
+    auto written = fmt::format_to_n(text, sizeof text, "{:.3f}", static_cast<double>(ns) / 1e3);
+    return cell(std::string_view(text, std::min(written.size, sizeof text)));
+  }
 
-}  // namespace
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
 
-json_object connection_json(const tcp::connection& c) {
-  json_object j;
-  std::vector<std::string> vlan;
-  for (int i = 0; i < c.vlan_count && i < 3; ++i) vlan.push_back(std::to_string(c.vlan[static_cast<size_t>(i)]));
-  json_object tfo;
-  tfo.field("cookie_requested", c.tfo_cookie_requested)
-      .field("cookie_sent", c.tfo_cookie_sent)
-      .field("cookie_granted", c.tfo_cookie_granted)
-      .field("syn_data_bytes", c.syn_data_bytes)
-      .field("syn_data_acked", c.syn_data_acked);
+void write_connection(json_object& j, const tcp::connection& c) {
+  std::array<char, 3 * 6> vlan_text{};
+  std::array<std::string_view, 3> vlan;
+  size_t vlans = 0;
+  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
+    char* at = vlan_text.data() + 6 * i;
+    auto n = fmt::format_to_n(at, 6, "{}", c.vlan[static_cast<size_t>(i)]).size;
+    vlan[vlans++] = std::string_view(at, std::min<size_t>(n, 6));
+  }
   j.field("type", "connection")
       .field("id", c.id)
       .field("client", core::to_string(c.client))
       .field("server", core::to_string(c.server))
-      .field("vlan", vlan)
+      .field("vlan", std::span<const std::string_view>(vlan.data(), vlans))
       .field("first_unix_ns", c.first_ns)
       .field("last_unix_ns", c.last_ns)
       .field("syn_count", c.syn_count)
@@ -126,7 +150,7 @@ json_object connection_json(const tcp::connection& c) {
   optional_us(j, "client_rtt_us", c.client_rtt_ns);
   j.field("refused", c.refused)
       .field("conn_state", tcp::conn_state_name(c.state()))
-      .field("history", c.history_string())
+      .field("history", std::string_view(c.history.data(), c.history_len))
       .field("ended", tcp::end_reason_name(c.ended))
       .field("client_tcp_state", tcp::tcp_state_name(c.client_tcp))
       .field("server_tcp_state", tcp::tcp_state_name(c.server_tcp))
@@ -134,12 +158,31 @@ json_object connection_json(const tcp::connection& c) {
       .field("bytes_to_server", c.to_server.payload_bytes)
       .field("packets_to_client", c.to_client.packets)
       .field("bytes_to_client", c.to_client.payload_bytes)
-      .field("client_options", options_json(c.client_options))
-      .field("server_options", options_json(c.server_options))
-      .field("negotiated", negotiated(c))
-      .field("tfo", tfo)
+      .object("client_options", [&](json_object& o) { options_json(o, c.client_options); })
+      .object("server_options", [&](json_object& o) { options_json(o, c.server_options); })
+      .field("negotiated", negotiated(c).view())
+      .object("tfo", [&](json_object& t) {
+        t.field("cookie_requested", c.tfo_cookie_requested)
+            .field("cookie_sent", c.tfo_cookie_sent)
+            .field("cookie_granted", c.tfo_cookie_granted)
+            .field("syn_data_bytes", c.syn_data_bytes)
+            .field("syn_data_acked", c.syn_data_acked);
+      })
       .field("anomalies", tcp::anomaly_list(c.anomalies));
+}
+
+}  // namespace
+
+json_object connection_json(const tcp::connection& c) {
+  json_object j;
+  write_connection(j, c);
   return j;
+}
+
+void append_connection_json(std::string& out, const tcp::connection& c) {
+  json_object j(out);
+  write_connection(j, c);
+  j.close();
 }
 
 std::string csv_header() {
@@ -148,10 +191,28 @@ std::string csv_header() {
   return line;
 }
 
+void append_csv_line(std::string& out, const tcp::connection& c) {
+  std::string vlan;
+  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
+    vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
+  }
+  csv_writer w(out);
+  w.number(c.id).cell(core::to_string(c.client)).cell(core::to_string(c.server)).cell(vlan).number(c.first_ns);
+  w.number(c.syn_count).number(c.synack_count).flag(c.handshake_complete);
+  w.micros(c.initial_rtt_ns).micros(c.server_rtt_ns).micros(c.client_rtt_ns).flag(c.refused);
+  w.cell(tcp::conn_state_name(c.state())).cell(std::string_view(c.history.data(), c.history_len)).cell(tcp::end_reason_name(c.ended));
+  w.number(c.to_server.packets).number(c.to_server.payload_bytes).number(c.to_client.packets).number(c.to_client.payload_bytes);
+  w.number(c.syn_data_bytes).cell(tcp::anomaly_names(c.anomalies)).micros(c.connect_time_ns());
+  if (c.handshake_complete && c.handshake_ack_ns >= 0) {
+    w.number(c.handshake_ack_ns);
+  } else {
+    w.cell("");
+  }
+}
+
 std::string csv_line(const tcp::connection& c) {
-  auto row = csv_row(c);
   std::string line;
-  for (size_t i = 0; i < row.size(); ++i) line += (i ? "," : "") + csv_cell(row[i]);
+  append_csv_line(line, c);
   return line;
 }
 

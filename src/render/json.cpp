@@ -1,5 +1,6 @@
 #include "render/json.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -9,32 +10,46 @@
 namespace synscope::render {
 
 void json_object::key_(std::string_view key) {
-  if (out_.size() > 1) {
-    out_ += ',';
+  if (out_->size() > start_ + 1) {
+    *out_ += ',';
   }
-  core::append_json_string(out_, key);
-  out_ += ':';
+  core::append_json_string(*out_, key);
+  *out_ += ':';
+}
+
+void json_object::append_integer(int64_t v) {
+  char digits[24];
+  auto end = fmt::format_to(digits, "{}", v);
+  out_->append(digits, end);
+}
+
+void json_object::append_integer(uint64_t v) {
+  char digits[24];
+  auto end = fmt::format_to(digits, "{}", v);
+  out_->append(digits, end);
 }
 
 json_object& json_object::field(std::string_view key, std::string_view value) {
   key_(key);
-  core::append_json_string(out_, value);
+  core::append_json_string(*out_, value);
   return *this;
 }
 
 json_object& json_object::field(std::string_view key, bool value) {
   key_(key);
-  out_ += value ? "true" : "false";
+  *out_ += value ? "true" : "false";
   return *this;
 }
 
 json_object& json_object::field(std::string_view key, double value) {
   key_(key);
   if (!std::isfinite(value)) {
-    out_ += "null";
+    *out_ += "null";
   } else {
     // Shortest text that reads back as the same double.
-    out_ += fmt::format("{}", value);
+    char text[64];
+    auto written = fmt::format_to_n(text, sizeof text, "{}", value);
+    out_->append(text, std::min(written.size, sizeof text));
   }
   return *this;
 }
@@ -43,12 +58,13 @@ json_object& json_object::micros(std::string_view key, int64_t ns) {
   key_(key);
   bool negative = ns < 0;
   uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
-  out_ += fmt::format("{}{}", negative ? "-" : "", magnitude / 1000);
+  char text[32];
+  char* end = fmt::format_to(text, "{}{}", negative ? "-" : "", magnitude / 1000);
   if (uint64_t frac = magnitude % 1000; frac != 0) {
-    std::string digits = fmt::format("{:03}", frac);
-    while (digits.back() == '0') digits.pop_back();
-    out_ += "." + digits;
+    end = fmt::format_to(end, ".{:03}", frac);
+    while (end[-1] == '0') --end;
   }
+  out_->append(text, end);
   return *this;
 }
 
@@ -59,26 +75,39 @@ json_object& json_object::micros(std::string_view key, double ns) {
 
 json_object& json_object::field(std::string_view key, const std::vector<std::string>& values) {
   key_(key);
-  out_ += '[';
+  *out_ += '[';
   for (size_t i = 0; i < values.size(); ++i) {
     if (i > 0) {
-      out_ += ',';
+      *out_ += ',';
     }
-    core::append_json_string(out_, values[i]);
+    core::append_json_string(*out_, values[i]);
   }
-  out_ += ']';
+  *out_ += ']';
+  return *this;
+}
+
+json_object& json_object::field(std::string_view key, std::span<const std::string_view> values) {
+  key_(key);
+  *out_ += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      *out_ += ',';
+    }
+    core::append_json_string(*out_, values[i]);
+  }
+  *out_ += ']';
   return *this;
 }
 
 json_object& json_object::field(std::string_view key, const json_object& nested) {
   key_(key);
-  out_ += nested.str();
+  *out_ += nested.str();
   return *this;
 }
 
 json_object& json_object::field(std::string_view key, const json_array& array) {
   key_(key);
-  out_ += array.str();
+  *out_ += array.str();
   return *this;
 }
 
@@ -96,7 +125,7 @@ json_array& json_array::add(std::string_view value) {
 
 json_object& json_object::null_field(std::string_view key) {
   key_(key);
-  out_ += "null";
+  *out_ += "null";
   return *this;
 }
 

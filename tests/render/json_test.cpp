@@ -1,6 +1,9 @@
 #include "render/json.h"
 
+#include <array>
 #include <cmath>
+#include <span>
+#include <string_view>
 #include <limits>
 
 #include <gtest/gtest.h>
@@ -79,6 +82,34 @@ TEST(Json, DoublesRoundTrip) {
   double v = 0.1 + 0.2;
   auto j = nlohmann::json::parse(json_object().field("v", v).str());
   EXPECT_EQ(j["v"].get<double>(), v);
+}
+
+}  // namespace
+}  // namespace synscope::render
+
+namespace synscope::render {
+namespace {
+
+// An object written into a caller's buffer gives the same text as one with its own string,
+// nested objects included; a copy of an own-string object writes into its own copy.
+TEST(JsonObject, WrittenIntoABufferMatchesTheOwnStringForm) {
+  std::string buffer = "before ";
+  json_object into(buffer);
+  into.field("id", 7).object("tfo", [](json_object& t) { t.field("bytes", 0).field("acked", false); }).micros("rtt_us", int64_t{240250});
+  into.close();
+  json_object nested;
+  nested.field("bytes", 0).field("acked", false);
+  std::string own = json_object().field("id", 7).field("tfo", nested).micros("rtt_us", int64_t{240250}).str();
+  EXPECT_EQ(buffer, "before " + own);
+  EXPECT_EQ(own, R"({"id":7,"tfo":{"bytes":0,"acked":false},"rtt_us":240.25})");
+  json_object a;
+  a.field("x", 1);
+  json_object b = a;
+  b.field("y", "two\n");
+  EXPECT_EQ(a.str(), R"({"x":1})");
+  EXPECT_EQ(b.str(), R"({"x":1,"y":"two\n"})");
+  std::array<std::string_view, 2> names = {"sack", "a\"b"};
+  EXPECT_EQ(json_object().field("n", std::span<const std::string_view>(names)).str(), R"({"n":["sack","a\"b"]})");
 }
 
 }  // namespace
