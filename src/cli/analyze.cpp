@@ -65,17 +65,11 @@ class output_sink : public tcp::connection_sink {
         // One buffer for every line: no allocation per connection.
         line_.clear();
         render::append_connection_json(line_, c);
-        line_ += '\n';
-        if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size()) {
-          throw std::system_error(errno, std::generic_category(), "standard output");
-        }
+        write_line();
       } else if (args_.csv) {
         line_.clear();
         render::append_csv_line(line_, c);
-        line_ += '\n';
-        if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size()) {
-          throw std::system_error(errno, std::generic_category(), "standard output");
-        }
+        write_line();
       } else if (args_.connections) {
         kept_.push_back(c);
       }
@@ -91,6 +85,12 @@ class output_sink : public tcp::connection_sink {
   std::vector<tcp::connection> kept_;
   std::optional<std::system_error> write_error_;
   std::string line_;
+  void write_line() {
+    line_ += '\n';
+    if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size()) {
+      throw std::system_error(errno, std::generic_category(), "standard output");
+    }
+  }
 };
 
 

@@ -17,17 +17,32 @@ void json_object::key_(std::string_view key) {
   *out_ += ':';
 }
 
-void json_object::append_integer(int64_t v) {
+namespace {
+
+template <typename Integer>
+void append_digits(std::string& out, Integer v) {
   char digits[24];
   auto end = fmt::format_to(digits, "{}", v);
-  out_->append(digits, end);
+  out.append(digits, end);
 }
 
-void json_object::append_integer(uint64_t v) {
-  char digits[24];
-  auto end = fmt::format_to(digits, "{}", v);
-  out_->append(digits, end);
+// A JSON array of strings, in order.
+template <typename Strings>
+void append_string_array(std::string& out, const Strings& values) {
+  out += '[';
+  bool first = true;
+  for (const auto& v : values) {
+    if (!first) out += ',';
+    first = false;
+    core::append_json_string(out, v);
+  }
+  out += ']';
 }
+
+}  // namespace
+
+void json_object::append_integer(int64_t v) { append_digits(*out_, v); }
+void json_object::append_integer(uint64_t v) { append_digits(*out_, v); }
 
 json_object& json_object::field(std::string_view key, std::string_view value) {
   key_(key);
@@ -75,27 +90,13 @@ json_object& json_object::micros(std::string_view key, double ns) {
 
 json_object& json_object::field(std::string_view key, const std::vector<std::string>& values) {
   key_(key);
-  *out_ += '[';
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) {
-      *out_ += ',';
-    }
-    core::append_json_string(*out_, values[i]);
-  }
-  *out_ += ']';
+  append_string_array(*out_, values);
   return *this;
 }
 
 json_object& json_object::field(std::string_view key, std::span<const std::string_view> values) {
   key_(key);
-  *out_ += '[';
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) {
-      *out_ += ',';
-    }
-    core::append_json_string(*out_, values[i]);
-  }
-  *out_ += ']';
+  append_string_array(*out_, values);
   return *this;
 }
 
