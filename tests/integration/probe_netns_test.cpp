@@ -250,13 +250,14 @@ TEST_F(ProbeNetns, ProbeAndBenchGiveTheSameHandshakeTimes) {
   });
   // Five rounds each, interleaved and in alternating order, so that a slow moment of the machine
   // (or the TIME-WAIT sockets one run leaves for the next one's port choice) falls on both.
-  std::vector<double> probe_p50, bench_p50;
+  std::vector<double> probe_p50, bench_p50, probe_min, bench_min;
   auto run_probe = [&] {
     auto p = probe({"127.0.0.1:7600", "-c", "300", "-i", "0", "-q", "--json"});
     ASSERT_EQ(p.exit_code, 0) << p.err;
     auto summary = of_type(parse_json_lines(p.out), "summary");
     ASSERT_EQ(summary.size(), 1u) << p.out;
     probe_p50.push_back(summary[0]["handshake_us"]["p50"].get<double>());
+    probe_min.push_back(summary[0]["handshake_us"]["min"].get<double>());
   };
   auto run_bench = [&] {
     auto b = ns_->run({synscope_binary(), "bench", "127.0.0.1:7600", "-n", "300", "-c", "1", "--json"});
@@ -264,6 +265,7 @@ TEST_F(ProbeNetns, ProbeAndBenchGiveTheSameHandshakeTimes) {
     auto j = nlohmann::json::parse(b.out);
     EXPECT_EQ(j["succeeded"], 300);
     bench_p50.push_back(j["handshake_us"]["p50"].get<double>());
+    bench_min.push_back(j["handshake_us"]["min"].get<double>());
   };
   for (int round = 0; round < 5; ++round) {
     if (round % 2 == 0) {
@@ -279,13 +281,20 @@ TEST_F(ProbeNetns, ProbeAndBenchGiveTheSameHandshakeTimes) {
   close(listener);
   double p50_probe = median(probe_p50);
   double p50_bench = median(bench_p50);
-  std::printf("handshake p50: probe %.3f us, bench %.3f us (medians of 5 rounds of 300)\n", p50_probe, p50_bench);
+  double min_probe = *std::min_element(probe_min.begin(), probe_min.end());
+  double min_bench = *std::min_element(bench_min.begin(), bench_min.end());
+  std::printf("handshake: probe min %.3f p50 %.3f us, bench min %.3f p50 %.3f us (5 rounds of 300)\n", min_probe,
+              p50_probe, min_bench, p50_bench);
   RecordProperty("probe_p50_us", std::to_string(p50_probe));
   RecordProperty("bench_p50_us", std::to_string(p50_bench));
-  // Within noise: half the larger median, or 5 us on a loopback handshake of 10 to 20 us (one
-  // program's medians range that much from run to run on this 2-vCPU machine kind).
-  double allowed = std::max(5.0, std::max(p50_probe, p50_bench) / 2);
-  EXPECT_NEAR(p50_probe, p50_bench, allowed) << "probe p50 " << p50_probe << " us, bench p50 " << p50_bench << " us";
+  // The fastest of 1,500 handshakes is the connector's own cost; a program that took an extra step
+  // (an epoll round trip after a handshake connect() had already finished) is slower on every one.
+  // The medians are not compared: a run's median here is about 10 us or about 25 us, for either
+  // program and from one round to the next (most often when other work holds a CPU, as CI's
+  // sanitizer build does), so medians of five rounds could still differ 2.5x (probe 24 us beside
+  // bench 9 us failed a CI run). The fastest handshakes do not move.
+  double allowed = std::max(3.0, std::max(min_probe, min_bench) * 0.35);
+  EXPECT_NEAR(min_probe, min_bench, allowed) << "probe min " << min_probe << " us, bench min " << min_bench << " us";
 }
 
 }  // namespace
