@@ -59,6 +59,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# dpkg-shlibdeps sees the linked libraries; libpcap is dlopen()ed (wire/libpcap.h), so it is named
+# here, as "Depends" because analyze's filters and capture need it.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libpcap0.8 (>= 1.10)")
 set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
 # The debug info package takes the binary unstripped, splits its debug info off and strips it.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

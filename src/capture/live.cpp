@@ -2,17 +2,18 @@
 
 #include <grp.h>
 #include <poll.h>
-#include <pcap/pcap.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "wire/libpcap.h"
 
 namespace synscope::capture {
 
 struct live_capture::state {
+  const wire::libpcap* pcap = nullptr;
   pcap_t* handle = nullptr;
   pcap_dumper_t* dumper = nullptr;
   uint16_t linktype = 0;
@@ -22,15 +23,15 @@ struct live_capture::state {
   const wire::frame_fn* fn = nullptr;
   std::string interface;
   ~state() {
-    if (dumper != nullptr) pcap_dump_close(dumper);
-    if (handle != nullptr) pcap_close(handle);
+    if (dumper != nullptr) pcap->dump_close(dumper);
+    if (handle != nullptr) pcap->close(handle);
   }
 };
 
 namespace {
 
-core::error pcap_failure(const std::string& what, pcap_t* h, int rc) {
-  std::string why = pcap_geterr(h);
+core::error pcap_failure(const std::string& what, const wire::libpcap& pcap, pcap_t* h, int rc) {
+  std::string why = pcap.geterr(h);
   if (rc == PCAP_ERROR_PERM_DENIED || why.find("ermission") != std::string::npos ||
       why.find("Operation not permitted") != std::string::npos) {
     return core::error{core::exit_code::no_permission,
@@ -62,40 +63,44 @@ live_capture& live_capture::operator=(live_capture&&) noexcept = default;
 live_capture::~live_capture() = default;
 
 core::result<live_capture> live_capture::open(const live_options& o) {
+  auto pcap = wire::load_libpcap();
+  if (!pcap) return pcap.error();
+  const wire::libpcap& lib = **pcap;
   auto s = std::make_unique<state>();
+  s->pcap = *pcap;
   char err[PCAP_ERRBUF_SIZE] = {};
   std::string what = fmt::format("capture on '{}'", core::printable(o.interface));
-  s->handle = pcap_create(o.interface.c_str(), err);
+  s->handle = lib.create(o.interface.c_str(), err);
   if (s->handle == nullptr) return core::error{core::exit_code::usage, fmt::format("{}: {}", what, err)};
-  pcap_set_snaplen(s->handle, o.snaplen);
-  pcap_set_timeout(s->handle, o.timeout_ms);
-  pcap_set_buffer_size(s->handle, o.buffer_mib << 20);
-  int rc = pcap_activate(s->handle);
-  if (rc < 0) return pcap_failure(what, s->handle, rc);
-  s->linktype = static_cast<uint16_t>(pcap_datalink(s->handle));
+  lib.set_snaplen(s->handle, o.snaplen);
+  lib.set_timeout(s->handle, o.timeout_ms);
+  lib.set_buffer_size(s->handle, o.buffer_mib << 20);
+  int rc = lib.activate(s->handle);
+  if (rc < 0) return pcap_failure(what, lib, s->handle, rc);
+  s->linktype = static_cast<uint16_t>(lib.datalink(s->handle));
   if (!o.filter.empty()) {
     bpf_program prog{};
-    if (pcap_compile(s->handle, &prog, o.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+    if (lib.compile(s->handle, &prog, o.filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
       return core::error{core::exit_code::usage,
-                         fmt::format("filter '{}': {}", core::printable(o.filter), pcap_geterr(s->handle))};
+                         fmt::format("filter '{}': {}", core::printable(o.filter), lib.geterr(s->handle))};
     }
-    int set = pcap_setfilter(s->handle, &prog);
-    pcap_freecode(&prog);
-    if (set != 0) return pcap_failure(what, s->handle, set);
+    int set = lib.setfilter(s->handle, &prog);
+    lib.freecode(&prog);
+    if (set != 0) return pcap_failure(what, lib, s->handle, set);
   }
   if (!o.write_path.empty()) {
-    s->dumper = pcap_dump_open(s->handle, o.write_path.c_str());
+    s->dumper = lib.dump_open(s->handle, o.write_path.c_str());
     if (s->dumper == nullptr) {
       return core::error{core::exit_code::usage,
-                         fmt::format("-w {}: {}", core::printable(o.write_path), pcap_geterr(s->handle))};
+                         fmt::format("-w {}: {}", core::printable(o.write_path), lib.geterr(s->handle))};
     }
   }
   // Non-blocking, with our own poll(): with TPACKET_V3 a blocking read waits until the kernel
   // retires a non-empty block, i.e. forever once traffic stops.
-  if (pcap_setnonblock(s->handle, 1, err) != 0) {
+  if (lib.setnonblock(s->handle, 1, err) != 0) {
     return core::error{core::exit_code::environment, fmt::format("{}: {}", what, err)};
   }
-  s->fd = pcap_get_selectable_fd(s->handle);
+  s->fd = lib.get_selectable_fd(s->handle);
   s->timeout_ms = o.timeout_ms;
   s->interface = o.interface;
   if (o.drop_privileges) {
@@ -116,7 +121,7 @@ core::result<size_t> live_capture::dispatch(const wire::frame_fn& fn) {
   }
   auto callback = [](u_char* user, const pcap_pkthdr* h, const u_char* bytes) {
     auto* st = reinterpret_cast<state*>(user);  // NOLINT: libpcap's callback signature
-    if (st->dumper != nullptr) pcap_dump(reinterpret_cast<u_char*>(st->dumper), h, bytes);  // NOLINT
+    if (st->dumper != nullptr) st->pcap->dump(reinterpret_cast<u_char*>(st->dumper), h, bytes);  // NOLINT
     wire::frame f;
     f.number = ++st->number;
     f.ts_ns = static_cast<int64_t>(h->ts.tv_sec) * 1'000'000'000 + static_cast<int64_t>(h->ts.tv_usec) * 1000;
@@ -126,9 +131,9 @@ core::result<size_t> live_capture::dispatch(const wire::frame_fn& fn) {
     f.data = wire::bytes(reinterpret_cast<const std::byte*>(bytes), h->caplen);  // NOLINT
     (*st->fn)(f);
   };
-  int n = pcap_dispatch(state_->handle, -1, callback, reinterpret_cast<u_char*>(state_.get()));  // NOLINT
-  if (n == PCAP_ERROR) return pcap_failure("capture", state_->handle, n);
-  if (state_->dumper != nullptr) pcap_dump_flush(state_->dumper);
+  int n = state_->pcap->dispatch(state_->handle, -1, callback, reinterpret_cast<u_char*>(state_.get()));  // NOLINT
+  if (n == PCAP_ERROR) return pcap_failure("capture", *state_->pcap, state_->handle, n);
+  if (state_->dumper != nullptr) state_->pcap->dump_flush(state_->dumper);
   return static_cast<size_t>(n < 0 ? 0 : n);
 }
 
@@ -147,7 +152,7 @@ core::result<size_t> live_capture::drain(const wire::frame_fn& fn) {
 wire::source_stats live_capture::stats() const {
   pcap_stat ps{};
   wire::source_stats out;
-  if (pcap_stats(state_->handle, &ps) == 0) {
+  if (state_->pcap->stats(state_->handle, &ps) == 0) {
     out.received = ps.ps_recv;
     out.dropped = ps.ps_drop;
     out.if_dropped = ps.ps_ifdrop;
@@ -157,6 +162,6 @@ wire::source_stats live_capture::stats() const {
 
 uint16_t live_capture::linktype() const { return state_->linktype; }
 
-void live_capture::stop() { pcap_breakloop(state_->handle); }
+void live_capture::stop() { state_->pcap->breakloop(state_->handle); }
 
 }  // namespace synscope::capture

@@ -1,27 +1,34 @@
 #include "wire/filter.h"
 
-#include <pcap/pcap.h>
-
 #include <fmt/format.h>
+
+#include "wire/libpcap.h"
 
 namespace synscope::wire {
 
 struct packet_filter::program {
+  const libpcap* pcap = nullptr;
   bpf_program bpf{};
-  ~program() { pcap_freecode(&bpf); }
+  explicit program(const libpcap* p) : pcap(p) {}
+  program(const program&) = delete;
+  program& operator=(const program&) = delete;
+  ~program() { pcap->freecode(&bpf); }
 };
 
 namespace {
 
 core::result<std::unique_ptr<packet_filter::program>> compile_for(const std::string& expression, uint16_t linktype) {
-  pcap_t* dead = pcap_open_dead(linktype, 262144);
+  auto pcap = load_libpcap();
+  if (!pcap) return pcap.error();
+  const libpcap& lib = **pcap;
+  pcap_t* dead = lib.open_dead(linktype, 262144);
   if (dead == nullptr) {
     return core::error{core::exit_code::environment, "filter: pcap_open_dead failed"};
   }
-  auto prog = std::make_unique<packet_filter::program>();
-  int rc = pcap_compile(dead, &prog->bpf, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN);
-  std::string why = rc != 0 ? pcap_geterr(dead) : "";
-  pcap_close(dead);
+  auto prog = std::make_unique<packet_filter::program>(*pcap);
+  int rc = lib.compile(dead, &prog->bpf, expression.c_str(), 1, PCAP_NETMASK_UNKNOWN);
+  std::string why = rc != 0 ? lib.geterr(dead) : "";
+  lib.close(dead);
   if (rc != 0) {
     return core::error{core::exit_code::usage,
                        fmt::format("filter '{}': {} (link type {})", core::printable(expression), why, linktype)};
@@ -57,7 +64,8 @@ core::result<bool> packet_filter::matches(const frame& f) {
   pcap_pkthdr hdr{};
   hdr.caplen = f.caplen;
   hdr.len = f.origlen;
-  return pcap_offline_filter(&it->second->bpf, &hdr, reinterpret_cast<const u_char*>(f.data.data())) != 0;  // NOLINT
+  const program& p = *it->second;
+  return p.pcap->offline_filter(&p.bpf, &hdr, reinterpret_cast<const u_char*>(f.data.data())) != 0;  // NOLINT
 }
 
 }  // namespace synscope::wire

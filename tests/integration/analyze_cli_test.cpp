@@ -1,5 +1,6 @@
 // `synscope analyze` as a user runs it: the real binary on the shared captures, on stdin, with
 // filters, several files, and bad input.
+#include <algorithm>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -102,6 +103,27 @@ TEST_F(AnalyzeCli, FilterExpressionThroughLibpcap) {
   auto bad = run_command(analyze({pcap("kernel-normal-v4v6.pcap"), "port", "banana"}));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("filter 'port banana'"), std::string::npos) << bad.err;
+}
+
+// libpcap is loaded when a filter needs it, not at start-up (wire/libpcap.h): in a private mount
+// namespace where the library is hidden, a capture still reads, and a filter is one line naming
+// the package, exit 3.
+TEST_F(AnalyzeCli, LibpcapIsLoadedOnlyForAFilter) {
+  if (!have_tool("unshare")) GTEST_SKIP() << "no unshare";
+  auto hidden = [](const std::string& args) {
+    return run_command({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                        "for l in /usr/lib/*/libpcap.so.0.8 /usr/lib/*/libpcap.so.1; do [ -e \"$l\" ] && "
+                        "mount --bind /dev/null \"$l\"; done; exec " +
+                            synscope_binary() + " analyze " + args});
+  };
+  auto plain = hidden(pcap("kernel-normal-v4v6.pcap") + " --json");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(of_type(parse_json_lines(plain.out), "connection").size(), 40u);
+  auto filtered = hidden(pcap("kernel-normal-v4v6.pcap") + " ip6");
+  EXPECT_EQ(filtered.exit_code, 3) << filtered.out << filtered.err;
+  EXPECT_NE(filtered.err.find("libpcap"), std::string::npos) << filtered.err;
+  EXPECT_NE(filtered.err.find("apt-get install libpcap0.8"), std::string::npos) << filtered.err;
+  EXPECT_EQ(std::count(filtered.err.begin(), filtered.err.end(), '\n'), 1) << filtered.err;
 }
 
 TEST_F(AnalyzeCli, SeveralFilesAreOneCapture) {

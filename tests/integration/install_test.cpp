@@ -216,8 +216,13 @@ TEST(DebianPackage, InstallsRunsAndRemovesCleanly) {
 
   auto info = run_command({"dpkg-deb", "-f", deb, "Depends"});
   ASSERT_EQ(info.exit_code, 0);
-  for (const char* lib : {"libc6", "libpcap0.8", "libmnl0", "libnettle8", "libfmt9"}) {
+  for (const char* lib : {"libc6", "libpcap0.8", "libmnl0", "zlib1g"}) {
     EXPECT_NE(info.out.find(lib), std::string::npos) << lib << " not in Depends: " << info.out;
+  }
+  // Linked in or header-only, so that a short command loads no more than it needs (issue 21);
+  // libpcap is loaded when a filter or a live capture needs it, and is named above by hand.
+  for (const char* lib : {"libnettle8", "libfmt9", "libstdc++6", "libgnutls"}) {
+    EXPECT_EQ(info.out.find(lib), std::string::npos) << lib << " in Depends: " << info.out;
   }
   auto contents = run_command({"dpkg-deb", "-c", deb});
   for (const char* f : {"./usr/bin/synscope", "./usr/share/man/man1/synscope.1.gz",
