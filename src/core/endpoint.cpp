@@ -221,7 +221,35 @@ std::string to_string(const ip_address& a) {
   return text;
 }
 
-std::string to_string(const ip_endpoint& e) { return host_port(to_string(e.address), e.address.version == 6, e.port); }
+size_t write_endpoint(char* out, const ip_endpoint& e) {
+  char* at = out;
+  if (e.address.version == 6) {
+    *at++ = '[';
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, e.address.bytes.data(), text, sizeof text);
+    size_t n = std::strlen(text);
+    std::memcpy(at, text, n);
+    at += n;
+    *at++ = ']';
+  } else {
+    // Four decimal bytes by hand: inet_ntop writes them with sprintf.
+    for (size_t i = 0; i < 4; ++i) {
+      if (i > 0) *at++ = '.';
+      unsigned b = e.address.bytes[i];
+      if (b >= 100) *at++ = static_cast<char>('0' + b / 100);
+      if (b >= 10) *at++ = static_cast<char>('0' + b / 10 % 10);
+      *at++ = static_cast<char>('0' + b % 10);
+    }
+  }
+  *at++ = ':';
+  at = std::to_chars(at, out + max_endpoint_text, e.port).ptr;
+  return static_cast<size_t>(at - out);
+}
+
+std::string to_string(const ip_endpoint& e) {
+  char text[max_endpoint_text];
+  return std::string(text, write_endpoint(text, e));
+}
 
 std::string host_port(std::string_view host, bool ipv6, uint16_t port) {
   return ipv6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);

@@ -38,6 +38,11 @@ struct ip_endpoint {
 std::string to_string(const ip_address& a);
 /// "127.0.0.1:80", "[::1]:80": the one way synscope writes an endpoint.
 std::string to_string(const ip_endpoint& e);
+/// The longest text to_string(ip_endpoint) writes ("[" INET6_ADDRSTRLEN-1 "]:65535").
+inline constexpr size_t max_endpoint_text = 1 + 45 + 2 + 5;
+/// The same text written into `out` (max_endpoint_text bytes), its length returned: for output
+/// that writes millions of endpoints (analyze --json and --csv) without a string each.
+size_t write_endpoint(char* out, const ip_endpoint& e);
 /// "127.0.0.1:80" or "[fe80::1%eth0]:80" from a host as text: what to_string(ip_endpoint) and
 /// socket_address::to_string() both write.
 std::string host_port(std::string_view host, bool ipv6, uint16_t port);

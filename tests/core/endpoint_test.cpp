@@ -1,6 +1,10 @@
 #include "core/endpoint.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+
+#include <algorithm>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -124,6 +128,37 @@ TEST(SocketAddress, Ipv4MappedLoopback) {
   auto other = resolve({"192.0.2.1", 1}, address_family::any);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->front().is_loopback());
+}
+
+TEST(IpEndpoint, WrittenByHandAsInetNtopAndHostPortWriteIt) {
+  // write_endpoint writes IPv4 bytes without inet_ntop: every byte value, every port width, and
+  // IPv6 of every shape (compressed runs, mapped IPv4, the longest) against the library's text.
+  std::vector<ip_endpoint> all;
+  for (unsigned b = 0; b < 256; ++b) {
+    auto v = static_cast<uint8_t>(b);
+    for (uint16_t port : std::initializer_list<uint16_t>{0, 7, 80, 443, 8080, 65535}) {
+      all.push_back({{4, {v, static_cast<uint8_t>(255 - b), 0, v}}, port});
+      all.push_back({{6, {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, v, v}}, port});
+    }
+  }
+  all.push_back({{6, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 1}}, 1});
+  all.push_back({{6, {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}}, 22});
+  all.push_back({{6, {}}, 0});
+  ip_address longest{6, {}};
+  for (size_t i = 0; i < 16; ++i) longest.bytes[i] = static_cast<uint8_t>(0xfe - (i % 2) * 0x10);
+  all.push_back({longest, 65535});
+  size_t widest = 0;
+  for (const auto& e : all) {
+    char text[max_endpoint_text];
+    size_t n = write_endpoint(text, e);
+    ASSERT_LE(n, max_endpoint_text);
+    widest = std::max(widest, n);
+    char address[INET6_ADDRSTRLEN] = {};
+    inet_ntop(e.address.version == 6 ? AF_INET6 : AF_INET, e.address.bytes.data(), address, sizeof address);
+    EXPECT_EQ(std::string_view(text, n), host_port(address, e.address.version == 6, e.port));
+    EXPECT_EQ(to_string(e), std::string_view(text, n));
+  }
+  EXPECT_EQ(widest, std::string_view("[feee:feee:feee:feee:feee:feee:feee:feee]:65535").size());
 }
 
 }  // namespace
