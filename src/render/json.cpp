@@ -1,6 +1,7 @@
 #include "render/json.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -9,20 +10,66 @@
 
 namespace synscope::render {
 
-void json_object::key_(std::string_view key) {
-  if (out_->size() > start_ + 1) {
-    *out_ += ',';
+namespace {
+
+// The room key_text() needs beyond the key: a comma, two quotes, a colon and an integer.
+constexpr size_t key_room = 4 + 24;
+constexpr size_t max_plain_key = 64;
+
+// Writes `,"key":` (the comma when `comma`) into `buf` and returns its length; 0 when the key is
+// long or needs an escape, which then goes the general way. Keys are nearly always short
+// literals, and one append of the whole piece is what makes --json fast.
+size_t key_text(char* buf, bool comma, std::string_view key) {
+  if (key.size() > max_plain_key) return 0;
+  size_t n = 0;
+  if (comma) buf[n++] = ',';
+  buf[n++] = '"';
+  for (char ch : key) {
+    auto u = static_cast<unsigned char>(ch);
+    if (u < 0x20 || u == '"' || u == '\\' || u >= 0x7f) return 0;
+    buf[n++] = ch;
   }
+  buf[n++] = '"';
+  buf[n++] = ':';
+  return n;
+}
+
+}  // namespace
+
+void json_object::key_(std::string_view key) {
+  bool comma = out_->size() > start_ + 1;
+  char buf[max_plain_key + key_room];
+  if (size_t n = key_text(buf, comma, key); n > 0) {
+    out_->append(buf, n);
+    return;
+  }
+  if (comma) *out_ += ',';
   core::append_json_string(*out_, key);
   *out_ += ':';
 }
+
+template <typename Integer>
+void json_object::integer_field(std::string_view key, Integer v) {
+  char buf[max_plain_key + key_room];
+  size_t n = key_text(buf, out_->size() > start_ + 1, key);
+  if (n == 0) {
+    key_(key);
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out_->append(buf, end);
+    return;
+  }
+  auto [end, ec] = std::to_chars(buf + n, buf + sizeof buf, v);  // 20 digits and a sign fit
+  out_->append(buf, end);
+}
+template void json_object::integer_field(std::string_view, int64_t);
+template void json_object::integer_field(std::string_view, uint64_t);
 
 namespace {
 
 template <typename Integer>
 void append_digits(std::string& out, Integer v) {
   char digits[24];
-  auto end = fmt::format_to(digits, "{}", v);
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
   out.append(digits, end);
 }
 

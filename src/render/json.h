@@ -44,8 +44,7 @@ class json_object {
   template <std::integral T>
     requires(!std::same_as<T, bool>)
   json_object& field(std::string_view key, T value) {
-    key_(key);
-    append_integer(static_cast<std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>(value));
+    integer_field(key, static_cast<std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>>(value));
     return *this;
   }
   json_object& field(std::string_view key, const std::vector<std::string>& values);
@@ -75,6 +74,8 @@ class json_object {
 
  private:
   void key_(std::string_view key);
+  template <typename Integer>
+  void integer_field(std::string_view key, Integer v);  // int64_t or uint64_t: key and digits in one append
   void append_integer(int64_t v);
   void append_integer(uint64_t v);
   std::string own_ = "{";
