@@ -114,7 +114,11 @@ size_t tracker::flow_hash::operator()(const flow_key& k) const noexcept {
   return static_cast<size_t>(h);
 }
 
-tracker::tracker(const tracker_options& options, connection_sink& sink) : options_(options), sink_(sink) {}
+tracker::tracker(const tracker_options& options, connection_sink& sink) : options_(options), sink_(sink) {
+  // Room for the closed connections that linger and as many open ones, reserved (not touched):
+  // growing the vector through its doublings copied every slot and faulted in each new block.
+  slots_.reserve(std::min(options_.max_open, options_.max_lingering * 2 + 1024));
+}
 
 uint64_t tracker::hash_of(const wire::packet_view& p, const tracker_options& options) {
   bool src_low = false;
