@@ -180,6 +180,16 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "usage: analyze [PACKETS 1000-20000000] [MEMORY_CONNECTIONS 0-5000000]\n");
     return 2;
   }
+  // SYNSCOPE_BENCH_KEEP=DIR keeps the two captures there (for perf), instead of removing them.
+  const char* keep = std::getenv("SYNSCOPE_BENCH_KEEP");
+  auto done_with = [&](const std::string& path) {
+    if (keep != nullptr && *keep != '\0') {
+      std::filesystem::create_directories(keep);
+      std::filesystem::copy_file(path, std::filesystem::path(keep) / std::filesystem::path(path).filename(),
+                                 std::filesystem::copy_options::overwrite_existing);
+    }
+    std::filesystem::remove(path);
+  };
   std::string dir = (std::filesystem::temp_directory_path() / fmt::format("synscope-bench-{}", getpid())).string();
   std::filesystem::create_directories(dir);
 
@@ -190,7 +200,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   measure("handshakes only (probe --reset)", file, got, dir);
-  std::filesystem::remove(file);
+  done_with(file);
 
   file = dir + "/realistic.pcap";
   got = make_capture(file, 128, [&](const std::string& ns) { realistic(ns, packets, dir); });
@@ -199,7 +209,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   measure("realistic (HTTP by ab and nginx, IPv4 and IPv6, SYN retransmissions, refused)", file, got, dir);
-  std::filesystem::remove(file);
+  done_with(file);
 
   if (memory_connections > 0) {
     std::string big = dir + "/connections.pcap";
