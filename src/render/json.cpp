@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -16,19 +17,43 @@ namespace {
 constexpr size_t key_room = 4 + 24;
 constexpr size_t max_plain_key = 64;
 
+// True when no byte of `text` needs an escape or is outside printable ASCII (< 0x20, '"', '\\',
+// >= 0x7f), checked eight bytes at a time: a character at a time was 12 % of a --json run.
+bool plain_word_by_word(std::string_view text) {
+  constexpr uint64_t ones = 0x0101010101010101u;
+  constexpr uint64_t highs = 0x8080808080808080u;
+  auto has_zero = [](uint64_t w) { return (w - ones) & ~w & highs; };
+  auto bad = [&](uint64_t w) {
+    return (w & highs) | ((w - ones * 0x20) & ~w & highs) | has_zero(w ^ (ones * '"')) |
+           has_zero(w ^ (ones * '\\')) | has_zero(w ^ (ones * 0x7f));
+  };
+  auto word_at = [&](size_t i) {
+    uint64_t w = 0;
+    std::memcpy(&w, text.data() + i, 8);
+    return w;
+  };
+  if (text.size() < 8) {
+    // Short keys a character at a time: a word assembled from narrower stores would stall.
+    uint64_t any = 0;
+    for (char ch : text) any |= bad(ones * static_cast<unsigned char>(ch));
+    return any == 0;
+  }
+  uint64_t any = 0;
+  for (size_t i = 0; i + 8 <= text.size(); i += 8) any |= bad(word_at(i));
+  return (any | bad(word_at(text.size() - 8))) == 0;  // the tail: the last eight, overlapping
+}
+
 // Writes `,"key":` (the comma when `comma`) into `buf` and returns its length; 0 when the key is
 // long or needs an escape, which then goes the general way. Keys are nearly always short
 // literals, and one append of the whole piece is what makes --json fast.
 size_t key_text(char* buf, bool comma, std::string_view key) {
   if (key.size() > max_plain_key) return 0;
   size_t n = 0;
+  if (!plain_word_by_word(key)) return 0;
   if (comma) buf[n++] = ',';
   buf[n++] = '"';
-  for (char ch : key) {
-    auto u = static_cast<unsigned char>(ch);
-    if (u < 0x20 || u == '"' || u == '\\' || u >= 0x7f) return 0;
-    buf[n++] = ch;
-  }
+  std::memcpy(buf + n, key.data(), key.size());
+  n += key.size();
   buf[n++] = '"';
   buf[n++] = ':';
   return n;

@@ -59,6 +59,32 @@ TEST(Json, EscapesControlAndQuoteCharacters) {
   EXPECT_NE(s.find("\\u0001"), std::string::npos);
 }
 
+TEST(Json, KeysAreEscapedWhereverTheCharacterStands) {
+  // Keys are checked eight bytes at a time: each character that needs an escape (or is not
+  // printable ASCII) at every position of keys up to 24 bytes long, beside the plain key.
+  for (char bad : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x80', '\xff'}) {
+    for (size_t len = 1; len <= 24; ++len) {
+      for (size_t at = 0; at < len; ++at) {
+        std::string key(len, 'k');
+        key[at] = bad;
+        std::string s = json_object().field("a", 1).field(key, "2").field(key + "x", 3).str();
+        if (static_cast<unsigned char>(bad) >= 0x80) {  // not UTF-8 alone: written through as it is
+          EXPECT_NE(s.find("\"" + key + "\":\"2\""), std::string::npos) << s;
+          continue;
+        }
+        auto j = nlohmann::json::parse(s, nullptr, false);
+        ASSERT_FALSE(j.is_discarded()) << s;
+        EXPECT_EQ(j[key], "2") << s;
+        EXPECT_EQ(j[key + "x"], 3) << s;
+      }
+      std::string plain(len, ' ');
+      plain[len - 1] = '~';
+      EXPECT_EQ(json_object().field(plain, 1).str(), "{\"" + plain + "\":1}");
+    }
+  }
+  EXPECT_EQ(json_object().field("", 1).str(), R"({"":1})");
+}
+
 TEST(Json, NonFiniteNumbersAreNull) {
   std::string s = json_object()
                       .field("nan", std::nan(""))
