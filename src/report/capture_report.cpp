@@ -205,9 +205,15 @@ const char* script = R"JS(<script>
 
 std::string capture_report_html(const tcp::analyze_report& r, const std::string& source, const std::string& generator) {
   const tcp::summary& s = r.result;
+  // "start s" counts from the timeline's first second, the moment its x axis names, so a row
+  // and the chart read on one clock (not from the earliest connection the table happens to hold).
   int64_t t0 = 0;
-  for (const auto& l : r.ladders) {
-    if (t0 == 0 || l.record.first_ns < t0) t0 = l.record.first_ns;
+  if (!s.timeline.empty()) {
+    t0 = s.timeline.front().second * 1'000'000'000;
+  } else {
+    for (const auto& l : r.ladders) {
+      if (t0 == 0 || l.record.first_ns < t0) t0 = l.record.first_ns;
+    }
   }
   std::string b = fmt::format("<h1>Handshakes in {}</h1>\n<p class=\"note\">{} packets, {} bytes read; made by {}.</p>\n",
                               html_escape(source), r.frames, r.bytes, html_escape(generator));
