@@ -95,7 +95,9 @@ TEST_F(Lab, TwReuseAndMoreSourcesPushBackPortExhaustion) {
   SCOPED_TRACE(j.dump());
   const auto& base = scenario(j, "baseline");
   EXPECT_GT(base.at("errors").value("EADDRNOTAVAIL", 0), 0);  // 350 attempts, 250 ports
-  EXPECT_LE(base.at("succeeded").get<int>(), 250);
+  // About one success a port: a port comes back when its connection leaves no TIME-WAIT on
+  // the client (a CI run counted 251 with a TIME-WAIT peak of 250), so allow 2 % over.
+  EXPECT_LE(base.at("succeeded").get<int>(), 255);
   EXPECT_GE(base.at("time_wait_peak").get<int>(), 200);
   for (const char* cure : {"reuse", "sources", "pooled"}) {
     SCOPED_TRACE(cure);
