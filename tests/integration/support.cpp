@@ -14,6 +14,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -240,8 +241,32 @@ int background_process::kill_now() {
   return code;
 }
 
+namespace {
+
+// A test killed before its destructors ran (ctest's timeout sends SIGKILL) leaves its
+// namespaces behind: "synscope-t<pid>-<n>" whose process is gone are deleted here, once a run.
+void remove_namespaces_of_dead_tests() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/run/netns", ec)) {
+    std::string name = entry.path().filename().string();
+    unsigned long pid = 0;
+    int n = 0;
+    if (std::sscanf(name.c_str(), "synscope-t%lu-%d", &pid, &n) != 2 || pid == 0 ||
+        name != fmt::format("synscope-t{}-{}", pid, n)) {
+      continue;
+    }
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+      (void)run_command({"ip", "netns", "del", name}, 20'000);
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<netns> netns::create(std::string& why) {
   static std::atomic<int> counter{0};
+  static const bool swept = (remove_namespaces_of_dead_tests(), true);
+  (void)swept;
   std::string name = fmt::format("synscope-t{}-{}", getpid(), counter++);
   auto add = run_command({"ip", "netns", "add", name}, 20'000);
   if (add.exit_code != 0) {
