@@ -16,6 +16,10 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22  // Linux 5.14; older C libraries do not name it
+#endif
+
 namespace synscope::wire {
 namespace {
 constexpr size_t block_size = size_t{1} << 20;
@@ -187,6 +191,7 @@ core::result<byte_source> byte_source::open(const std::string& path) {
       s.map_size_ = static_cast<size_t>(st.st_size);
       s.owns_map_ = true;
       s.guard_ = guard_mapping(s.map_, s.map_size_);
+      s.upkeep();
       return s;
     }
   }
@@ -210,6 +215,8 @@ byte_source::byte_source(byte_source&& o) noexcept
       guard_(std::exchange(o.guard_, -1)),
       shrunk_to_(o.shrunk_to_),
       released_(o.released_),
+      populated_(o.populated_),
+      next_upkeep_(o.next_upkeep_),
       map_size_(std::exchange(o.map_size_, 0)),
       buffer_(std::move(o.buffer_)),
       begin_(o.begin_),
@@ -233,6 +240,8 @@ byte_source& byte_source::operator=(byte_source&& o) noexcept {
     owns_map_ = std::exchange(o.owns_map_, false);
     map_size_ = std::exchange(o.map_size_, 0);
     released_ = o.released_;
+    populated_ = o.populated_;
+    next_upkeep_ = o.next_upkeep_;
     buffer_ = std::move(o.buffer_);
     begin_ = o.begin_;
     end_ = o.end_;
@@ -269,14 +278,25 @@ bool byte_source::check_shrunk() noexcept {
   return true;
 }
 
-void byte_source::release_behind() noexcept {
-  // Keep the page holding the current position: the next record may start inside it.
+void byte_source::upkeep() noexcept {
+  auto* base = const_cast<std::byte*>(map_);  // NOLINT: madvise's signature
+  size_t pos = static_cast<size_t>(offset_);
   size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-  size_t upto = (static_cast<size_t>(offset_) / page) * page;
-  if (upto > released_) {
-    madvise(const_cast<std::byte*>(map_) + released_, upto - released_, MADV_DONTNEED);  // NOLINT
+  // Errors are harmless here: a kernel before 5.14 does not know MADV_POPULATE_READ (the
+  // pages then fault in as they are read), and a file that shrank is caught by the reader.
+  size_t until = std::min(map_size_, pos + populate_ahead);
+  if (until > populated_) {
+    size_t from = (std::max(populated_, pos) / page) * page;
+    madvise(base + from, until - from, MADV_POPULATE_READ);
+    populated_ = until;
+  }
+  // Keep the page holding the current position: the next record may start inside it.
+  size_t upto = (pos / page) * page;
+  if (upto >= released_ + release_step) {
+    madvise(base + released_, upto - released_, MADV_DONTNEED);
     released_ = upto;
   }
+  next_upkeep_ = offset_ + upkeep_step;
 }
 
 core::result<bytes> byte_source::peek(size_t n) {

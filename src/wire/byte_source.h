@@ -46,7 +46,7 @@ class byte_source {
   void consume(size_t n) noexcept {
     offset_ += n;
     begin_ += n;
-    if (owns_map_ && offset_ - released_ >= release_step) release_behind();
+    if (owns_map_ && offset_ >= next_upkeep_) upkeep();
   }
 
   [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
@@ -68,10 +68,15 @@ class byte_source {
   struct inflater;  // zlib's state, on the heap: z_stream points back at itself
   // Reads up to `cap` more bytes of input into `dst`: from the descriptor, or decompressed.
   core::result<size_t> read_more(std::byte* dst, size_t cap);
-  // Pages already read are dropped from this process every 8 MiB, so a large file does not
-  // count in its resident memory (they stay in the page cache).
+  // Every 2 MiB read, a mapped file's page table is filled ahead (MADV_POPULATE_READ) up to
+  // 4 MiB past the position: one call instead of a fault every 16 pages, which cost most in
+  // this project's VMs (analyze 5-11 % faster, docs/benchmarks.md). Pages already read are
+  // dropped from this process every 8 MiB, so a large file does not count in its resident
+  // memory (they stay in the page cache).
+  static constexpr size_t upkeep_step = size_t{2} << 20;
+  static constexpr size_t populate_ahead = size_t{4} << 20;
   static constexpr size_t release_step = size_t{8} << 20;
-  void release_behind() noexcept;
+  void upkeep() noexcept;
   std::string name_;
   core::unique_fd fd_;
   const std::byte* map_ = nullptr;  // mapped file or caller's memory; nullptr for a stream
@@ -79,6 +84,8 @@ class byte_source {
   int guard_ = -1;                  // slot in the SIGBUS handler's table of mappings, or -1
   uint64_t shrunk_to_ = UINT64_MAX; // the file's size when check_shrunk() found it smaller
   size_t released_ = 0;             // mapped bytes before this were handed back (MADV_DONTNEED)
+  size_t populated_ = 0;            // mapped bytes before this have their page table filled
+  uint64_t next_upkeep_ = 0;        // the position at which consume() calls upkeep()
   size_t map_size_ = 0;
   std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
   size_t begin_ = 0;

@@ -1,15 +1,22 @@
 // Capture-file readers against hand-built files: one named test per malformed case.
 #include "wire/capture_reader.h"
 
+#include <linux/perf_event.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
+
+#include "core/unique_fd.h"
 
 namespace synscope::wire {
 namespace {
@@ -372,6 +379,67 @@ TEST(ByteSource, StreamsFromAPipeInBlocks) {
   ASSERT_EQ(r.frames.size(), 20000u);
   EXPECT_EQ(r.frames[19999].ts_ns, 19999LL * 1'000'000'000);
   EXPECT_EQ(r.data[12345], byte_vec(100, static_cast<uint8_t>(12345)));
+}
+
+// The resident pages of this process, from /proc/self/statm.
+long resident_pages() {
+  std::ifstream in("/proc/self/statm");
+  long size = 0;
+  long resident = 0;
+  in >> size >> resident;
+  return resident;
+}
+
+TEST(ByteSource, MappedFileIsFaultedInAheadAndDroppedBehind) {
+  // 40 MiB of records: 10,240 pages. Faulted in one at a time (16 per fault with the kernel's
+  // fault-around) that is about 640 faults; filled ahead with MADV_POPULATE_READ it is a
+  // handful. What was read is dropped again: the process never holds much more than the
+  // window ahead and the step behind (4 MiB and 8 MiB).
+  byte_vec v = pcap_header(0xa1b2c3d4, false);
+  const uint32_t records = 29'500;
+  for (uint32_t i = 0; i < records; ++i) pcap_record(v, i, 0, byte_vec(1430, static_cast<uint8_t>(i)));
+  std::string path = (std::filesystem::temp_directory_path() / ("synscope-map-" + std::to_string(getpid()))).string();
+  {
+    // Written a record at a time, as tcpdump -U writes: the page cache then holds small pages,
+    // not the large folios one big write gets (which fault in many pages at once anyway).
+    FILE* out = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(out, nullptr);
+    std::setvbuf(out, nullptr, _IONBF, 0);
+    for (size_t at = 0; at < v.size(); at += 1446) std::fwrite(v.data() + at, 1, std::min<size_t>(1446, v.size() - at), out);
+    std::fclose(out);
+  }
+  ASSERT_GT(v.size(), size_t{40} << 20);
+  byte_vec().swap(v);
+  auto r = capture_reader::open(path);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const long page = sysconf(_SC_PAGESIZE);
+  const long start_resident = resident_pages();
+  long peak_resident = start_resident;
+  // Faults taken by the reading itself (the kernel's own filling of the table is not a fault
+  // to perf, though getrusage counts it).
+  perf_event_attr attr{};
+  attr.type = PERF_TYPE_SOFTWARE;
+  attr.size = sizeof attr;
+  attr.config = PERF_COUNT_SW_PAGE_FAULTS_MIN;
+  core::unique_fd faults(static_cast<int>(syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC)));
+  if (!faults) GTEST_SKIP() << "perf_event_open refused here: " << std::strerror(errno);
+  frame f;
+  uint32_t n = 0;
+  uint64_t sum = 0;
+  for (;;) {
+    auto more = r->next(f);
+    ASSERT_TRUE(more.ok());
+    if (!*more) break;
+    sum += static_cast<uint8_t>(f.data[f.data.size() - 1]);  // the last byte of each record is read
+    if (++n % 512 == 0) peak_resident = std::max(peak_resident, resident_pages());
+  }
+  uint64_t faulted = 0;
+  ASSERT_EQ(read(faults.get(), &faulted, sizeof faulted), static_cast<ssize_t>(sizeof faulted));
+  std::remove(path.c_str());
+  EXPECT_EQ(n, records);
+  EXPECT_GT(sum, 0u);
+  EXPECT_LT(faulted, 100u) << "page faults while reading 40 MiB";
+  EXPECT_LT((peak_resident - start_resident) * page, 16L << 20) << "resident bytes of the mapping";
 }
 
 TEST(ByteSource, MissingFileIsUsageError) {
