@@ -438,7 +438,13 @@ TEST(ByteSource, MappedFileIsFaultedInAheadAndDroppedBehind) {
   std::remove(path.c_str());
   EXPECT_EQ(n, records);
   EXPECT_GT(sum, 0u);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer's shadow of the mapping faults in as the loads check it (about 1,500
+  // faults here): only the plain build can count the reader's own.
+  (void)faulted;
+#else
   EXPECT_LT(faulted, 100u) << "page faults while reading 40 MiB";
+#endif
   EXPECT_LT((peak_resident - start_resident) * page, 16L << 20) << "resident bytes of the mapping";
 }
 
