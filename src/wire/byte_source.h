@@ -70,7 +70,7 @@ class byte_source {
   core::result<size_t> read_more(std::byte* dst, size_t cap);
   // Every 2 MiB read, a mapped file's page table is filled ahead (MADV_POPULATE_READ) up to
   // 4 MiB past the position: one call instead of a fault every 16 pages, which cost most in
-  // this project's VMs (analyze 5-11 % faster, docs/benchmarks.md). Pages already read are
+  // this project's VMs (analyze up to 11 % faster, docs/benchmarks.md). Pages already read are
   // dropped from this process every 8 MiB, so a large file does not count in its resident
   // memory (they stay in the page cache).
   static constexpr size_t upkeep_step = size_t{2} << 20;
