@@ -25,6 +25,9 @@ command_runner add_exporter_command(CLI::App& app);
 command_runner add_tune_command(CLI::App& app);
 command_runner add_doctor_command(CLI::App& app);
 command_runner add_lab_command(CLI::App& app);
+#ifdef SYNSCOPE_HAVE_TRACE
+command_runner add_trace_command(CLI::App& app);
+#endif
 /// `completion bash|zsh` and the hidden `manpage`, written from every command added before it:
 /// add it last. The runner serves both.
 command_runner add_completion_command(CLI::App& app, const std::string& version);

@@ -44,7 +44,11 @@ int main(int argc, char** argv) {
   using adder = cli::command_runner (*)(CLI::App&);
   constexpr adder adders[] = {cli::add_doctor_command,  cli::add_probe_command,    cli::add_analyze_command,
                               cli::add_capture_command, cli::add_sockets_command,  cli::add_counters_command,
-                              cli::add_top_command,     cli::add_serve_command,    cli::add_bench_command,
+                              cli::add_top_command,
+#ifdef SYNSCOPE_HAVE_TRACE
+                              cli::add_trace_command,
+#endif
+                              cli::add_serve_command,    cli::add_bench_command,
                               cli::add_exporter_command, cli::add_tune_command, cli::add_lab_command};
   std::vector<std::pair<CLI::App*, cli::command_runner>> commands;
   for (adder add : adders) {

@@ -1,0 +1,88 @@
+// The loop polls the ring buffer at most 100 ms at a time, so the count, the duration and an
+// interrupt are seen within a tenth of a second, and a second's line is never late by more.
+#include "trace/live.h"
+
+#include "core/clock.h"
+
+namespace synscope::trace {
+
+using core::monotonic_ns;
+
+core::result<live_report> run_live(tracer& t, const live_options& options, const interval_fn& on_interval,
+                                   const handshake_fn& on_handshake) {
+  std::vector<uint32_t> overflow_reasons;
+  for (const char* name : {"TCP_LISTEN_OVERFLOW", "NO_SOCKET", "NOT_SPECIFIED"}) {
+    if (auto n = t.reasons().drop_number(name)) overflow_reasons.push_back(*n);
+  }
+  handshakes table(1 << 16, 1024, std::move(overflow_reasons));
+  live_report report;
+  const int64_t offset = t.realtime_offset_ns();
+  const int64_t start = monotonic_ns();
+  report.start_unix_ns = start + offset;
+  interval_report second;
+  second.time_unix_ns = report.start_unix_ns;
+  int64_t second_end = start + options.interval_ns;
+  uint64_t finished = 0;
+  bool stop = false;
+
+  auto done = [&](const handshake& h) {
+    if (options.count && finished >= options.count) return;  // -c N hands on N, no more
+    ++finished;
+    ++second.finished;
+    ++report.outcomes[h.outcome()];
+    if (h.accept_ns) {
+      ++second.accepted;
+      if (h.ack_ns) second.ack_to_accept.record(h.accept_ns - h.ack_ns);
+    }
+    if (on_handshake) on_handshake(h);
+    if (options.count && finished >= options.count) stop = true;
+  };
+  auto on_event = [&](const event& e) {
+    ++second.events[static_cast<size_t>(e.kind) & 7];
+    table.add(e, done);
+  };
+  auto close_second = [&](int64_t now) {
+    while (now >= second_end) {
+      second.pending = table.pending();
+      second.lost = t.lost();
+      if (on_interval) on_interval(second);
+      second = interval_report();
+      second.time_unix_ns = second_end + offset;
+      second_end += options.interval_ns;
+    }
+  };
+
+  while (!stop) {
+    if (options.interrupted && options.interrupted->load()) break;
+    int64_t now = monotonic_ns();
+    if (options.duration_ns && now - start >= options.duration_ns) break;
+    int64_t wait_ms = std::min<int64_t>(100, (second_end - now) / 1'000'000 + 1);
+    if (options.duration_ns) wait_ms = std::min<int64_t>(wait_ms, (start + options.duration_ns - now) / 1'000'000 + 1);
+    auto n = t.poll(static_cast<int>(std::max<int64_t>(wait_ms, 1)), on_event);
+    if (!n) return n.error();
+    now = monotonic_ns();
+    table.expire(now - options.idle_ns, done);
+    close_second(now);
+  }
+  // Events already in the ring buffer belong to the run; then everything pending is handed on.
+  if (!stop) {
+    auto n = t.poll(0, on_event);
+    if (!n) return n.error();
+  }
+  table.flush(done);
+  const int64_t end = monotonic_ns();
+  if (second.finished || second.events != std::array<uint64_t, 8>{}) {
+    second.pending = table.pending();
+    second.lost = t.lost();
+    if (on_interval) on_interval(second);
+  }
+  report.listeners = table.listeners();
+  report.events = table.events();
+  report.lost = t.lost();
+  report.malformed = t.malformed();
+  report.evicted = table.evicted();
+  report.elapsed_ns = end - start;
+  return report;
+}
+
+}  // namespace synscope::trace

@@ -1,0 +1,333 @@
+// `synscope trace` against the truth of the same run, in network namespaces the tests make: the
+// server's own accept() schedule, tshark's count of retransmitted SYN-ACKs, the kernel's
+// ListenOverflows counter, and tcpdump's timestamps of the SYNs. Needs root (CAP_BPF and
+// CAP_PERFMON); skipped without.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "integration/support.h"
+
+namespace synscope::testing {
+namespace {
+
+using core::realtime_ns;
+
+uint16_t local_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);  // NOLINT
+  return ntohs(a.sin_port);
+}
+
+uint16_t peer_port(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len);  // NOLINT
+  return ntohs(a.sin_port);
+}
+
+// A listener on 127.0.0.1:port inside the namespace.
+int listen_in(const netns& ns, uint16_t port, int backlog) {
+  int fd = -1;
+  in_netns(ns.name(), [&] {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a = loopback(port);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
+    EXPECT_EQ(listen(fd, backlog), 0);
+  });
+  return fd;
+}
+
+// `n` non-blocking connects to 127.0.0.1:port from inside the namespace, left open.
+std::vector<int> connect_in(const netns& ns, uint16_t port, int n) {
+  std::vector<int> fds;
+  in_netns(ns.name(), [&] {
+    for (int i = 0; i < n; ++i) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      sockaddr_in a = loopback(port);
+      connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);  // NOLINT: EINPROGRESS
+      fds.push_back(fd);
+    }
+  });
+  return fds;
+}
+
+// One TcpExt counter of the namespace, from /proc/net/netstat.
+int64_t tcpext(const netns& ns, const std::string& name) {
+  auto r = ns.run({"cat", "/proc/net/netstat"});
+  std::istringstream in(r.out);
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string key, value;
+    while (n >> key && v >> value) {
+      if (key == name) return std::stoll(value);
+    }
+  }
+  ADD_FAILURE() << "no TcpExt " << name;
+  return -1;
+}
+
+// An nft rule in the namespace that drops what the clients send to `port` with ACK and without
+// SYN: handshakes wait in the SYN queue for ACKs that never come. `nft delete table inet t` ends it.
+void drop_acks(const netns& ns, uint16_t port) {
+  auto r = ns.run({"nft", "add table inet t; add chain inet t in { type filter hook input priority 0; }; "
+                          "add rule inet t in tcp dport " + std::to_string(port) + " tcp flags & (syn | ack) == ack drop"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+class Trace : public netns_test {
+ protected:
+  // Starts `synscope trace --json` in the namespace; returns when its programs are attached.
+  void start(uint16_t port, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {synscope_binary(), "trace", "--netns", ns_->name(), "-p", std::to_string(port),
+                                     "--json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    trace_ = std::make_unique<background_process>(argv, dir_.path("trace.log"));
+    ASSERT_TRUE(trace_->started());
+    if (!trace_->wait_for_log("tracing handshakes", 20'000)) {
+      int rc = trace_->wait(5'000);
+      if (rc == 77) GTEST_SKIP() << "no permission for BPF: " << trace_->log();
+      FAIL() << "trace did not start (exit " << rc << "): " << trace_->log();
+    }
+  }
+
+  // Waits for the trace to end by itself; its JSON lines.
+  std::vector<nlohmann::json> finish(int64_t timeout_ms) {
+    int rc = trace_->wait(timeout_ms);
+    EXPECT_EQ(rc, 0) << trace_->log();
+    std::string json;
+    std::istringstream in(trace_->log());
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line[0] == '{') json += line + "\n";
+    }
+    return parse_json_lines(json);
+  }
+
+  static nlohmann::json listener(const std::vector<nlohmann::json>& lines, uint16_t port) {
+    auto summaries = of_type(lines, "summary");
+    EXPECT_EQ(summaries.size(), 1u);
+    if (summaries.empty()) return {};
+    for (const auto& l : summaries[0].at("listeners")) {
+      if (l.at("port") == port) return l;
+    }
+    ADD_FAILURE() << "no listener " << port << " in " << summaries[0].dump();
+    return {};
+  }
+
+  temp_dir dir_;
+  std::unique_ptr<background_process> trace_;
+};
+
+TEST_F(Trace, EveryHookAttachesOnThisKernel) {
+  start(9, {"--duration", "300ms"});
+  auto lines = finish(20'000);
+  auto s = of_type(lines, "summary").at(0);
+  for (const auto& h : s.at("hooks")) EXPECT_TRUE(h.at("active").get<bool>()) << h.dump();
+  EXPECT_EQ(s.at("lost_events"), 0);
+}
+
+// A listener that accepts one connection every 100 ms while a burst of ten waits in its queue:
+// the time each spent between its ACK and accept() is the server's schedule, within 10 %.
+TEST_F(Trace, AckToAcceptIsTheServersAcceptSchedule) {
+  constexpr uint16_t port = 8080;
+  constexpr int n = 10;
+  int lfd = listen_in(*ns_, port, 64);
+  start(port, {"-c", std::to_string(n), "--duration", "30"});
+  if (HasFatalFailure() || IsSkipped()) return;
+
+  std::map<uint16_t, int64_t> connected_at;  // client port -> when connect() completed (its ACK left)
+  auto clients = connect_in(*ns_, port, n);
+  for (int fd : clients) {
+    pollfd p{fd, POLLOUT, 0};
+    ASSERT_EQ(poll(&p, 1, 5'000), 1);
+    connected_at[local_port(fd)] = realtime_ns();
+  }
+  std::map<uint16_t, int64_t> accepted_at;
+  for (int i = 0; i < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int c = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(c, 0);
+    accepted_at[peer_port(c)] = realtime_ns();
+    close(c);
+  }
+  auto lines = finish(30'000);
+  auto handshakes = of_type(lines, "handshake");
+  ASSERT_EQ(handshakes.size(), static_cast<size_t>(n));
+  double worst = 0;
+  for (const auto& h : handshakes) {
+    EXPECT_EQ(h.at("outcome"), "accepted") << h.dump();
+    uint16_t client_port = static_cast<uint16_t>(std::stoi(h.at("client").get<std::string>().substr(10)));
+    ASSERT_TRUE(accepted_at.count(client_port)) << h.dump();
+    double expected = static_cast<double>(accepted_at[client_port] - connected_at[client_port]);
+    double traced = h.at("ack_to_accept_ns").get<double>();
+    EXPECT_NEAR(traced, expected, expected * 0.10) << h.dump();
+    worst = std::max(worst, std::abs(traced - expected) / expected);
+    EXPECT_EQ(h.at("pid"), getpid());
+    EXPECT_NEAR(h.at("accept_ns").get<double>(), static_cast<double>(accepted_at[client_port]), 5e6);
+  }
+  std::printf("ACK to accept, trace against the server's schedule: largest difference %.2f %%\n", worst * 100);
+  auto l = listener(lines, port);
+  EXPECT_EQ(l.at("accepted"), n);
+  EXPECT_EQ(l.at("ack_to_accept_us").at("count"), n);
+  EXPECT_GE(l.at("ack_to_accept_us").at("max").get<double>(), 900'000.0) << "the tenth waited about a second";
+  for (int fd : clients) close(fd);
+  close(lfd);
+}
+
+// Clients whose handshake ACKs an nft rule drops: the server retransmits its SYN-ACKs (after
+// 1 s and 3 s), and trace counts what tshark counts on a capture of the same run.
+TEST_F(Trace, SynAckRetransmissionsAreTsharksCount) {
+  if (!have_tool("tcpdump") || !have_tool("tshark") || !have_tool("nft")) GTEST_SKIP() << "tcpdump, tshark, nft";
+  constexpr uint16_t port = 8081;
+  int lfd = listen_in(*ns_, port, 16);
+  drop_acks(*ns_, port);
+  std::string pcap = dir_.path("synack.pcap");
+  background_process tcpdump(ns_->exec({"tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-w", pcap, "tcp port 8081"}),
+                             dir_.path("tcpdump.log"));
+  ASSERT_TRUE(tcpdump.wait_for_log("listening on", 10'000)) << tcpdump.log();
+  start(port, {"--duration", "5"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto clients = connect_in(*ns_, port, 3);
+  auto lines = finish(30'000);
+  tcpdump.interrupt();  // before the third retransmission, 7 s after the SYN
+
+  auto r = run_command({"tshark", "-n", "-r", pcap, "-Y",
+                        "tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.analysis.retransmission", "-T", "fields",
+                        "-e", "frame.number"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  int64_t tshark_count = std::count(r.out.begin(), r.out.end(), '\n');
+  EXPECT_GE(tshark_count, 6) << "two retransmissions of each of three SYN-ACKs";
+  auto l = listener(lines, port);
+  EXPECT_EQ(l.at("synack_retransmits").get<int64_t>(), tshark_count);
+  int64_t per_connection = 0;
+  for (const auto& h : of_type(lines, "handshake")) per_connection += h.at("synack_retransmits").get<int64_t>();
+  EXPECT_EQ(per_connection, tshark_count);
+  for (int fd : clients) close(fd);
+  close(lfd);
+}
+
+// A listener with a backlog of one that never accepts, and both ways the kernel drops for a full
+// accept queue: a segment that would complete a handshake (skb:kfree_skb, TCP_LISTEN_OVERFLOW)
+// and a SYN (dropped silently: counted as unanswered). trace's total is exactly the kernel's
+// ListenOverflows.
+TEST_F(Trace, AcceptQueueDropsAreTheListenOverflowsCounter) {
+  if (!have_tool("nft")) GTEST_SKIP() << "nft";
+  constexpr uint16_t port = 8082;
+  int lfd = listen_in(*ns_, port, 1);
+  drop_acks(*ns_, port);  // the clients' ACKs held back: their handshakes wait
+  int64_t before = tcpext(*ns_, "ListenOverflows");
+  start(port, {"--duration", "3"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto clients = connect_in(*ns_, port, 10);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(ns_->run({"nft", "delete table inet t"}).exit_code, 0);
+  // Each client, established on its side, sends a byte: the first two complete their handshakes
+  // and fill the queue, the other eight overflow it (and again as the byte is retransmitted).
+  for (int fd : clients) ASSERT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+  auto late = connect_in(*ns_, port, 5);  // SYNs to the full queue, retransmitted after 1 s
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  // Resets end every attempt, so nothing reaches the listener between the trace's end and the
+  // counter's reading.
+  for (auto* group : {&clients, &late}) {
+    for (int fd : *group) {
+      linger l{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close(fd);
+    }
+  }
+  auto lines = finish(30'000);
+  int64_t after = tcpext(*ns_, "ListenOverflows");
+  ASSERT_GT(after - before, 0);
+  auto l = listener(lines, port);
+  EXPECT_EQ(l.at("accept_queue_drops").get<int64_t>(), after - before) << l.dump();
+  EXPECT_GE(l.at("acks_overflowed").get<int64_t>(), 8) << l.dump();
+  EXPECT_GE(l.at("syns_unanswered").get<int64_t>(), 5) << l.dump();
+  auto s = of_type(lines, "summary").at(0);
+  EXPECT_EQ(s.at("kernel_counters").at("TcpExtListenOverflows").get<int64_t>(), after - before) << s.dump();
+  close(lfd);
+}
+
+// The SYNs' arrival as trace times them, beside tcpdump's timestamps of the same packets.
+TEST_F(Trace, SynArrivalIsTcpdumpsTimestampWithin50us) {
+  if (!have_tool("tcpdump") || !have_tool("tshark")) GTEST_SKIP() << "tcpdump, tshark";
+  constexpr uint16_t port = 8083;
+  int lfd = listen_in(*ns_, port, 64);
+  std::string pcap = dir_.path("syn.pcap");
+  background_process tcpdump(
+      ns_->exec({"tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "--time-stamp-precision=nano", "-w", pcap, "tcp port 8083"}),
+      dir_.path("tcpdump.log"));
+  ASSERT_TRUE(tcpdump.wait_for_log("listening on", 10'000)) << tcpdump.log();
+  start(port, {"-c", "20", "--duration", "30"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  std::vector<int> clients;
+  for (int i = 0; i < 20; ++i) {
+    auto one = connect_in(*ns_, port, 1);
+    clients.push_back(one[0]);
+    int c = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(c, 0);
+    close(c);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto lines = finish(30'000);
+  tcpdump.interrupt();
+  auto r = run_command({"tshark", "-n", "-r", pcap, "-Y", "tcp.flags.syn == 1 && tcp.flags.ack == 0", "-T", "fields",
+                        "-e", "frame.time_epoch", "-e", "tcp.srcport", "-e", "tcp.seq_raw"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::map<std::pair<int, uint32_t>, int64_t> wire;  // (client port, ISN) -> tcpdump's time
+  std::istringstream in(r.out);
+  for (std::string t, sport, seq; in >> t >> sport >> seq;) {
+    wire[{std::stoi(sport), static_cast<uint32_t>(std::stoul(seq))}] = tshark_time_ns(t);
+  }
+  auto handshakes = of_type(lines, "handshake");
+  ASSERT_EQ(handshakes.size(), 20u);
+  double worst = 0;
+  for (const auto& h : handshakes) {
+    int client_port = std::stoi(h.at("client").get<std::string>().substr(10));
+    auto it = wire.find({client_port, h.at("client_isn").get<uint32_t>()});
+    ASSERT_NE(it, wire.end()) << "the trace's key is the wire's: " << h.dump() << "\ntshark:\n" << r.out << r.err << "\ntcpdump: " << tcpdump.log();
+    EXPECT_NEAR(h.at("syn_ns").get<double>(), static_cast<double>(it->second), 50'000.0) << h.dump();
+    worst = std::max(worst, std::abs(h.at("syn_ns").get<double>() - static_cast<double>(it->second)));
+  }
+  std::printf("SYN arrival, trace against tcpdump: largest difference %.1f us of 20\n", worst / 1000);
+  for (int fd : clients) close(fd);
+  close(lfd);
+}
+
+TEST(TraceCli, WithoutPrivilegesItSaysWhichCapabilityAndExits77) {
+  if (!have_tool("setpriv")) GTEST_SKIP() << "setpriv (util-linux) is not installed";
+  auto r = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                        synscope_binary(), "trace", "--duration", "1"});
+  EXPECT_EQ(r.exit_code, 77) << r.out << r.err;
+  EXPECT_NE(r.err.find("CAP_BPF"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+}
+
+TEST(TraceCli, BadArgumentsAreUsageErrors) {
+  auto r = run_command({synscope_binary(), "trace", "-p", "70000"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = run_command({synscope_binary(), "trace", "--netns", "synscope-no-such-namespace", "--duration", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+}
+
+}  // namespace
+}  // namespace synscope::testing
