@@ -12,6 +12,10 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -96,6 +100,23 @@ struct child {
     }
   }
 };
+
+inline sockaddr_in loopback_v4(uint32_t host, uint16_t port);
+
+/// True once 127.0.0.1:`port` accepts a connection (in the calling thread's namespace), within
+/// 5 s; otherwise says so on stderr.
+inline bool wait_for_port(uint16_t port) {
+  int err = 0;
+  for (int i = 0; i < 100; ++i) {
+    core::unique_fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in a = loopback_v4(INADDR_LOOPBACK, port);
+    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;  // NOLINT
+    err = errno;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::fprintf(stderr, "bench: nothing listens on port %u after 5 s (%s)\n", port, std::strerror(err));
+  return false;
+}
 
 inline sockaddr_in loopback_v4(uint32_t host, uint16_t port) {
   sockaddr_in a{};

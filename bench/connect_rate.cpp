@@ -99,19 +99,6 @@ double c_floor(uint64_t connections, int concurrency) {
   return static_cast<double>(connections) / seconds;
 }
 
-bool wait_for_port(uint16_t port) {
-  int err = 0;
-  for (int i = 0; i < 100; ++i) {
-    core::unique_fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in a = loopback(port);
-    if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) return true;  // NOLINT
-    err = errno;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  fmt::print(stderr, "bench/connect_rate: nothing listens on port {} after 5 s ({})\n", port, std::strerror(err));
-  return false;
-}
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -170,7 +157,7 @@ int main(int argc, char** argv) {
   {
     bench::child serve({SYNSCOPE_BINARY, "serve", "--listen", "127.0.0.1:9200", "--mode", "ack", "--backlog", "4096"},
                 dir + "/serve-ack.log");
-    if (!wait_for_port(9200)) fmt::print(stderr, "{}", slurp(dir + "/serve-ack.log"));
+    if (!bench::wait_for_port(9200)) fmt::print(stderr, "{}", slurp(dir + "/serve-ack.log"));
     else {
       ours_connect = rate_of({SYNSCOPE_BINARY, "bench", "127.0.0.1:9200", "--mode", "connect", "-n", n, "-c", c, "--json"},
                              dir + "/bench-connect.json", "\"per_s\":([0-9.e+]+)");
@@ -193,9 +180,9 @@ int main(int argc, char** argv) {
     nginx.emplace(std::vector<std::string>{"nginx", "-c", dir + "/nginx.conf", "-p", dir, "-g", "daemon off;"},
                   dir + "/nginx.log");
   }
-  bool serve_up = wait_for_port(9300);
+  bool serve_up = bench::wait_for_port(9300);
   if (!serve_up) fmt::print(stderr, "{}", slurp(dir + "/serve-http.log"));
-  bool nginx_up = nginx && wait_for_port(9400);
+  bool nginx_up = nginx && bench::wait_for_port(9400);
   if (nginx && !nginx_up) fmt::print(stderr, "{}{}", slurp(dir + "/nginx.log"), slurp(dir + "/nginx-error.log"));
   if (serve_up) {
     ours_request = rate_of({SYNSCOPE_BINARY, "bench", "127.0.0.1:9300", "--mode", "request", "--data",

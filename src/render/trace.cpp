@@ -80,22 +80,22 @@ json_object handshake_json(const trace::handshake& h, int64_t offset, const trac
       .field("server", core::to_string(h.key.server))
       .field("client_isn", h.key.isn)
       .field("outcome", to_string(h.outcome()));
-  at("syn_ns", h.syn_ns);
-  at("synack_ns", h.synack_ns);
-  at("ack_ns", h.ack_ns);
-  at("accept_ns", h.accept_ns);
+  at("syn_unix_ns", h.syn_ns);
+  at("synack_unix_ns", h.synack_ns);
+  at("ack_unix_ns", h.ack_ns);
+  at("accept_unix_ns", h.accept_ns);
   between("syn_to_synack_ns", h.syn_ns, h.synack_ns);
   between("synack_to_ack_ns", h.synack_ns, h.ack_ns);
   between("ack_to_accept_ns", h.ack_ns, h.accept_ns);
   j.field("syns", h.syns).field("syns_unanswered", h.syns_unanswered).field("acks_overflowed", h.acks_overflowed).field("synacks", h.synacks).field("synack_retransmits", h.synack_retransmits);
-  at("last_synack_ns", h.last_synack_ns);
+  at("last_synack_unix_ns", h.last_synack_ns);
   j.field("drops", h.drops);
   if (h.drops) {
-    at("drop_ns", h.drop_ns);
+    at("drop_unix_ns", h.drop_ns);
     j.field("drop_reason", reasons.drop_name(h.drop_reason));
   }
   if (h.reset_ns) {
-    at("reset_ns", h.reset_ns);
+    at("reset_unix_ns", h.reset_ns);
     j.field("reset_reason", reasons.reset_name(h.reset_reason));
   }
   if (h.accept_ns) j.field("pid", h.pid).field("comm", h.comm);

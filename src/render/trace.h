@@ -18,8 +18,8 @@ json_object trace_interval_json(const trace::interval_report& w);
 
 /// One handshake: "client -> server  outcome  syn→synack  synack→ack  ack→accept  (who)".
 std::string handshake_text(const trace::handshake& h, const trace::reason_names& reasons);
-/// One handshake, every moment in nanoseconds since the epoch (null when not seen), the
-/// intervals in nanoseconds, and the connection key (client, server, client ISN).
+/// One handshake, every moment as *_unix_ns (nanoseconds since the epoch; null when not seen),
+/// the intervals as *_ns, and the connection key (client, server, client ISN).
 json_object handshake_json(const trace::handshake& h, int64_t realtime_offset_ns, const trace::reason_names& reasons);
 
 /// The hooks, the per-listener table (counts; SYN→SYN-ACK, SYN-ACK→ACK and ACK→accept in ms)
