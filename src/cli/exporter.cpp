@@ -1,5 +1,6 @@
 // synscope exporter: the kernel's handshake state for Prometheus, node_exporter-compatible.
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "exporter/collectors.h"
 #include "exporter/http.h"
 #include "kernel/netns.h"
+#include "trace/live.h"
 
 namespace synscope::cli {
 namespace {
@@ -34,6 +36,7 @@ struct exporter_args {
   std::string header_timeout = "5s";
   std::string duration;
   bool listen_in_netns = false;
+  bool trace = false;
 };
 
 int run(const exporter_args& args) {
@@ -95,6 +98,23 @@ int run(const exporter_args& args) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  // --trace: the handshake tracer on a thread of its own, its figures read at each scrape. Where
+  // it cannot run (no CAP_BPF, no BTF), the exporter says so once and serves everything else.
+#ifdef SYNSCOPE_HAVE_TRACE
+  std::unique_ptr<trace::background> tracing;
+  if (args.trace) {
+    struct stat st{};
+    trace::tracer_options to;
+    if (stat("/proc/thread-self/ns/net", &st) == 0) to.netns = static_cast<uint32_t>(st.st_ino);
+    auto bg = trace::background::start(to, co.listeners_max);
+    if (bg) {
+      tracing = std::move(*bg);
+      co.trace = [t = tracing.get()](const trace::view_fn& f) { t->read(f); };
+    } else {
+      fmt::print(stderr, "synscope exporter: --trace: {}; serving without the trace collector\n", bg.error().message);
+    }
+  }
+#endif
   auto& stop = install_interrupt_flag();
   exporter::collectors collectors(co);
   auto server = exporter::http_server::start(ho, collectors, std::move(listener));
@@ -159,6 +179,11 @@ command_runner add_exporter_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--timeout", args->timeout, "Close keep-alive connections idle this long")->capture_default_str();
   cmd->add_option("--duration", args->duration, "Stop by itself after this long (default: until SIGTERM)");
+#ifdef SYNSCOPE_HAVE_TRACE
+  cmd->add_flag("--trace", args->trace,
+                "Also trace every handshake (eBPF; CAP_BPF and CAP_PERFMON): per-listener SYN>SYN-ACK, SYN-ACK>ACK and "
+                "accept-queue wait histograms, drops by reason");
+#endif
   cmd->footer(
       "Examples:\n"
       "  synscope exporter                                      # http://127.0.0.1:9851/metrics\n"

@@ -230,6 +230,79 @@ bool collectors::collect_probes(exposition& out) {
   return ok;
 }
 
+// Per listener (its port; "other" for those past --listeners-max together): the three intervals
+// of each handshake as histograms, and what was retransmitted and dropped. Read under the trace
+// thread's lock, which holds events in the ring buffer meanwhile, not lost.
+bool collectors::collect_trace(exposition& out) {
+  if (!options_.trace) return true;
+  bool ok = true;
+  options_.trace([&](const trace::view& v) {
+    auto port = [](const trace::listener_key& k) { return k.port ? std::to_string(k.port) : std::string("other"); };
+    auto histogram = [&](std::string_view name, std::string_view help,
+                         const core::histogram trace::listener_stats::*which) {
+      out.family(name, help, metric_type::histogram);
+      std::string bucket = std::string(name) + "_bucket";
+      for (const auto& [k, s] : v.listeners) {
+        const core::histogram& h = s.*which;
+        std::string p = port(k);
+        for (double bound : probe_buckets()) {
+          std::string le = format_value(bound);
+          auto ns = static_cast<int64_t>(bound * 1e9 + 0.5);
+          out.sample(bucket, {{"port", p}, {"le", le}}, static_cast<double>(h.count_at_or_below(ns)));
+        }
+        out.sample(bucket, {{"port", p}, {"le", "+Inf"}}, static_cast<double>(h.count()));
+        out.sample(std::string(name) + "_sum", {{"port", p}}, h.mean() * static_cast<double>(h.count()) / 1e9);
+        out.sample(std::string(name) + "_count", {{"port", p}}, static_cast<double>(h.count()));
+      }
+    };
+    histogram("synscope_trace_syn_to_synack_seconds",
+              "From a SYN's arrival to the server's first SYN-ACK, per listener port (eBPF trace).",
+              &trace::listener_stats::syn_to_synack);
+    histogram("synscope_trace_synack_to_ack_seconds",
+              "From the first SYN-ACK to the ACK that completed the handshake, retransmissions included.",
+              &trace::listener_stats::synack_to_ack);
+    histogram("synscope_trace_accept_queue_wait_seconds",
+              "From the completing ACK to accept() returning the connection: its time in the accept queue.",
+              &trace::listener_stats::ack_to_accept);
+    auto counter = [&](std::string_view name, std::string_view help, uint64_t trace::listener_stats::*which) {
+      out.family(name, help, metric_type::counter);
+      for (const auto& [k, s] : v.listeners) out.sample(name, {{"port", port(k)}}, static_cast<double>(s.*which));
+    };
+    counter("synscope_trace_syns_total", "SYNs that arrived, retransmitted ones included.", &trace::listener_stats::syns);
+    counter("synscope_trace_accepted_total", "Connections accept() returned.", &trace::listener_stats::accepted);
+    counter("synscope_trace_synack_retransmits_total", "SYN-ACKs the kernel retransmitted.",
+            &trace::listener_stats::synack_retransmits);
+    counter("synscope_trace_resets_total", "Resets the kernel sent for segments to the listener's port.",
+            &trace::listener_stats::resets);
+    out.family("synscope_trace_accept_queue_drops_total",
+               "Segments dropped for a full accept queue: completing ACKs and SYNs the kernel answered with nothing "
+               "(what TcpExt_ListenOverflows counts).",
+               metric_type::counter);
+    for (const auto& [k, s] : v.listeners) {
+      out.sample("synscope_trace_accept_queue_drops_total", {{"port", port(k)}}, static_cast<double>(s.accept_queue_drops()));
+    }
+    out.family("synscope_trace_drops_total", "TCP segments to the listener's port the kernel dropped, by its drop reason.",
+               metric_type::counter);
+    for (const auto& [k, s] : v.listeners) {
+      std::string p = port(k);
+      for (const auto& [reason, n] : s.drops_by_reason) {
+        std::string name = v.reasons.drop_name(reason);
+        out.sample("synscope_trace_drops_total", {{"port", p}, {"reason", name}}, static_cast<double>(n));
+      }
+    }
+    out.family("synscope_trace_events_lost_total", "Trace events the kernel could not hand on (ring buffer full).",
+               metric_type::counter);
+    out.sample("synscope_trace_events_lost_total", {}, static_cast<double>(v.lost));
+    out.family("synscope_trace_hook_active", "1 for each tracepoint the trace is attached to, 0 for one it could not attach.",
+               metric_type::gauge);
+    for (const auto& h : v.hooks) {
+      out.sample("synscope_trace_hook_active", {{"tracepoint", h.tracepoint}}, h.active ? 1 : 0);
+      ok = ok && h.active;
+    }
+  });
+  return ok;
+}
+
 std::string collectors::scrape(format f) {
   exposition out(f);
   struct result {
@@ -247,6 +320,7 @@ std::string collectors::scrape(format f) {
   timed("sockets", &collectors::collect_sockets);
   timed("sysctl", &collectors::collect_sysctls);
   timed("probe", &collectors::collect_probes);
+  if (options_.trace) timed("trace", &collectors::collect_trace);
   out.family("synscope_scrape_collector_duration_seconds", "How long each collector took in this scrape.",
              metric_type::gauge);
   for (const auto& r : results) out.sample("synscope_scrape_collector_duration_seconds", {{"collector", r.name}}, r.seconds);

@@ -8,6 +8,7 @@
 //   exporter::collectors c(options);
 //   std::string body = c.scrape(exporter::format::prometheus);
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <regex>
 #include <string>
@@ -18,6 +19,7 @@
 #include "core/endpoint.h"
 #include "exporter/exposition.h"
 #include "exporter/probes.h"
+#include "trace/live.h"
 
 namespace synscope::exporter {
 
@@ -47,6 +49,9 @@ struct collector_options {
   /// that a user who opens 10,000 listening sockets cannot flood Prometheus.
   std::vector<std::string> listeners;
   size_t listeners_max = 100;
+  /// With --trace: reads the running trace's figures (trace::background::read); empty: no
+  /// trace collector. The caller keeps the trace running while the collectors live.
+  std::function<void(const trace::view_fn&)> trace;
 };
 
 /// A usage error naming the option when `o` cannot run: netstat_fields not a regular expression,
@@ -67,6 +72,7 @@ class collectors {
   bool collect_sockets(exposition& out);
   bool collect_sysctls(exposition& out);
   bool collect_probes(exposition& out);
+  bool collect_trace(exposition& out);
 
   collector_options options_;
   std::regex fields_;

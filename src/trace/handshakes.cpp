@@ -65,6 +65,11 @@ void handshakes::finish(const connection_key& k, const done_fn& done) {
 
 void handshakes::add(const event& e, const done_fn& done) {
   ++events_[static_cast<size_t>(e.kind) & 7];
+  // A drop or a reset speaks of a listener only when its port has one (a SYN came to it, or a
+  // child was made there) or when its segment is a SYN: a segment to a client's ephemeral port
+  // makes no listener row.
+  bool segment_event = e.kind == event_kind::drop || e.kind == event_kind::reset;
+  if (segment_event && !(e.tcp_flags & th_syn) && !listeners_.count({e.key.netns, e.key.server.port})) return;
   listener_stats& ls = listener(e.key);
   // Drops and resets name a handshake only when their segment is one of it: a SYN, or the ACK
   // that would have completed it (its sequence number is the ISN + 1).
@@ -75,7 +80,7 @@ void handshakes::add(const event& e, const done_fn& done) {
   }
   if (e.kind == event_kind::reset) {
     ++ls.resets;
-    if (e.tcp_flags && !handshake_segment) return;
+    if (!handshake_segment) return;
   }
   auto it = pending_.find(e.key);
   if (it == pending_.end()) {

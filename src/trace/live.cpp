@@ -8,13 +8,21 @@ namespace synscope::trace {
 
 using core::monotonic_ns;
 
+namespace {
+
+std::vector<uint32_t> overflow_reasons(const reason_names& names) {
+  std::vector<uint32_t> numbers;
+  for (const char* name : {"TCP_LISTEN_OVERFLOW", "NO_SOCKET", "NOT_SPECIFIED"}) {
+    if (auto n = names.drop_number(name)) numbers.push_back(*n);
+  }
+  return numbers;
+}
+
+}  // namespace
+
 core::result<live_report> run_live(tracer& t, const live_options& options, const interval_fn& on_interval,
                                    const handshake_fn& on_handshake) {
-  std::vector<uint32_t> overflow_reasons;
-  for (const char* name : {"TCP_LISTEN_OVERFLOW", "NO_SOCKET", "NOT_SPECIFIED"}) {
-    if (auto n = t.reasons().drop_number(name)) overflow_reasons.push_back(*n);
-  }
-  handshakes table(1 << 16, 1024, std::move(overflow_reasons));
+  handshakes table(1 << 16, 1024, overflow_reasons(t.reasons()));
   live_report report;
   const int64_t offset = t.realtime_offset_ns();
   const int64_t start = monotonic_ns();
@@ -83,6 +91,50 @@ core::result<live_report> run_live(tracer& t, const live_options& options, const
   report.evicted = table.evicted();
   report.elapsed_ns = end - start;
   return report;
+}
+
+}  // namespace synscope::trace
+
+namespace synscope::trace {
+
+core::result<std::unique_ptr<background>> background::start(const tracer_options& options, size_t max_listeners) {
+  auto t = tracer::open(options);
+  if (!t) return t.error();
+  std::unique_ptr<background> b(new background(std::move(*t), max_listeners));
+  b->thread_ = std::thread([p = b.get()] { p->run(); });
+  return b;
+}
+
+background::background(tracer t, size_t max_listeners)
+    : tracer_(std::move(t)), table_(1 << 16, max_listeners, overflow_reasons(tracer_.reasons())) {}
+
+background::~background() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void background::run() {
+  // Finished handshakes are not kept: the figures are the listeners'. Idle ones are handed on
+  // after 75 s, as in run_live, so a flood's half-open attempts do not stay.
+  auto drop = [](const handshake&) {};
+  int64_t last_expiry = core::monotonic_ns();
+  while (!stop_.load()) {
+    std::vector<event> batch;
+    auto n = tracer_.poll(100, [&](const event& e) { batch.push_back(e); });
+    if (!n) return;  // the ring buffer's descriptor failed: the figures stay as they were
+    std::lock_guard lock(mutex_);
+    for (const auto& e : batch) table_.add(e, drop);
+    int64_t now = core::monotonic_ns();
+    if (now - last_expiry > 1'000'000'000) {
+      table_.expire(now - 75'000'000'000, drop);
+      last_expiry = now;
+    }
+  }
+}
+
+void background::read(const view_fn& f) const {
+  std::lock_guard lock(mutex_);
+  f(view{table_.listeners(), tracer_.reasons(), tracer_.hooks(), tracer_.lost()});
 }
 
 }  // namespace synscope::trace

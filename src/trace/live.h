@@ -8,6 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "core/error.h"
@@ -52,5 +55,42 @@ using handshake_fn = std::function<void(const handshake&)>;
 
 core::result<live_report> run_live(tracer& t, const live_options& options, const interval_fn& on_interval,
                                    const handshake_fn& on_handshake);
+
+/// What a long-running trace has seen so far, as a reader on another thread gets it.
+struct view {
+  const std::map<listener_key, listener_stats>& listeners;
+  const reason_names& reasons;
+  const std::vector<hook_status>& hooks;
+  uint64_t lost = 0;
+};
+using view_fn = std::function<void(const view&)>;
+
+/// A trace on a thread of its own for as long as the object lives (the exporter's), its
+/// figures read with read().
+///
+///   auto bg = trace::background::start({.netns = inode}, 100);
+///   bg->read([&](const trace::view& v) { render(v.listeners); });
+class background {
+ public:
+  /// Opens the tracer (its errors: tracer::open's) and starts the thread. At most
+  /// `max_listeners` listeners get figures of their own; the rest share port 0.
+  static core::result<std::unique_ptr<background>> start(const tracer_options& options, size_t max_listeners);
+  background(const background&) = delete;
+  background& operator=(const background&) = delete;
+  ~background();  ///< stops the thread and waits for it
+
+  /// Calls `f` with the figures, the thread held off while it runs: keep it short.
+  void read(const view_fn& f) const;
+
+ private:
+  background(tracer t, size_t max_listeners);
+  void run();
+
+  tracer tracer_;
+  handshakes table_;
+  mutable std::mutex mutex_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 }  // namespace synscope::trace

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -310,6 +311,52 @@ TEST_F(Trace, SynArrivalIsTcpdumpsTimestampWithin50us) {
   }
   std::printf("SYN arrival, trace against tcpdump: largest difference %.1f us of 20\n", worst / 1000);
   for (int fd : clients) close(fd);
+  close(lfd);
+}
+
+// The exporter with --trace: per-listener histograms and counters that promtool accepts, the
+// accept-queue wait of every connection the listener accepted, and no row for a client's port.
+TEST_F(Trace, TheExporterServesTheTracesFiguresPerListener) {
+  if (!have_tool("curl") || !have_tool("promtool")) GTEST_SKIP() << "curl, promtool";
+  constexpr uint16_t port = 8084;
+  constexpr int n = 6;
+  int lfd = listen_in(*ns_, port, 64);
+  background_process exporter(ns_->exec({synscope_binary(), "exporter", "--listen", "127.0.0.1:9852", "--trace"}),
+                              dir_.path("exporter.log"));
+  ASSERT_TRUE(exporter.wait_for_log("listening on", 20'000)) << exporter.log();
+  if (exporter.log().find("serving without the trace collector") != std::string::npos) {
+    GTEST_SKIP() << exporter.log();
+  }
+  auto clients = connect_in(*ns_, port, n);
+  for (int i = 0; i < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    int c = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(c, 0);
+    close(c);
+  }
+  for (int fd : clients) close(fd);  // the clients' FINs and the server's answers: no listener rows of their ports
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the trace thread reads every 100 ms
+  auto scrape = ns_->run({"curl", "-sS", "--max-time", "10", "http://127.0.0.1:9852/metrics"});
+  ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
+  const std::string& m = scrape.out;
+  auto has = [&](const std::string& line) { return m.find("\n" + line + "\n") != std::string::npos; };
+  EXPECT_TRUE(has("synscope_trace_accepted_total{port=\"8084\"} " + std::to_string(n))) << m;
+  EXPECT_TRUE(has("synscope_trace_accept_queue_wait_seconds_count{port=\"8084\"} " + std::to_string(n))) << m;
+  EXPECT_TRUE(has("synscope_trace_accept_queue_wait_seconds_bucket{port=\"8084\",le=\"+Inf\"} " + std::to_string(n)));
+  EXPECT_TRUE(has("synscope_trace_accept_queue_wait_seconds_bucket{port=\"8084\",le=\"0.01\"} 0"))
+      << "the first was accepted 20 ms after it connected: none waited under 10 ms: " << m;
+  EXPECT_TRUE(has("synscope_trace_hook_active{tracepoint=\"skb:kfree_skb\"} 1"));
+  EXPECT_TRUE(has("synscope_scrape_collector_success{collector=\"trace\"} 1"));
+  size_t rows = 0;
+  for (size_t at = m.find("synscope_trace_syns_total{"); at != std::string::npos; at = m.find("synscope_trace_syns_total{", at + 1)) {
+    ++rows;
+  }
+  EXPECT_EQ(rows, 1u) << "one listener, no client port: " << m;
+  std::string file = dir_.path("scrape.txt");
+  std::ofstream(file) << m;
+  auto check = run_command({"sh", "-c", "promtool check metrics < " + file + " 2>&1 | grep synscope_trace || true"});
+  EXPECT_EQ(check.out, "") << "promtool on the trace's series";
+  exporter.interrupt();
   close(lfd);
 }
 

@@ -147,11 +147,21 @@ TEST(Handshakes, ARefusedSynIsAResetHandshakeAndADataDropOpensNone) {
   EXPECT_EQ(out.done[0].outcome(), handshake_outcome::reset);
   EXPECT_EQ(out.done[0].reset_reason, 2u);
 
-  event data_drop = at(event_kind::drop, 9, key(40004, 123));
+  event data_drop = at(event_kind::drop, 9, key(40004, 123, 9));
   data_drop.tcp_flags = 0x08;  // PSH alone: not a handshake's segment
   t.add(data_drop, out.fn());
   EXPECT_EQ(t.pending(), 0u);
-  EXPECT_EQ(t.listeners().at({7, 8080}).drops(), 1u) << "counted for the listener all the same";
+  EXPECT_EQ(t.listeners().at({7, 9}).drops(), 1u) << "counted for the listener all the same";
+
+  // A segment to a port no SYN came to (a client's ephemeral port): no listener row.
+  event to_client = at(event_kind::drop, 10, key(40005, 5, 51234));
+  to_client.tcp_flags = ack;
+  t.add(to_client, out.fn());
+  event reset_to_client = at(event_kind::reset, 11, key(40005, 5, 51234));
+  reset_to_client.tcp_flags = ack;
+  t.add(reset_to_client, out.fn());
+  EXPECT_EQ(t.listeners().count({7, 51234}), 0u);
+  EXPECT_EQ(t.listeners().size(), 1u);
 }
 
 TEST(Handshakes, IdleOnesExpireOldestFirstAndTheTableIsBounded) {

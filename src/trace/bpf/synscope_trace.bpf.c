@@ -346,32 +346,21 @@ SEC("tracepoint/tcp/tcp_send_reset")
 int on_reset(struct reset_ctx* ctx) {
   const struct sk_buff* skb = ctx->skbaddr;
   const struct sock* sk = ctx->skaddr;
-  struct synscope_event* e = 0;
-  if (skb) {
-    /* A reset in answer to a segment: the segment's source is the client. */
-    struct segment s = {};
-    if (skb_segment(skb, &s)) return 0;
-    __u32 netns = netns_of_skb(skb);
-    if (!netns && sk) netns = netns_of_sock(sk);
-    if (!wanted(netns, s.dport)) return 0;
-    e = reserve();
-    if (!e) return 0;
-    e->netns = netns;
-    from_client(e, &s);
-    e->tcp_flags = s.flags;
-    e->seq = s.seq;
-    e->isn = (s.flags & TH_SYN) ? s.seq : s.seq - 1;
-  } else if (sk) {
-    /* An active reset of a connection (abort on close, linger 0): its socket says who. */
-    __u32 netns = netns_of_sock(sk);
-    if (!wanted(netns, BPF_CORE_READ(sk, __sk_common.skc_num))) return 0;
-    e = reserve();
-    if (!e) return 0;
-    e->netns = netns;
-    from_sock(e, sk);
-  } else {
-    return 0;
-  }
+  /* A reset in answer to a segment: the segment's source is the client. Resets a local socket
+   * sends of itself (abort on close, linger 0) come without a segment and are no handshake's. */
+  if (!skb) return 0;
+  struct segment s = {};
+  if (skb_segment(skb, &s)) return 0;
+  __u32 netns = netns_of_skb(skb);
+  if (!netns && sk) netns = netns_of_sock(sk);
+  if (!wanted(netns, s.dport)) return 0;
+  struct synscope_event* e = reserve();
+  if (!e) return 0;
+  e->netns = netns;
+  from_client(e, &s);
+  e->tcp_flags = s.flags;
+  e->seq = s.seq;
+  e->isn = (s.flags & TH_SYN) ? s.seq : s.seq - 1;
   e->kind = SYNSCOPE_EV_RESET;
   if (bpf_core_type_exists(struct trace_event_raw_tcp_send_reset)) {
     struct trace_event_raw_tcp_send_reset* r = (void*)ctx;
