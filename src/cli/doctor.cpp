@@ -11,6 +11,7 @@
 #include "render/doctor.h"
 #include "doctor/doctor.h"
 #include "kernel/netns.h"
+#include "trace/live.h"
 
 namespace synscope::cli {
 namespace {
@@ -21,6 +22,7 @@ struct doctor_args {
   std::vector<std::string> only;
   bool json = false;
   bool no_self_test = false;
+  bool no_trace = false;
 };
 
 // Nagios plugin convention, so monitoring systems can run it as a check.
@@ -50,6 +52,18 @@ int run(const doctor_args& args) {
   o.window_ns = *window;
   o.only = args.only;
   o.self_test = !args.no_self_test;
+  // The handshake trace through the window where it can run (root, or CAP_BPF and CAP_PERFMON):
+  // the queues group then names each listener's accept-queue wait and drops. Where it cannot,
+  // the counters alone, and the finding says which tier it used.
+#ifdef SYNSCOPE_HAVE_TRACE
+  std::unique_ptr<trace::background> tracing;
+  if (!args.no_trace) {
+    if (auto bg = trace::background::start({.netns = kernel::current_netns_inode()}, 1024)) {
+      tracing = std::move(*bg);
+      o.trace = [t = tracing.get()](const trace::view_fn& f) { t->read(f); };
+    }
+  }
+#endif
   auto findings = doctor::examine(o);
   if (!findings) {
     fmt::print(stderr, "synscope: {}\n", findings.error().message);
@@ -69,6 +83,10 @@ command_runner add_doctor_command(CLI::App& app) {
   cmd->add_option("--netns", args->netns, "Examine this network namespace (ip netns add NAME)");
   cmd->add_option("--only", args->only, "Only these groups: " + doctor::group_list())->delimiter(',');
   cmd->add_flag("--no-self-test", args->no_self_test, "Skip the loopback handshake burst");
+#ifdef SYNSCOPE_HAVE_TRACE
+  cmd->add_flag("--no-trace", args->no_trace,
+                "Do not trace handshakes through the window (eBPF): the queues group then uses the counters alone");
+#endif
   cmd->add_flag("--json", args->json, "JSON lines: one per finding, then a summary");
   cmd->footer(
       "Examples:\n"

@@ -1,6 +1,5 @@
 // synscope exporter: the kernel's handshake state for Prometheus, node_exporter-compatible.
 #include <sys/resource.h>
-#include <sys/stat.h>
 
 #include <thread>
 
@@ -103,10 +102,7 @@ int run(const exporter_args& args) {
 #ifdef SYNSCOPE_HAVE_TRACE
   std::unique_ptr<trace::background> tracing;
   if (args.trace) {
-    struct stat st{};
-    trace::tracer_options to;
-    if (stat("/proc/thread-self/ns/net", &st) == 0) to.netns = static_cast<uint32_t>(st.st_ino);
-    auto bg = trace::background::start(to, co.listeners_max);
+    auto bg = trace::background::start({.netns = kernel::current_netns_inode()}, co.listeners_max);
     if (bg) {
       tracing = std::move(*bg);
       co.trace = [t = tracing.get()](const trace::view_fn& f) { t->read(f); };

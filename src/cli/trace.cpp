@@ -1,7 +1,5 @@
 // synscope trace: the server's side of every handshake as its kernel lived it (trace::tracer's
 // tracepoint programs through trace::run_live), a line a second, a summary at the end.
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -43,11 +41,10 @@ int run(const trace_args& args) {
   if (!duration) return fail(duration.error());
   if (!args.netns.empty()) {
     if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
-    struct stat st{};
-    if (stat("/proc/self/ns/net", &st) != 0) {
-      return fail(core::system_error("trace: --netns " + core::printable(args.netns), "stat /proc/self/ns/net", errno));
+    o.netns = kernel::current_netns_inode();
+    if (o.netns == 0) {
+      return fail(core::system_error("trace: --netns " + core::printable(args.netns), "stat /proc/thread-self/ns/net", errno));
     }
-    o.netns = static_cast<uint32_t>(st.st_ino);
   }
   auto t = trace::tracer::open(o);
   if (!t) return fail(t.error());

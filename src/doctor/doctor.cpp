@@ -31,6 +31,16 @@ struct context {
   kernel::snapshot after;
   std::vector<kernel::tcp_socket> close_wait;
   std::unordered_map<uint64_t, std::string> owners;
+  /// From the trace through the window, per listener port (empty without one).
+  struct traced_listener {
+    uint16_t port = 0;
+    uint64_t accepted = 0;
+    int64_t wait_p99_ns = 0;
+    int64_t wait_max_ns = 0;
+    uint64_t queue_drops = 0;
+  };
+  std::vector<traced_listener> traced;
+  bool tracing = false;
 
   int64_t sysctl(const char* key, int64_t fallback = -1) const {
     auto v = tree.read_int(key);
@@ -142,21 +152,54 @@ void check_queues(const context& c, std::vector<finding>& out) {
                   {"backlog", std::to_string(l.backlog)}};
     out.push_back(std::move(f));
   }
+  // With the trace, how long connections waited for accept() and which listener dropped them:
+  // a queue can be short at both snapshots and still hold every connection for 200 ms.
+  const char* tier = c.tracing ? "eBPF trace" : "counters";
+  bool slow_listener = false;
+  std::string dropping;
+  for (const auto& t : c.traced) {
+    if (t.queue_drops) dropping += fmt::format("{}port {}: {} dropped", dropping.empty() ? "" : ", ", t.port, t.queue_drops);
+    if (t.accepted == 0 || t.wait_p99_ns < 100 * core::ns_per_ms) continue;
+    auto f = make("queues", "accept-wait", verdict::warn,
+                  fmt::format("port {}: connections waited {:.1f} ms (p99) in the accept queue, {:.1f} ms at most, over "
+                              "{} accepted: the application is slow to accept",
+                              t.port, core::ns_to_ms(t.wait_p99_ns), core::ns_to_ms(t.wait_max_ns), t.accepted),
+                  "fix the accept loop of the process listening there (synscope sockets -l -p; synscope trace -p PORT -v "
+                  "names who accepts)");
+    f.evidence = {{"port", std::to_string(t.port)}, {"accept_wait_p99_ms", fmt::format("{:.3f}", core::ns_to_ms(t.wait_p99_ns))},
+                  {"accepted", std::to_string(t.accepted)}, {"tier", tier}};
+    out.push_back(std::move(f));
+    slow_listener = true;
+  }
   int64_t overflows = c.delta("TcpExtListenOverflows");
   int64_t drops = c.delta("TcpExtListenDrops");
   if (overflows > 0 || drops > 0) {
     auto f = make("queues", "overflows", verdict::fail,
-                  fmt::format("ListenOverflows +{}, ListenDrops +{} in {:.1f} s: connections are being dropped", overflows,
-                              drops, c.seconds()),
+                  fmt::format("ListenOverflows +{}, ListenDrops +{} in {:.1f} s: connections are being dropped{}", overflows,
+                              drops, c.seconds(), dropping.empty() ? "" : " (" + dropping + ")"),
                   "synscope sockets -s (which listener), then fix its accept loop or raise its backlog and "
                   "net.core.somaxconn: synscope tune apply --profile baseline");
     f.evidence = {{"ListenOverflows", fmt::format("+{}", overflows)}, {"ListenDrops", fmt::format("+{}", drops)},
-                  {"window_s", fmt::format("{:.1f}", c.seconds())}};
+                  {"window_s", fmt::format("{:.1f}", c.seconds())}, {"tier", tier}};
+    if (!dropping.empty()) f.evidence.emplace_back("dropped_by_listener", dropping);
     out.push_back(std::move(f));
-  } else if (!full) {
-    out.push_back(make("queues", "accept-queues", verdict::pass,
-                       fmt::format("no accept queue over 80 %; ListenOverflows and ListenDrops flat over {:.1f} s",
-                                   c.seconds())));
+  } else if (!full && !slow_listener) {
+    std::string waits;
+    if (c.tracing) {
+      int64_t p99 = 0;
+      uint64_t accepted = 0;
+      for (const auto& t : c.traced) {
+        p99 = std::max(p99, t.wait_p99_ns);
+        accepted += t.accepted;
+      }
+      waits = accepted ? fmt::format("; accept-queue wait p99 {:.3f} ms over {} handshakes", core::ns_to_ms(p99), accepted)
+                       : "; no handshake accepted in the window";
+    }
+    auto f = make("queues", "accept-queues", verdict::pass,
+                  fmt::format("no accept queue over 80 %; ListenOverflows and ListenDrops flat over {:.1f} s{} (tier: {})",
+                              c.seconds(), waits, tier));
+    f.evidence = {{"tier", tier}};
+    out.push_back(std::move(f));
   }
 }
 
@@ -459,7 +502,16 @@ core::result<std::vector<finding>> examine(const options& o) {
   std::this_thread::sleep_for(std::chrono::nanoseconds(o.window_ns));
   auto second = kernel::take_snapshot();
   if (!second) return second.error();
-  context c{o, kernel::sysctl_tree(o.proc_root), std::move(*first), std::move(*second), {}, {}};
+  context c{o, kernel::sysctl_tree(o.proc_root), std::move(*first), std::move(*second), {}, {}, {}, false};
+  if (o.trace) {  // read at the window's end, before the self-test's own handshakes
+    c.tracing = true;
+    o.trace([&](const trace::view& v) {
+      for (const auto& [k, s] : v.listeners) {
+        c.traced.push_back({k.port, s.accepted, s.ack_to_accept.percentile(99), s.ack_to_accept.max(),
+                            s.accept_queue_drops()});
+      }
+    });
+  }
   if (wanted("close-wait")) {
     kernel::socket_query q;
     q.states = kernel::state_bit(kernel::tcp_state::close_wait);

@@ -7,11 +7,13 @@
 //   auto findings = doctor::examine(o);
 //   for (const auto& f : *findings) ...   // group, check, verdict, summary, evidence, fix
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "trace/live.h"
 
 namespace synscope::doctor {
 
@@ -32,6 +34,10 @@ struct options {
   std::string proc_root = "/proc";
   bool self_test = true;              ///< a loopback listener and a short burst of handshakes
   std::vector<std::string> only;      ///< groups to run (empty: all)
+  /// Reads a handshake trace that runs through the window (trace::background::read): the queues
+  /// group then has each listener's accept-queue wait and its own accept-queue drops ("tier:
+  /// eBPF trace"). Empty: sock_diag and the counters alone ("tier: counters").
+  std::function<void(const trace::view_fn&)> trace;
 };
 
 /// The groups, in the order they are reported (one table in doctor.cpp names them and their checks).

@@ -44,3 +44,13 @@ bool in_initial_netns() {
 }
 
 }  // namespace synscope::kernel
+
+namespace synscope::kernel {
+
+uint32_t current_netns_inode() {
+  struct stat st{};
+  if (stat("/proc/thread-self/ns/net", &st) != 0) return 0;
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+}  // namespace synscope::kernel

@@ -3,6 +3,7 @@
 // /run/netns), so sock_diag and /proc/net read that namespace.
 //
 //   if (auto r = kernel::enter_netns("lab0"); !r) return fail(r.error());
+#include <cstdint>
 #include <string>
 
 #include "core/error.h"
@@ -20,5 +21,9 @@ core::result<void> enter_netns(const std::string& name);
 /// registered for init_net alone). False when neither can be read: then nothing is assumed to
 /// be the host's.
 bool in_initial_netns();
+
+/// The inode number of the calling thread's network namespace (what `ls -l /proc/self/ns/net`
+/// shows, and what BPF programs read as net->ns.inum); 0 when it cannot be read.
+uint32_t current_netns_inode();
 
 }  // namespace synscope::kernel

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -358,6 +359,56 @@ TEST_F(Trace, TheExporterServesTheTracesFiguresPerListener) {
   EXPECT_EQ(check.out, "") << "promtool on the trace's series";
   exporter.interrupt();
   close(lfd);
+}
+
+// doctor with the trace through its window: a listener that takes 150 ms to accept each
+// connection, never with a long queue, is named with its accept-queue wait (tier: eBPF trace);
+// with --no-trace the counters alone see nothing wrong, and say so with their tier.
+TEST_F(Trace, DoctorNamesASlowAcceptorFromTheTrace) {
+  constexpr uint16_t port = 8085;
+  int lfd = listen_in(*ns_, port, 64);
+  std::atomic<bool> stop{false};
+  std::thread slow([&] {  // a connection every 50 ms, each accepted 150 ms after it was made
+    std::vector<std::pair<int, int64_t>> waiting;
+    int64_t end = core::monotonic_ns() + 8'000'000'000;
+    while (!stop && core::monotonic_ns() < end) {
+      auto one = connect_in(*ns_, port, 1);
+      waiting.emplace_back(one[0], core::monotonic_ns());
+      while (!waiting.empty() && core::monotonic_ns() - waiting.front().second >= 150'000'000) {
+        int c = accept(lfd, nullptr, nullptr);
+        if (c >= 0) close(c);
+        close(waiting.front().first);
+        waiting.erase(waiting.begin());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (auto& [fd, t] : waiting) close(fd);
+  });
+  auto doctor = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv{synscope_binary(), "doctor", "--netns", ns_->name(), "--json", "--only", "queues",
+                                  "--window", "1s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = run_command(argv, 60'000);
+    return of_type(parse_json_lines(r.out), "finding");
+  };
+  auto traced = doctor({});
+  auto plain = doctor({"--no-trace"});
+  stop = true;
+  slow.join();
+  close(lfd);
+  bool named = false;
+  for (const auto& f : traced) {
+    if (f["check"] != "accept-wait") continue;
+    named = true;
+    EXPECT_EQ(f["verdict"], "WARN") << f.dump();
+    EXPECT_EQ(f["evidence"]["port"], "8085") << f.dump();
+    EXPECT_EQ(f["evidence"]["tier"], "eBPF trace") << f.dump();
+    EXPECT_GE(std::stod(f["evidence"]["accept_wait_p99_ms"].get<std::string>()), 140.0) << f.dump();
+  }
+  EXPECT_TRUE(named) << nlohmann::json(traced).dump();
+  ASSERT_EQ(plain.size(), 1u) << nlohmann::json(plain).dump();
+  EXPECT_EQ(plain[0]["verdict"], "PASS");
+  EXPECT_EQ(plain[0]["evidence"]["tier"], "counters");
 }
 
 TEST(TraceCli, WithoutPrivilegesItSaysWhichCapabilityAndExits77) {
