@@ -228,6 +228,9 @@ class probe_loop {
         a.local = core::socket_address(reinterpret_cast<sockaddr*>(&local), len);  // NOLINT
       }
     }
+    if (s.h.fd() >= 0 && (err == 0 || err == ECONNREFUSED)) {
+      a.client_isn = read_client_isn(s.h.fd(), static_cast<uint32_t>(a.syn_data_bytes));
+    }
     if (err == 0) {
       a.result = outcome::connected;
       a.syn_data_acked = a.syn_data_bytes > 0 && kernel::syn_data_acked(a.kernel);

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,10 @@ struct attempt {
   outcome result = outcome::error;
   int error_number = 0;        ///< errno for refused and error
   core::socket_address local;  ///< the local address the kernel chose (empty if none)
+  /// The SYN's sequence number, for connected and refused attempts where the prober may read it
+  /// (CAP_NET_ADMIN: active::read_client_isn): with `local` and the target, the key analyze
+  /// and trace give the same connection.
+  std::optional<uint32_t> client_isn;
   kernel::tcp_info_view kernel;      ///< TCP_INFO read just before close
   uint32_t syn_retransmits = 0;
   /// The kernel's RTT is a measurement of this handshake: connected, TCP_INFO read, and no SYN

@@ -73,6 +73,24 @@ core::result<void> apply_client_options(int fd, int family, const client_socket_
   return {};
 }
 
+std::optional<uint32_t> read_client_isn(int fd, uint32_t bytes_written) noexcept {
+  int on = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &on, sizeof on) != 0) return std::nullopt;
+  int queue = TCP_SEND_QUEUE;
+  uint32_t seq = 0;
+  socklen_t len = sizeof seq;
+  bool read = setsockopt(fd, IPPROTO_TCP, TCP_REPAIR_QUEUE, &queue, sizeof queue) == 0 &&
+              getsockopt(fd, IPPROTO_TCP, TCP_QUEUE_SEQ, &seq, &len) == 0;
+  // TCP_REPAIR_OFF_NO_WP (-1): leave repair mode without the window probe TCP_REPAIR_OFF sends.
+  int off = -1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof off) != 0) {
+    off = 0;  // kernels before 4.16 know only 0
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof off);
+  }
+  if (!read) return std::nullopt;
+  return seq - 1 - bytes_written;
+}
+
 void set_linger_zero(int fd) noexcept {
   linger lg{1, 0};
   (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);

@@ -29,4 +29,11 @@ core::result<void> reserve_descriptors(int concurrency);
 /// Makes close() abort the connection with a RST (SO_LINGER with a zero timeout).
 void set_linger_zero(int fd) noexcept;
 
+/// The initial sequence number a connected socket sent in its SYN, read the way CRIU reads a
+/// connection's state: TCP_REPAIR on, the send queue's sequence (write_seq), TCP_REPAIR off
+/// without a window probe. write_seq is the ISN plus the SYN's one plus every byte written:
+/// `bytes_written` (data sent on the SYN with TFO, or since). Needs CAP_NET_ADMIN (nullopt
+/// without it); nothing goes on the wire.
+std::optional<uint32_t> read_client_isn(int fd, uint32_t bytes_written) noexcept;
+
 }  // namespace synscope::active

@@ -85,6 +85,18 @@ json_object attempt_json(const active::attempt& a, const core::socket_address& t
   } else {
     o.null_field("local");
   }
+  // The connection's key as analyze --json and trace --json write it (docs/trace.md).
+  if (a.local.size() > 0) {
+    o.field("client", core::to_string(a.local.endpoint()));
+  } else {
+    o.null_field("client");
+  }
+  o.field("server", core::to_string(target.endpoint()));
+  if (a.client_isn) {
+    o.field("client_isn", *a.client_isn);
+  } else {
+    o.null_field("client_isn");
+  }
   if (a.result == active::outcome::refused || a.result == active::outcome::error) {
     o.field("error", core::errno_name(a.error_number));
   } else {

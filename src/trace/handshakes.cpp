@@ -37,10 +37,8 @@ uint64_t listener_stats::drops() const {
   return n;
 }
 
-handshakes::handshakes(size_t max_pending, size_t max_listeners, std::vector<uint32_t> overflow_reasons)
-    : max_pending_(std::max<size_t>(max_pending, 1)),
-      max_listeners_(max_listeners),
-      overflow_reasons_(std::move(overflow_reasons)) {}
+handshakes::handshakes(size_t max_pending, size_t max_listeners, overflow_reasons overflow)
+    : max_pending_(std::max<size_t>(max_pending, 1)), max_listeners_(max_listeners), overflow_(std::move(overflow)) {}
 
 listener_stats& handshakes::listener(const connection_key& k) {
   listener_key lk{k.netns, k.server.port};
@@ -74,8 +72,10 @@ void handshakes::add(const event& e, const done_fn& done) {
   // Drops and resets name a handshake only when their segment is one of it: a SYN, or the ACK
   // that would have completed it (its sequence number is the ISN + 1).
   bool handshake_segment = (e.tcp_flags & th_syn) || (e.tcp_flags & th_ack);
+  const bool listen_overflow = e.kind == event_kind::drop && overflow_.listen_overflow == e.reason;
   if (e.kind == event_kind::drop) {
     ++ls.drops_by_reason[e.reason];
+    if (listen_overflow) ++ls.acks_overflowed;  // whichever segment it was: the reason says it
     if (!handshake_segment) return;
   }
   if (e.kind == event_kind::reset) {
@@ -149,8 +149,11 @@ void handshakes::add(const event& e, const done_fn& done) {
       if (e.tcp_flags & th_syn) h.awaiting_answer = false;  // the SYN's answer is its drop
       // The completing segment of a handshake whose SYN-ACK left, dropped before any child
       // was made, for one of the reasons a full accept queue is given.
-      if (!(e.tcp_flags & th_syn) && (e.tcp_flags & th_ack) && h.synack_ns && !h.ack_ns &&
-          std::find(overflow_reasons_.begin(), overflow_reasons_.end(), e.reason) != overflow_reasons_.end()) {
+      if (listen_overflow) {
+        ++h.acks_overflowed;
+      } else if (!(e.tcp_flags & th_syn) && (e.tcp_flags & th_ack) && h.synack_ns && !h.ack_ns &&
+                 std::find(overflow_.when_completing.begin(), overflow_.when_completing.end(), e.reason) !=
+                     overflow_.when_completing.end()) {
         ++h.acks_overflowed;
         ++ls.acks_overflowed;
       }

@@ -65,6 +65,17 @@ struct handshake {
   [[nodiscard]] handshake_outcome outcome() const;
 };
 
+/// The drop reasons that mean "the accept queue was full".
+struct overflow_reasons {
+  /// TCP_LISTEN_OVERFLOW (6.15+): any segment dropped with it, a request socket's completing
+  /// segment (its ACK, or data after the ACK was lost), counts.
+  std::optional<uint32_t> listen_overflow;
+  /// NO_SOCKET (a SYN cookie's completing segment, dropped in cookie_v4_check) and, before 6.15,
+  /// NOT_SPECIFIED: they count only for the completing segment of a handshake whose SYN-ACK was
+  /// seen and that has no child yet (sequence = ISN + 1).
+  std::vector<uint32_t> when_completing;
+};
+
 /// A listener as the figures group it: the server's network namespace and port.
 struct listener_key {
   uint32_t netns = 0;
@@ -97,12 +108,9 @@ class handshakes {
   using done_fn = std::function<void(const handshake&)>;
 
   /// At most `max_pending` handshakes are kept (the oldest is handed on when one more comes)
-  /// and at most `max_listeners` listeners have figures of their own. `overflow_reasons`: the
-  /// drop reasons (enum skb_drop_reason) the kernel gives a completing ACK it drops for a full
-  /// accept queue: TCP_LISTEN_OVERFLOW (6.15+, a request socket's ACK), NO_SOCKET (a SYN
-  /// cookie's ACK, dropped in cookie_v4_check) and NOT_SPECIFIED (kernels before 6.15).
-  explicit handshakes(size_t max_pending = 1 << 16, size_t max_listeners = 1024,
-                      std::vector<uint32_t> overflow_reasons = {});
+  /// and at most `max_listeners` listeners have figures of their own. `overflow` names the drop
+  /// reasons (enum skb_drop_reason) the kernel gives a segment it drops for a full accept queue.
+  explicit handshakes(size_t max_pending = 1 << 16, size_t max_listeners = 1024, overflow_reasons overflow = {});
 
   /// Takes one event. `done` is called for a handshake that this event ended, or pushed out.
   void add(const event& e, const done_fn& done);
@@ -124,7 +132,7 @@ class handshakes {
 
   size_t max_pending_;
   size_t max_listeners_;
-  std::vector<uint32_t> overflow_reasons_;
+  overflow_reasons overflow_;
   std::unordered_map<connection_key, handshake, connection_key_hash> pending_;
   std::map<listener_key, listener_stats> listeners_;
   uint64_t evicted_ = 0;

@@ -10,19 +10,22 @@ using core::monotonic_ns;
 
 namespace {
 
-std::vector<uint32_t> overflow_reasons(const reason_names& names) {
-  std::vector<uint32_t> numbers;
-  for (const char* name : {"TCP_LISTEN_OVERFLOW", "NO_SOCKET", "NOT_SPECIFIED"}) {
-    if (auto n = names.drop_number(name)) numbers.push_back(*n);
+// The kernel's numbers for the reasons a full accept queue's drops are given (docs/trace.md).
+overflow_reasons overflow_reasons_of(const reason_names& names) {
+  overflow_reasons o;
+  o.listen_overflow = names.drop_number("TCP_LISTEN_OVERFLOW");
+  if (auto n = names.drop_number("NO_SOCKET")) o.when_completing.push_back(*n);
+  if (!o.listen_overflow) {  // before 6.15 a request socket's overflow is NOT_SPECIFIED
+    if (auto n = names.drop_number("NOT_SPECIFIED")) o.when_completing.push_back(*n);
   }
-  return numbers;
+  return o;
 }
 
 }  // namespace
 
 core::result<live_report> run_live(tracer& t, const live_options& options, const interval_fn& on_interval,
                                    const handshake_fn& on_handshake) {
-  handshakes table(1 << 16, 1024, overflow_reasons(t.reasons()));
+  handshakes table(1 << 16, 1024, overflow_reasons_of(t.reasons()));
   live_report report;
   const int64_t offset = t.realtime_offset_ns();
   const int64_t start = monotonic_ns();
@@ -106,7 +109,7 @@ core::result<std::unique_ptr<background>> background::start(const tracer_options
 }
 
 background::background(tracer t, size_t max_listeners)
-    : tracer_(std::move(t)), table_(1 << 16, max_listeners, overflow_reasons(tracer_.reasons())) {}
+    : tracer_(std::move(t)), table_(1 << 16, max_listeners, overflow_reasons_of(tracer_.reasons())) {}
 
 background::~background() {
   stop_ = true;

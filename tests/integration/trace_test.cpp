@@ -269,6 +269,41 @@ TEST_F(Trace, AcceptQueueDropsAreTheListenOverflowsCounter) {
   close(lfd);
 }
 
+// The third way: completing segments of request sockets (not SYN cookies) that find the accept
+// queue full, which 6.15+ drops as TCP_LISTEN_OVERFLOW. Three handshakes wait in the SYN queue
+// for ACKs an nft rule holds back while five others fill the accept queue (backlog 4 takes five);
+// then the three send data, and each segment overflows.
+TEST_F(Trace, AcceptQueueDropsOfRequestSocketsCarryTheKernelsReason) {
+  if (!have_tool("nft")) GTEST_SKIP() << "nft";
+  constexpr uint16_t port = 8087;
+  int lfd = listen_in(*ns_, port, 4);
+  drop_acks(*ns_, port);
+  int64_t before = tcpext(*ns_, "ListenOverflows");
+  start(port, {"--duration", "2500ms"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto waiting = connect_in(*ns_, port, 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(ns_->run({"nft", "delete table inet t"}).exit_code, 0);
+  auto filling = connect_in(*ns_, port, 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int fd : waiting) ASSERT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  for (auto* group : {&waiting, &filling}) {
+    for (int fd : *group) {
+      linger l{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+      close(fd);
+    }
+  }
+  auto lines = finish(30'000);
+  int64_t after = tcpext(*ns_, "ListenOverflows");
+  auto l = listener(lines, port);
+  EXPECT_GE(l.at("drops_by_reason").value("TCP_LISTEN_OVERFLOW", 0), 3) << l.dump();
+  EXPECT_EQ(l.at("accept_queue_drops").get<int64_t>(), after - before) << l.dump();
+  EXPECT_EQ(l.at("established").get<int64_t>(), 5) << l.dump();
+  close(lfd);
+}
+
 // The SYNs' arrival as trace times them, beside tcpdump's timestamps of the same packets.
 TEST_F(Trace, SynArrivalIsTcpdumpsTimestampWithin50us) {
   if (!have_tool("tcpdump") || !have_tool("tshark")) GTEST_SKIP() << "tcpdump, tshark";
@@ -336,11 +371,16 @@ TEST_F(Trace, TheExporterServesTheTracesFiguresPerListener) {
     close(c);
   }
   for (int fd : clients) close(fd);  // the clients' FINs and the server's answers: no listener rows of their ports
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the trace thread reads every 100 ms
-  auto scrape = ns_->run({"curl", "-sS", "--max-time", "10", "http://127.0.0.1:9852/metrics"});
-  ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
-  const std::string& m = scrape.out;
+  // The trace thread reads the ring every 100 ms: scrape until the six are in (5 s at most).
+  std::string m;
   auto has = [&](const std::string& line) { return m.find("\n" + line + "\n") != std::string::npos; };
+  for (int i = 0; i < 50; ++i) {
+    auto scrape = ns_->run({"curl", "-sS", "--max-time", "10", "http://127.0.0.1:9852/metrics"});
+    ASSERT_EQ(scrape.exit_code, 0) << scrape.err;
+    m = scrape.out;
+    if (has("synscope_trace_accepted_total{port=\"8084\"} " + std::to_string(n))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   EXPECT_TRUE(has("synscope_trace_accepted_total{port=\"8084\"} " + std::to_string(n))) << m;
   EXPECT_TRUE(has("synscope_trace_accept_queue_wait_seconds_count{port=\"8084\"} " + std::to_string(n))) << m;
   EXPECT_TRUE(has("synscope_trace_accept_queue_wait_seconds_bucket{port=\"8084\",le=\"+Inf\"} " + std::to_string(n)));
@@ -409,6 +449,55 @@ TEST_F(Trace, DoctorNamesASlowAcceptorFromTheTrace) {
   ASSERT_EQ(plain.size(), 1u) << nlohmann::json(plain).dump();
   EXPECT_EQ(plain[0]["verdict"], "PASS");
   EXPECT_EQ(plain[0]["evidence"]["tier"], "counters");
+}
+
+// One connection, three views, one key: probe --json (the client), analyze --json of a capture
+// taken at the same time (the wire) and trace --json (the server's kernel) name each connection
+// by the same client, server and client ISN, so they join; the moments line up.
+TEST_F(Trace, ProbeAnalyzeAndTraceNameEachConnectionByTheSameKey) {
+  if (!have_tool("tcpdump")) GTEST_SKIP() << "tcpdump";
+  constexpr uint16_t port = 8086;
+  background_process serve(ns_->exec({synscope_binary(), "serve", "--listen", "127.0.0.1:8086", "--mode", "ack"}),
+                           dir_.path("serve.log"));
+  ASSERT_TRUE(serve.wait_for_log("8086", 10'000)) << serve.log();
+  std::string pcap = dir_.path("key.pcap");
+  background_process tcpdump(ns_->exec({"tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "--time-stamp-precision=nano",
+                                        "-w", pcap, "tcp port 8086"}),
+                             dir_.path("tcpdump.log"));
+  ASSERT_TRUE(tcpdump.wait_for_log("listening on", 10'000)) << tcpdump.log();
+  start(port, {"-c", "5", "--duration", "30"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  auto probe = ns_->run({synscope_binary(), "probe", "127.0.0.1:8086", "-c", "5", "-i", "50ms", "--json"});
+  ASSERT_EQ(probe.exit_code, 0) << probe.err;
+  auto traced = of_type(finish(30'000), "handshake");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  tcpdump.interrupt();
+  auto analyzed = run_command({synscope_binary(), "analyze", pcap, "--json"});
+  ASSERT_EQ(analyzed.exit_code, 0) << analyzed.err;
+  auto wire = of_type(parse_json_lines(analyzed.out), "connection");
+  auto key = [](const nlohmann::json& j) {
+    return j.at("client").get<std::string>() + " " + j.at("server").get<std::string>() + " " +
+           std::to_string(j.at("client_isn").get<uint32_t>());
+  };
+  std::map<std::string, nlohmann::json> by_trace, by_wire;
+  for (const auto& h : traced) by_trace[key(h)] = h;
+  for (const auto& c : wire) by_wire[key(c)] = c;
+  auto attempts = of_type(parse_json_lines(probe.out), "attempt");
+  ASSERT_EQ(attempts.size(), 5u);
+  for (const auto& a : attempts) {
+    ASSERT_FALSE(a.at("client_isn").is_null()) << "root reads the ISN: " << a.dump();
+    std::string k = key(a);
+    ASSERT_TRUE(by_trace.count(k)) << k << " not in the trace";
+    ASSERT_TRUE(by_wire.count(k)) << k << " not in the capture";
+    const auto& t = by_trace[k];
+    const auto& w = by_wire[k];
+    int64_t syn = t.at("syn_unix_ns").get<int64_t>();
+    EXPECT_LE(a.at("time_unix_ns").get<int64_t>(), syn) << "the probe's connect() came before the SYN arrived";
+    EXPECT_LT(syn, t.at("synack_unix_ns").get<int64_t>());
+    EXPECT_LT(t.at("synack_unix_ns").get<int64_t>(), t.at("ack_unix_ns").get<int64_t>());
+    EXPECT_NEAR(static_cast<double>(w.at("first_unix_ns").get<int64_t>()), static_cast<double>(syn), 50'000.0)
+        << "the wire's SYN and the kernel's: " << w.dump() << t.dump();
+  }
 }
 
 TEST(TraceCli, WithoutPrivilegesItSaysWhichCapabilityAndExits77) {

@@ -14,7 +14,7 @@ trace::connection_key key() {
 }
 
 TEST(TraceJson, AHandshakeHasItsMomentsOnTheWallClockAndNullsWhereNothingCame) {
-  trace::handshakes table(16, 16, {40});
+  trace::handshakes table(16, 16, {.listen_overflow = 40, .when_completing = {}});
   std::vector<trace::handshake> done;
   auto keep = [&](const trace::handshake& h) { done.push_back(h); };
   table.add({.kind = trace::event_kind::syn, .ts_ns = 1'000, .key = key()}, keep);

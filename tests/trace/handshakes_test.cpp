@@ -70,7 +70,7 @@ TEST(Handshakes, AnAcceptBeforeTheEstablishedEventWaitsForIt) {
 }
 
 TEST(Handshakes, SynAckRetransmissionsAndTheListenOverflowDropOfTheAckAreCounted) {
-  handshakes t(16, 16, {40});
+  handshakes t(16, 16, {.listen_overflow = 40, .when_completing = {}});
   collected out;
   auto k = key(40002, 5000);
   t.add(at(event_kind::syn, 0, k), out.fn());
@@ -98,7 +98,7 @@ TEST(Handshakes, SynAckRetransmissionsAndTheListenOverflowDropOfTheAckAreCounted
 }
 
 TEST(Handshakes, AnAckDroppedForAnotherReasonIsNoOverflow) {
-  handshakes t(16, 16, {40});
+  handshakes t(16, 16, {.listen_overflow = 40, .when_completing = {}});
   collected out;
   auto k = key(40005);
   t.add(at(event_kind::syn, 0, k), out.fn());
@@ -108,6 +108,27 @@ TEST(Handshakes, AnAckDroppedForAnotherReasonIsNoOverflow) {
   drop.reason = 12;  // a firewall's
   t.add(drop, out.fn());
   EXPECT_EQ(t.listeners().at({7, 8080}).accept_queue_drops(), 0u);
+}
+
+TEST(Handshakes, ACookiesCompletingSegmentDroppedWithNoSocketIsAnOverflowAndOnlyThatOne) {
+  handshakes t(16, 16, {.listen_overflow = 40, .when_completing = {3}});
+  collected out;
+  auto k = key(40008);
+  t.add(at(event_kind::syn, 0, k), out.fn());
+  t.add(at(event_kind::synack, 10, k), out.fn());  // a cookie's SYN-ACK: no request socket kept
+  event completing = at(event_kind::drop, 20, k);
+  completing.tcp_flags = ack;
+  completing.reason = 3;  // NO_SOCKET, from cookie_v4_check: no child for a full queue
+  t.add(completing, out.fn());
+  event later = at(event_kind::drop, 30, k);
+  later.key.isn = k.isn + 1;  // a segment after one byte of data: not the completing one
+  later.tcp_flags = ack;
+  later.reason = 3;
+  t.add(later, out.fn());
+  event overflow = later;  // TCP_LISTEN_OVERFLOW counts whichever segment it was
+  overflow.reason = 40;
+  t.add(overflow, out.fn());
+  EXPECT_EQ(t.listeners().at({7, 8080}).acks_overflowed, 2u);
 }
 
 // A SYN the kernel drops for a full accept queue is freed as consumed: no drop event, no answer.
