@@ -28,6 +28,7 @@
 #include "core/file.h"
 #include "report/capture_report.h"
 #include "report/ladder.h"
+#include "trace/trace_file.h"
 #include "tcp/analyzer.h"
 #include "tcp/id_order.h"
 
@@ -43,6 +44,7 @@ struct analyze_args {
   std::string idle_timeout = "300";
   bool no_vlan = false;
   std::vector<uint64_t> ladder;
+  std::string trace;  ///< --trace FILE: synscope trace --json output, drawn on the ladders
   std::string report;
   size_t max_open = 262'144;
   int threads = 0;
@@ -188,6 +190,25 @@ int run(const analyze_args& args) {
     if (!written) return fail(written.error());
   }
   if (!args.ladder.empty()) {
+    // --trace: the server kernel's moments of the same connections, joined by their key.
+    std::vector<trace::traced_handshake> traced;
+    if (!args.trace.empty()) {
+      auto text = core::read_file(args.trace);
+      if (!text) return fail(text.error());
+      auto parsed = trace::read_trace_json(*text, args.trace);
+      if (!parsed) return fail(parsed.error());
+      traced = std::move(*parsed);
+    }
+    auto kernel_side = [&](const tcp::connection& c) {
+      std::vector<report::annotation> notes;
+      if (!c.have_client_isn) return notes;
+      std::string client = core::to_string(c.client), server = core::to_string(c.server);
+      for (const auto& h : traced) {
+        if (h.client_isn != c.client_isn || h.client != client || h.server != server) continue;
+        for (const auto& [ns, what] : h.moments) notes.push_back({ns, what});
+      }
+      return notes;
+    };
     std::vector<uint64_t> unknown;
     for (uint64_t id : args.ladder) {
       auto it = std::find_if(report->ladders.begin(), report->ladders.end(),
@@ -196,7 +217,12 @@ int run(const analyze_args& args) {
         unknown.push_back(id);
         continue;
       }
-      fmt::print("{}\n", report::render_ladder(*it));
+      auto notes = kernel_side(it->record);
+      fmt::print("{}", report::render_ladder(*it, notes));
+      if (!args.trace.empty() && notes.empty()) {
+        fmt::print("(no handshake of this connection in {})\n", core::printable(args.trace));
+      }
+      fmt::print("\n");
     }
     if (report->stopped) return fail(*report->stopped);
     if (!unknown.empty()) {
@@ -249,8 +275,13 @@ command_runner add_analyze_command(CLI::App& app) {
       ->check(CLI::Range(size_t{1}, size_t{100'000'000}))
       ->capture_default_str();
   cmd->add_flag("--no-vlan", args->no_vlan, "Ignore VLAN tags when telling connections apart (as tshark does)");
-  cmd->add_option("--ladder", args->ladder, "Draw the ladder diagram of these connections (ids from --connections)")
-      ->delimiter(',');
+  auto* ladder = cmd->add_option("--ladder", args->ladder,
+                                 "Draw the ladder diagram of these connections (ids from --connections)")
+                      ->delimiter(',');
+  cmd->add_option("--trace", args->trace,
+                  "With --ladder: draw the server kernel's moments from this synscope trace --json output on the "
+                  "ladders of the same connections (joined by client, server and client ISN)")
+      ->needs(ladder);
   cmd->add_option("--report", args->report,
                   "Also write one self-contained HTML file: cards, outcomes, RTT charts, timeline, and a "
                   "connection table whose rows draw their ladder diagram")
@@ -270,6 +301,7 @@ command_runner add_analyze_command(CLI::App& app) {
       "  tcpdump -i any -w - 'tcp' | synscope analyze - # from a pipe\n"
       "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
       "  synscope analyze trace.pcap --ladder 0,3       # ladder diagrams of connections 0 and 3\n"
+      "  synscope analyze wire.pcap --ladder 0 --trace kernel.jsonl  # with synscope trace --json's moments\n"
       "  synscope analyze trace.pcap --report out.html  # the same, to open in a browser\n"
       "Exit codes: 0 analyzed; 2 bad arguments, a file that is not there or unreadable, a --report or --ladder that\n"
       "cannot be (a folder that is not there; an id no connection has); 3 --report or standard output could not be\n"

@@ -1,5 +1,7 @@
 #include "report/ladder.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/clock.h"
@@ -49,7 +51,7 @@ std::string tcpdump_flags(uint16_t f) {
   return s.empty() ? "none" : s;
 }
 
-std::string render_ladder(const tcp::ladder& l) {
+std::string render_ladder(const tcp::ladder& l, const std::vector<annotation>& server_side) {
   const tcp::connection& c = l.record;
   std::string out = fmt::format("connection {}: {} -> {}  {}", c.id, core::to_string(c.client),
                                 core::to_string(c.server), tcp::conn_state_name(c.state()));
@@ -71,7 +73,18 @@ std::string render_ladder(const tcp::ladder& l) {
   out += fmt::format("{:>12}  {:<{}}{}\n", "", tcp::tcp_state_name(client_state),
                      arrow_width - std::string(tcp::tcp_state_name(server_state)).size(),
                      tcp::tcp_state_name(server_state));
+  std::vector<annotation> notes = server_side;
+  std::stable_sort(notes.begin(), notes.end(), [](const annotation& a, const annotation& b) { return a.unix_ns < b.unix_ns; });
+  size_t next_note = 0;
+  // A server-side moment is drawn before the first packet that is later than it.
+  auto notes_until = [&](int64_t ts) {
+    for (; next_note < notes.size() && notes[next_note].unix_ns <= ts; ++next_note) {
+      out += fmt::format("{:>12.3f}  {:>{}}  [kernel] {}\n", static_cast<double>(notes[next_note].unix_ns - t0) / 1e6, "|",
+                         arrow_width - 1, notes[next_note].text);
+    }
+  };
   for (const auto& p : l.packets) {
+    notes_until(p.ts_ns - 1);
     bool seq_known = p.from_client ? c.have_client_isn : c.have_server_isn;
     bool ack_known = p.from_client ? c.have_server_isn : c.have_client_isn;
     uint32_t seq_base = p.from_client ? c.client_isn : c.server_isn;
@@ -100,6 +113,7 @@ std::string render_ladder(const tcp::ladder& l) {
       server_state = p.server_after;
     }
   }
+  notes_until(INT64_MAX);
   if (l.cut) out += fmt::format("... (only the first {} packets are drawn)\n", tcp::ladder_packet_limit);
   // No line ends in spaces (the columns pad to the right).
   std::string trimmed;

@@ -501,6 +501,33 @@ TEST_F(Trace, ProbeAnalyzeAndTraceNameEachConnectionByTheSameKey) {
     EXPECT_NEAR(static_cast<double>(w.at("first_unix_ns").get<int64_t>()), static_cast<double>(syn), 50'000.0)
         << "the wire's SYN and the kernel's: " << w.dump() << t.dump();
   }
+
+  // One ladder with both: the wire's packets and the server kernel's moments, in time order.
+  std::string jsonl = dir_.path("trace.jsonl");
+  {
+    std::ofstream out(jsonl);
+    for (const auto& h : traced) out << h.dump() << "\n";
+  }
+  uint64_t id = by_wire[key(attempts[0])].at("id").get<uint64_t>();
+  auto ladder = run_command({synscope_binary(), "analyze", pcap, "--ladder", std::to_string(id), "--trace", jsonl});
+  ASSERT_EQ(ladder.exit_code, 0) << ladder.err;
+  const std::string& l = ladder.out;
+  size_t syn = l.find("[S] seq=0");
+  size_t kernel_syn = l.find("[kernel] SYN reached the server's kernel");
+  size_t synack = l.find("[S.] seq=0 ack=1");
+  size_t kernel_synack = l.find("[kernel] SYN-ACK left");
+  size_t queued = l.find("[kernel] handshake complete: queued for accept()");
+  size_t accepted = l.find("[kernel] accept() returned it to synscope");
+  for (size_t at : {syn, kernel_syn, synack, kernel_synack, queued, accepted}) ASSERT_NE(at, std::string::npos) << l;
+  // The kernel's SYN and tcpdump's are the same moment within microseconds, either first.
+  EXPECT_LT(kernel_syn, kernel_synack) << l;
+  EXPECT_LT(syn, synack) << l;
+  EXPECT_LT(kernel_synack, synack) << "the kernel sends the SYN-ACK before the wire has it: " << l;
+  EXPECT_LT(queued, accepted) << l;
+
+  auto bad = run_command({synscope_binary(), "analyze", pcap, "--ladder", "0", "--trace", pcap});
+  EXPECT_EQ(bad.exit_code, 4) << bad.err;
+  EXPECT_NE(bad.err.find("line 1: not a JSON object"), std::string::npos) << bad.err;
 }
 
 TEST(TraceCli, WithoutPrivilegesItSaysWhichCapabilityAndExits77) {
