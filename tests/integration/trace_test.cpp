@@ -16,6 +16,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -346,6 +347,53 @@ TEST_F(Trace, SynArrivalIsTcpdumpsTimestampWithin50us) {
     worst = std::max(worst, std::abs(h.at("syn_unix_ns").get<double>() - static_cast<double>(it->second)));
   }
   std::printf("SYN arrival, trace against tcpdump: largest difference %.1f us of 20\n", worst / 1000);
+  for (int fd : clients) close(fd);
+  close(lfd);
+}
+
+// IPv6, and IPv4 accepted by a dual-stack IPv6 listener: the packets say 127.0.0.1, the child
+// socket says ::ffff:127.0.0.1; both must be one handshake, keyed as the packets are.
+TEST_F(Trace, Ipv6AndIpv4MappedConnectionsAreOneHandshakeEach) {
+  constexpr uint16_t port = 8088;
+  int lfd = -1;
+  std::vector<int> clients;
+  start(port, {"-c", "2", "--duration", "20"});
+  if (HasFatalFailure() || IsSkipped()) return;
+  in_netns(ns_->name(), [&] {
+    lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int zero = 0;
+    setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    sockaddr_in6 any{};
+    any.sin6_family = AF_INET6;
+    any.sin6_port = htons(port);
+    ASSERT_EQ(bind(lfd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);  // NOLINT
+    ASSERT_EQ(listen(lfd, 16), 0);
+    int v6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in6 lo6{};
+    lo6.sin6_family = AF_INET6;
+    lo6.sin6_port = htons(port);
+    lo6.sin6_addr = in6addr_loopback;
+    ASSERT_EQ(connect(v6, reinterpret_cast<sockaddr*>(&lo6), sizeof lo6), 0);  // NOLINT
+    int v4 = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in lo4 = loopback(port);
+    ASSERT_EQ(connect(v4, reinterpret_cast<sockaddr*>(&lo4), sizeof lo4), 0);  // NOLINT
+    clients = {v6, v4};
+  });
+  for (int i = 0; i < 2; ++i) {
+    int c = accept(lfd, nullptr, nullptr);
+    ASSERT_GE(c, 0);
+    close(c);
+  }
+  auto handshakes = of_type(finish(20'000), "handshake");
+  ASSERT_EQ(handshakes.size(), 2u);
+  std::set<std::string> servers;
+  for (const auto& h : handshakes) {
+    EXPECT_EQ(h.at("outcome"), "accepted") << h.dump();
+    EXPECT_FALSE(h.at("syn_unix_ns").is_null()) << "the SYN and the child are one handshake: " << h.dump();
+    EXPECT_FALSE(h.at("ack_to_accept_ns").is_null()) << h.dump();
+    servers.insert(h.at("server").get<std::string>());
+  }
+  EXPECT_EQ(servers, (std::set<std::string>{"127.0.0.1:8088", "[::1]:8088"}));
   for (int fd : clients) close(fd);
   close(lfd);
 }
