@@ -58,7 +58,7 @@ int run(const doctor_args& args) {
 #ifdef SYNSCOPE_HAVE_TRACE
   std::unique_ptr<trace::background> tracing;
   if (!args.no_trace) {
-    if (auto bg = trace::background::start({.netns = kernel::current_netns_inode()}, 1024)) {
+    if (auto bg = trace::background::start({.netns = kernel::current_netns_inode()}, 256)) {
       tracing = std::move(*bg);
       o.trace = [t = tracing.get()](const trace::view_fn& f) { t->read(f); };
     }

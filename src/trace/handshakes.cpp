@@ -51,7 +51,7 @@ listener_stats& handshakes::listener(const connection_key& k) {
 void handshakes::finish(const connection_key& k, const done_fn& done) {
   auto it = pending_.find(k);
   if (it == pending_.end()) return;
-  handshake h = std::move(it->second);
+  handshake h = std::move(it->second.h);
   if (h.awaiting_answer) {  // its last SYN was answered by nothing
     h.awaiting_answer = false;
     ++h.syns_unanswered;
@@ -86,16 +86,24 @@ void handshakes::add(const event& e, const done_fn& done) {
   if (it == pending_.end()) {
     bool opens = e.kind != event_kind::drop && e.kind != event_kind::reset;
     if (!opens && !(e.tcp_flags & th_syn)) return;  // a drop or reset of an unknown connection's ACK
-    if (pending_.size() >= max_pending_) {
-      auto oldest = std::min_element(pending_.begin(), pending_.end(), [](const auto& a, const auto& b) {
-        return a.second.last_ns < b.second.last_ns;
-      });
+    while (pending_.size() >= max_pending_ && !order_.empty()) {
+      auto [oldest, arrival] = order_.front();
+      order_.pop_front();
+      auto o = pending_.find(oldest);
+      if (o == pending_.end() || o->second.arrival != arrival) continue;  // handed on already
       ++evicted_;
-      finish(oldest->first, done);
+      finish(oldest, done);
     }
-    it = pending_.emplace(e.key, handshake{.key = e.key}).first;
+    if (order_.size() > 2 * pending_.size() + 1024) {  // mostly handed-on keys: keep the live ones
+      std::erase_if(order_, [this](const auto& ka) {
+        auto o = pending_.find(ka.first);
+        return o == pending_.end() || o->second.arrival != ka.second;
+      });
+    }
+    it = pending_.emplace(e.key, entry{handshake{.key = e.key}, ++arrivals_}).first;
+    order_.emplace_back(e.key, arrivals_);
   }
-  handshake& h = it->second;
+  handshake& h = it->second.h;
   h.last_ns = std::max(h.last_ns, e.ts_ns);
   switch (e.kind) {
     case event_kind::syn:
@@ -174,11 +182,11 @@ void handshakes::add(const event& e, const done_fn& done) {
 
 void handshakes::expire(int64_t before_ns, const done_fn& done) {
   std::vector<connection_key> old;
-  for (const auto& [k, h] : pending_) {
-    if (h.last_ns < before_ns) old.push_back(k);
+  for (const auto& [k, en] : pending_) {
+    if (en.h.last_ns < before_ns) old.push_back(k);
   }
   std::sort(old.begin(), old.end(), [this](const connection_key& a, const connection_key& b) {
-    return pending_.at(a).last_ns < pending_.at(b).last_ns;
+    return pending_.at(a).h.last_ns < pending_.at(b).h.last_ns;
   });
   for (const auto& k : old) finish(k, done);
 }

@@ -11,6 +11,7 @@
 // reset it, or, never finished, when it has been idle for the time the caller gives to expire
 // (the kernel keeps a request for up to 63 s at tcp_synack_retries = 5).
 #include <array>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -107,7 +108,8 @@ class handshakes {
  public:
   using done_fn = std::function<void(const handshake&)>;
 
-  /// At most `max_pending` handshakes are kept (the oldest is handed on when one more comes)
+  /// At most `max_pending` handshakes are kept (the one that came first is handed on when one
+  /// more comes: constant time, so a SYN flood costs each SYN the same)
   /// and at most `max_listeners` listeners have figures of their own. `overflow` names the drop
   /// reasons (enum skb_drop_reason) the kernel gives a segment it drops for a full accept queue.
   explicit handshakes(size_t max_pending = 1 << 16, size_t max_listeners = 1024, overflow_reasons overflow = {});
@@ -133,7 +135,16 @@ class handshakes {
   size_t max_pending_;
   size_t max_listeners_;
   overflow_reasons overflow_;
-  std::unordered_map<connection_key, handshake, connection_key_hash> pending_;
+  /// A pending handshake and when it came (its place in order_).
+  struct entry {
+    handshake h;
+    uint64_t arrival = 0;
+  };
+  std::unordered_map<connection_key, entry, connection_key_hash> pending_;
+  /// Pending keys in the order they came, for O(1) eviction under a flood; entries of handshakes
+  /// already handed on are skipped when met (their arrival differs) and compacted away.
+  std::deque<std::pair<connection_key, uint64_t>> order_;
+  uint64_t arrivals_ = 0;
   std::map<listener_key, listener_stats> listeners_;
   uint64_t evicted_ = 0;
   std::array<uint64_t, 8> events_{};

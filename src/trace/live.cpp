@@ -25,7 +25,7 @@ overflow_reasons overflow_reasons_of(const reason_names& names) {
 
 core::result<live_report> run_live(tracer& t, const live_options& options, const interval_fn& on_interval,
                                    const handshake_fn& on_handshake) {
-  handshakes table(1 << 16, 1024, overflow_reasons_of(t.reasons()));
+  handshakes table(1 << 16, 256, overflow_reasons_of(t.reasons()));
   live_report report;
   const int64_t offset = t.realtime_offset_ns();
   const int64_t start = monotonic_ns();

@@ -188,18 +188,46 @@ TEST(Handshakes, ARefusedSynIsAResetHandshakeAndADataDropOpensNone) {
 TEST(Handshakes, IdleOnesExpireOldestFirstAndTheTableIsBounded) {
   handshakes t(2);
   collected out;
-  t.add(at(event_kind::syn, 30, key(1)), out.fn());
-  t.add(at(event_kind::syn, 10, key(2)), out.fn());
-  t.add(at(event_kind::syn, 19, key(3)), out.fn());  // pushes out the oldest: key(2)
+  t.add(at(event_kind::syn, 10, key(1)), out.fn());
+  t.add(at(event_kind::syn, 30, key(2)), out.fn());
+  t.add(at(event_kind::syn, 19, key(3)), out.fn());  // pushes out the one that came first: key(1)
   t.add(at(event_kind::synack, 20, key(3)), out.fn());
   ASSERT_EQ(out.done.size(), 1u);
-  EXPECT_EQ(out.done[0].key.client.port, 2);
+  EXPECT_EQ(out.done[0].key.client.port, 1);
   EXPECT_EQ(t.evicted(), 1u);
   t.expire(25, out.fn());
   ASSERT_EQ(out.done.size(), 2u);
   EXPECT_EQ(out.done[1].key.client.port, 3);
   EXPECT_EQ(out.done[1].outcome(), handshake_outcome::incomplete);
   EXPECT_EQ(t.pending(), 1u);
+}
+
+// A flood of SYNs from addresses that never answer: the table stays at its bound, each SYN
+// costs the same (no search for the oldest), and handshakes that finished are not evicted.
+TEST(Handshakes, AFloodKeepsTheTableBoundedAndEvictsInTheOrderTheyCame) {
+  handshakes t(1000);
+  collected out;
+  for (uint32_t i = 0; i < 200'000; ++i) {
+    auto k = key(static_cast<uint16_t>(i % 60000), i);
+    int64_t ts = i + 1;  // 0 is "not seen"
+    t.add(at(event_kind::syn, ts, k), out.fn());
+    if (i % 3 == 0) {  // a third complete and are accepted at once
+      t.add(at(event_kind::synack, ts, k), out.fn());
+      t.add(at(event_kind::established, ts, k), out.fn());
+      t.add(at(event_kind::accept, ts, k), out.fn());
+    }
+  }
+  EXPECT_LE(t.pending(), 1000u);
+  uint64_t accepted = 0;
+  for (const auto& h : out.done) accepted += h.outcome() == handshake_outcome::accepted;
+  EXPECT_EQ(accepted, 66'667u) << "every accepted one handed on once, none evicted";
+  EXPECT_EQ(t.evicted(), 200'000u - 66'667u - t.pending());
+  int64_t last = -1;
+  for (const auto& h : out.done) {
+    if (h.outcome() == handshake_outcome::accepted) continue;
+    EXPECT_GT(h.syn_ns, last) << "evicted in the order they came";
+    last = h.syn_ns;
+  }
 }
 
 TEST(Handshakes, ListenersPastTheLimitShareOneRow) {
