@@ -112,7 +112,7 @@ std::string trace_summary_text(const trace::live_report& r, const std::vector<tr
   }
   table counts({{"listener"}, {"syn", table::align::right}, {"synack", table::align::right},
                 {"rtx", table::align::right}, {"ack", table::align::right}, {"accepted", table::align::right},
-                {"drops", table::align::right}, {"queue_full", table::align::right},
+                {"drops", table::align::right}, {"queue_drops", table::align::right},
                 {"resets", table::align::right}});
   std::map<uint32_t, uint64_t> drops;
   for (const auto& [k, s] : r.listeners) {
