@@ -52,6 +52,13 @@ void handshakes::finish(const connection_key& k, const done_fn& done) {
   auto it = pending_.find(k);
   if (it == pending_.end()) return;
   handshake h = std::move(it->second.h);
+  if (recent_.insert(k).second) {
+    recent_order_.push_back(k);
+    if (recent_order_.size() > 4096) {
+      recent_.erase(recent_order_.front());
+      recent_order_.pop_front();
+    }
+  }
   if (h.awaiting_answer) {  // its last SYN was answered by nothing
     h.awaiting_answer = false;
     ++h.syns_unanswered;
@@ -86,6 +93,7 @@ void handshakes::add(const event& e, const done_fn& done) {
   if (it == pending_.end()) {
     bool opens = e.kind != event_kind::drop && e.kind != event_kind::reset;
     if (!opens && !(e.tcp_flags & th_syn)) return;  // a drop or reset of an unknown connection's ACK
+    if (!opens && recent_.count(e.key)) return;      // the tail of one already handed on
     while (pending_.size() >= max_pending_ && !order_.empty()) {
       auto [oldest, arrival] = order_.front();
       order_.pop_front();

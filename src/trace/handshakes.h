@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/histogram.h"
@@ -145,6 +146,10 @@ class handshakes {
   /// already handed on are skipped when met (their arrival differs) and compacted away.
   std::deque<std::pair<connection_key, uint64_t>> order_;
   uint64_t arrivals_ = 0;
+  /// The last handshakes handed on: a drop or reset that trails its handshake's end (the kernel
+  /// frees a refused SYN after it sent the reset) is counted, and opens no second record.
+  std::unordered_set<connection_key, connection_key_hash> recent_;
+  std::deque<connection_key> recent_order_;
   std::map<listener_key, listener_stats> listeners_;
   uint64_t evicted_ = 0;
   std::array<uint64_t, 8> events_{};

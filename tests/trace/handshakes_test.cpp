@@ -167,12 +167,20 @@ TEST(Handshakes, ARefusedSynIsAResetHandshakeAndADataDropOpensNone) {
   ASSERT_EQ(out.done.size(), 1u);
   EXPECT_EQ(out.done[0].outcome(), handshake_outcome::reset);
   EXPECT_EQ(out.done[0].reset_reason, 2u);
+  // The kernel frees the refused SYN after the reset: counted, but no second handshake.
+  event freed = at(event_kind::drop, 6, k);
+  freed.tcp_flags = syn;
+  freed.reason = 3;
+  t.add(freed, out.fn());
+  t.flush(out.fn());
+  EXPECT_EQ(out.done.size(), 1u);
+  EXPECT_EQ(t.listeners().at({7, 9}).drops_by_reason.at(3), 1u);
 
   event data_drop = at(event_kind::drop, 9, key(40004, 123, 9));
   data_drop.tcp_flags = 0x08;  // PSH alone: not a handshake's segment
   t.add(data_drop, out.fn());
   EXPECT_EQ(t.pending(), 0u);
-  EXPECT_EQ(t.listeners().at({7, 9}).drops(), 1u) << "counted for the listener all the same";
+  EXPECT_EQ(t.listeners().at({7, 9}).drops(), 2u) << "counted for the listener all the same";
 
   // A segment to a port no SYN came to (a client's ephemeral port): no listener row.
   event to_client = at(event_kind::drop, 10, key(40005, 5, 51234));
