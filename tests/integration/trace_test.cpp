@@ -90,6 +90,15 @@ int64_t tcpext(const netns& ns, const std::string& name) {
   return -1;
 }
 
+// Closes each socket with a RST (SO_LINGER 0): the attempt ends at once, nothing follows it.
+void reset_all(const std::vector<int>& fds) {
+  for (int fd : fds) {
+    linger l{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close(fd);
+  }
+}
+
 // An nft rule in the namespace that drops what the clients send to `port` with ACK and without
 // SYN: handshakes wait in the SYN queue for ACKs that never come. `nft delete table inet t` ends it.
 void drop_acks(const netns& ns, uint16_t port) {
@@ -251,13 +260,8 @@ TEST_F(Trace, AcceptQueueDropsAreTheListenOverflowsCounter) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));
   // Resets end every attempt, so nothing reaches the listener between the trace's end and the
   // counter's reading.
-  for (auto* group : {&clients, &late}) {
-    for (int fd : *group) {
-      linger l{1, 0};
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-      close(fd);
-    }
-  }
+  reset_all(clients);
+  reset_all(late);
   auto lines = finish(30'000);
   int64_t after = tcpext(*ns_, "ListenOverflows");
   ASSERT_GT(after - before, 0);
@@ -289,13 +293,8 @@ TEST_F(Trace, AcceptQueueDropsOfRequestSocketsCarryTheKernelsReason) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   for (int fd : waiting) ASSERT_EQ(send(fd, "x", 1, MSG_NOSIGNAL), 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
-  for (auto* group : {&waiting, &filling}) {
-    for (int fd : *group) {
-      linger l{1, 0};
-      setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-      close(fd);
-    }
-  }
+  reset_all(waiting);
+  reset_all(filling);
   auto lines = finish(30'000);
   int64_t after = tcpext(*ns_, "ListenOverflows");
   auto l = listener(lines, port);
