@@ -12,6 +12,8 @@
 #include "core/duration.h"
 #include "exporter/collectors.h"
 #include "exporter/http.h"
+#include "exporter/probe_config.h"
+#include "exporter/probe_endpoint.h"
 #include "kernel/netns.h"
 #include "trace/live.h"
 
@@ -36,6 +38,8 @@ struct exporter_args {
   std::string duration;
   bool listen_in_netns = false;
   bool trace = false;
+  std::string probe_config;
+  unsigned probe_concurrency = 16;
 };
 
 int run(const exporter_args& args) {
@@ -78,6 +82,15 @@ int run(const exporter_args& args) {
     if (!d) return fail(d.error());
     duration = *d;
   }
+  // --probe-config: /probe, read and checked before anything listens (a bad file is exit 2 or 4).
+  std::unique_ptr<exporter::probe_endpoint> probe_endpoint;
+  if (!args.probe_config.empty()) {
+    auto config = exporter::load_probe_config(args.probe_config);
+    if (!config) return fail(config.error());
+    if (args.probe_concurrency == 0) return fail(core::error{core::exit_code::usage, "--probe-concurrency: at least 1"});
+    probe_endpoint = std::make_unique<exporter::probe_endpoint>(std::move(*config), args.probe_concurrency);
+    ho.probes = probe_endpoint.get();
+  }
   // With --netns the HTTP listener is made here first, in the namespace synscope was started in
   // (where Prometheus is), and only then does the process enter the one it exports: a socket
   // stays in the namespace it was made in, and the server's threads, started after, read the
@@ -116,7 +129,8 @@ int run(const exporter_args& args) {
   auto server = exporter::http_server::start(ho, collectors, std::move(listener));
   if (!server) return fail(server.error());
   collectors.start_probes();
-  fmt::print("synscope exporter: listening on http://{}/metrics{}\n", (*server)->bound().to_string(),
+  fmt::print("synscope exporter: listening on http://{}/metrics{}{}\n", (*server)->bound().to_string(),
+             probe_endpoint ? " and /probe" : "",
              args.netns.empty()       ? ""
              : args.listen_in_netns ? fmt::format(" inside network namespace {}, exporting it", args.netns)
                                     : fmt::format(", exporting network namespace {}", args.netns));
@@ -127,9 +141,11 @@ int run(const exporter_args& args) {
   }
   (*server)->stop();
   const auto& st = (*server)->stats();
-  fmt::print("synscope exporter: {} connections, {} requests, {} scrapes, {} not found, {} not allowed, {} bad, {} busy (503); "
+  fmt::print("synscope exporter: {} connections, {} requests, {} scrapes, {} probes, {} not found, {} not allowed, "
+             "{} forbidden, {} bad, {} busy (503); "
              "closed: {} header timeouts, {} idle, {} write timeouts, {} evicted at a limit, {} refused\n",
-             st.connections.load(), st.requests.load(), st.scrapes.load(), st.not_found.load(), st.not_allowed.load(),
+             st.connections.load(), st.requests.load(), st.scrapes.load(), st.probes.load(), st.not_found.load(),
+             st.not_allowed.load(), st.forbidden.load(),
              st.bad.load(), st.busy.load(), st.header_timeouts.load(), st.idle_closed.load(), st.write_timeouts.load(),
              st.evicted.load(), st.refused.load());
   return 0;
@@ -152,6 +168,12 @@ command_runner add_exporter_command(CLI::App& app) {
                   "Regex of Table_Field names exported as node_netstat_* (node_exporter's --collector.netstat.fields; "
                   "the default is node_exporter's plus the handshake counters)");
   cmd->add_option("--probe", args->probes, "HOST:PORT to handshake with every --probe-interval; repeatable");
+  cmd->add_option("--probe-config", args->probe_config,
+                  "Serve /probe?target=HOST:PORT&module=NAME (blackbox_exporter's multi-target pattern) with the "
+                  "modules and allowed_targets of this YAML file (docs/exporter.md)");
+  cmd->add_option("--probe-concurrency", args->probe_concurrency,
+                  "/probe handshakes at once (each on a worker); up to 4x as many wait, 503 beyond")
+      ->capture_default_str();
   cmd->add_option("--probe-timeout", args->probe_timeout, "Give up on a probe handshake after this long")->capture_default_str();
   cmd->add_option("--probe-interval", args->probe_interval,
                   "How often the probes run, on their own thread (a scrape serves the latest results and their age)")
@@ -185,8 +207,11 @@ command_runner add_exporter_command(CLI::App& app) {
       "  synscope exporter                                      # http://127.0.0.1:9851/metrics\n"
       "  synscope exporter --listen 0.0.0.0:9851 --probe db1:5432 --probe 127.0.0.1:443\n"
       "  curl -s 127.0.0.1:9851/metrics | grep synscope_tcp_sockets\n"
+      "  synscope exporter --probe-config /etc/synscope/probe.yml     # then:\n"
+      "  curl -s '127.0.0.1:9851/probe?target=127.0.0.1:22&module=tcp_connect'\n"
       "The series, the alert rules and the dashboard: docs/exporter.md and deploy/.\n"
-      "Exit codes: 0 ok, 2 bad arguments, 3 cannot listen.");
+      "Exit codes: 0 ok, 2 bad arguments or --probe-config, 3 cannot listen, 4 --probe-config not root's or writable "
+      "by others.");
   return [args] { return run(*args); };
 }
 

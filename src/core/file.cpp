@@ -45,6 +45,8 @@ bool write_all(int fd, const std::string& text) {
 
 }  // namespace
 
+result<std::string> read_fd(int fd, const std::string& shown) { return read_all(fd, shown); }
+
 result<std::string> read_file(const std::string& path) {
   unique_fd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return system_error(path, "open", errno);

@@ -18,6 +18,9 @@ namespace synscope::core {
 /// The whole of `path`. Errors name `path` and the failing call (exit 3).
 result<std::string> read_file(const std::string& path);
 
+/// The rest of the open file `fd`, to its end. Errors name `shown` (exit 3).
+result<std::string> read_fd(int fd, const std::string& shown);
+
 /// Writes `text` to a temporary file beside `path` (with `mode`), fsyncs it, renames it over
 /// `path` and fsyncs the directory. On any failure the temporary file is removed and `path` is
 /// as it was. Errors name `path` and the failing call (exit 3).

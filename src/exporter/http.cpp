@@ -11,8 +11,11 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +58,7 @@ const char* reason_of(unsigned code) {
   switch (code) {
     case 200: return "OK";
     case 400: return "Bad Request";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 431: return "Request Header Fields Too Large";
@@ -65,8 +69,30 @@ const char* reason_of(unsigned code) {
 
 }  // namespace
 
+// Probes finished on a worker, waiting to be answered on the HTTP thread. Shared with the
+// workers' callbacks, so a probe that finishes after the server stopped writes into this and
+// not into a freed loop.
+struct probe_mailbox {
+  struct finished {
+    uint32_t slot;
+    uint32_t generation;
+    probe_answer answer;
+  };
+  std::mutex mutex;
+  std::vector<finished> done;
+  core::unique_fd wake;  // eventfd: the loop's epoll sees it
+  void post(uint32_t slot, uint32_t generation, probe_answer a) {
+    {
+      std::lock_guard lock(mutex);
+      done.push_back({slot, generation, std::move(a)});
+    }
+    uint64_t one = 1;
+    (void)::write(wake.get(), &one, sizeof one);
+  }
+};
+
 struct http_server::loop {
-  enum class phase { waiting, answering, lingering };
+  enum class phase { waiting, probing, answering, lingering };
   struct connection {
     int fd = -1;
     uint32_t generation = 0;
@@ -83,6 +109,8 @@ struct http_server::loop {
     bool head_only = false;
     size_t sent = 0;
     bool close_after = false;
+    format probe_format = format::prometheus;  // probing: the answer's format
+    std::shared_ptr<std::atomic<bool>> probe_cancelled;  // probing: set when the client goes
   };
   struct ready_request {
     uint32_t slot;
@@ -107,6 +135,7 @@ struct http_server::loop {
   body_ptr healthz_body = std::make_shared<const std::string>("ok\n");
   int64_t last_sweep_ns = 0;
   uint64_t next_order = 0;
+  std::shared_ptr<probe_mailbox> mailbox = std::make_shared<probe_mailbox>();
 
   ~loop() {
     for (auto& c : conns) {
@@ -130,6 +159,8 @@ struct http_server::loop {
     connection& c = conns[slot];
     if (c.fd < 0) return;
     if (c.state == phase::answering) --answering;
+    if (c.probe_cancelled) c.probe_cancelled->store(true, std::memory_order_relaxed);
+    c.probe_cancelled.reset();
     ::close(c.fd);  // also leaves the epoll set
     c.fd = -1;
     ++c.generation;
@@ -152,7 +183,7 @@ struct http_server::loop {
     uint32_t which = UINT32_MAX;
     for (uint32_t i = 0; i < conns.size(); ++i) {
       const connection& c = conns[i];
-      if (c.fd < 0 || c.state == phase::answering || c.queued) continue;
+      if (c.fd < 0 || c.state == phase::answering || c.state == phase::probing || c.queued) continue;
       if (address != nullptr && c.address != *address) continue;
       if (c.order < oldest) {
         oldest = c.order;
@@ -215,6 +246,10 @@ struct http_server::loop {
   void readable(uint32_t slot, int64_t now) {
     connection& c = conns[slot];
     if (c.fd < 0) return;
+    if (c.state == phase::probing) {
+      close_conn(slot);  // watched only for a hang-up while probing
+      return;
+    }
     if (c.state == phase::lingering) {
       char discard[4096];
       for (;;) {
@@ -359,11 +394,13 @@ struct http_server::loop {
         connection& c = conns[slot];
         c.queued = false;
         if (c.fd < 0 || c.state != phase::waiting) continue;
-        enum class route { metrics, healthz, landing, none };
+        enum class route { metrics, healthz, landing, probe, none };
         route to = r.path == "/metrics" ? route::metrics
                    : r.path == "/healthz" ? route::healthz
                    : r.path == "/"        ? route::landing
+                   : r.path == "/probe" && options.probes != nullptr ? route::probe
                                           : route::none;
+        std::string query(r.query);
         // The request leaves the slot (r.path pointed into it); what follows it, a pipelined
         // request, moves up.
         std::memmove(slot_of(slot), slot_of(slot) + r.consumed, c.used - r.consumed);
@@ -382,6 +419,10 @@ struct http_server::loop {
         }
         if (to == route::landing) {
           answer_body(slot, 200, landing_body, "text/html; charset=utf-8", nullptr, head_only, nullptr, close);
+          continue;
+        }
+        if (to == route::probe) {
+          probe(slot, query, r, head_only, close);
           continue;
         }
         if (to != route::metrics) {
@@ -419,6 +460,57 @@ struct http_server::loop {
     }
   }
 
+  // /probe: the query goes to a worker and the connection waits, watched only for the client's
+  // hang-up (EPOLLRDHUP, EPOLLHUP, EPOLLERR), which closes it and cancels the probe, as Go's
+  // net/http cancels a request's context (and so blackbox_exporter its probe) when the client
+  // goes. A pipelined request behind it is read once the probe is answered.
+  void probe(uint32_t slot, const std::string& query, const request& r, bool head_only, bool close) {
+    connection& c = conns[slot];
+    format f = r.openmetrics ? format::openmetrics : format::prometheus;
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    auto now = options.probes->submit(
+        query, r.scrape_timeout_s, f,
+        [box = mailbox, slot, generation = c.generation](probe_answer a) { box->post(slot, generation, std::move(a)); },
+        cancelled);
+    if (now) {
+      if (now->code == 503) stats->busy.fetch_add(1, std::memory_order_relaxed);
+      if (now->code == 400) stats->bad.fetch_add(1, std::memory_order_relaxed);
+      answer(slot, now->code, now->body, text_type, head_only, now->code == 503 ? "Retry-After: 1\r\n" : nullptr, close);
+      return;
+    }
+    c.state = phase::probing;
+    c.head_only = head_only;
+    c.close_after = close;
+    c.probe_format = f;
+    c.probe_cancelled = std::move(cancelled);
+    c.since_ns = core::monotonic_ns();
+    watch(slot, EPOLLRDHUP, EPOLL_CTL_MOD);
+  }
+
+  void answer_probes() {
+    uint64_t count = 0;
+    (void)::read(mailbox->wake.get(), &count, sizeof count);
+    std::vector<probe_mailbox::finished> done;
+    {
+      std::lock_guard lock(mailbox->mutex);
+      done.swap(mailbox->done);
+    }
+    for (auto& d : done) {
+      if (d.slot >= conns.size()) continue;
+      connection& c = conns[d.slot];
+      if (c.fd < 0 || c.generation != d.generation || c.state != phase::probing) continue;  // gone since
+      c.probe_cancelled.reset();
+      if (d.answer.code == 403) stats->forbidden.fetch_add(1, std::memory_order_relaxed);
+      if (d.answer.code == 200) stats->probes.fetch_add(1, std::memory_order_relaxed);
+      const char* type = !d.answer.metrics ? text_type
+                         : c.probe_format == format::openmetrics
+                             ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
+                             : "text/plain; version=0.0.4; charset=utf-8";
+      answer_body(d.slot, d.answer.code, std::make_shared<const std::string>(std::move(d.answer.body)), type, nullptr,
+                  c.head_only, nullptr, c.close_after);
+    }
+  }
+
   void sweep(int64_t now) {
     for (uint32_t i = 0; i < conns.size(); ++i) {
       connection& c = conns[i];
@@ -443,6 +535,8 @@ struct http_server::loop {
         case phase::lingering:
           if (age > linger_ns) close_conn(i);
           break;
+        case phase::probing:
+          break;  // a worker answers within the module's timeout
       }
     }
   }
@@ -458,6 +552,10 @@ struct http_server::loop {
         if (k == UINT64_MAX) return;  // stop()
         if (k == UINT64_MAX - 1) {
           accept_all(now);
+          continue;
+        }
+        if (k == UINT64_MAX - 2) {
+          answer_probes();
           continue;
         }
         auto slot = static_cast<uint32_t>(k & 0xffffffffu);
@@ -525,6 +623,10 @@ core::result<std::unique_ptr<http_server>> http_server::start(const http_options
   epoll_ctl(l->epoll.get(), EPOLL_CTL_ADD, l->listener.get(), &ev);
   ev.data.u64 = UINT64_MAX;
   epoll_ctl(l->epoll.get(), EPOLL_CTL_ADD, l->wake.get(), &ev);
+  l->mailbox->wake.reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!l->mailbox->wake) return failed("eventfd");
+  ev.data.u64 = UINT64_MAX - 2;
+  epoll_ctl(l->epoll.get(), EPOLL_CTL_ADD, l->mailbox->wake.get(), &ev);
   l->heads_size = static_cast<size_t>(l->options.max_connections) * l->options.header_limit;
   void* m = mmap(nullptr, l->heads_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) return failed("mmap");

@@ -1,6 +1,8 @@
 #pragma once
 // The exporter's HTTP side: /metrics (Prometheus text, or OpenMetrics when the Accept header asks
-// for it; gzip when accepted), / (a small landing page), /healthz. GET and HEAD only (405
+// for it; gzip when accepted), / (a small landing page), /healthz, and /probe when it is
+// configured (exporter/probe_endpoint.h: the probe runs on a worker, and the connection waits
+// for it without holding this thread). GET and HEAD only (405
 // otherwise), 404 for other paths, 400 and 431 for what is not a request.
 //
 // One thread with epoll, built so that no client, slow or hostile, can keep a scrape from being
@@ -30,6 +32,7 @@
 #include "core/error.h"
 #include "core/unique_fd.h"
 #include "exporter/collectors.h"
+#include "exporter/probe_endpoint.h"
 
 namespace synscope::exporter {
 
@@ -45,14 +48,19 @@ struct http_options {
   int64_t idle_timeout_ns = 10'000'000'000;   ///< a keep-alive connection with no request
   int64_t write_timeout_ns = 30'000'000'000;  ///< an answer taken by the client within this
   size_t header_limit = 8192;                 ///< bytes of request head (431 beyond)
+  /// /probe (blackbox_exporter's multi-target pattern); null: /probe is 404. It must outlive
+  /// the server.
+  probe_endpoint* probes = nullptr;
 };
 
 struct http_stats {
   std::atomic<uint64_t> connections{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> scrapes{0};
+  std::atomic<uint64_t> probes{0};           ///< /probe requests answered with a probe's result
   std::atomic<uint64_t> not_found{0};
   std::atomic<uint64_t> not_allowed{0};
+  std::atomic<uint64_t> forbidden{0};        ///< 403: a /probe target outside allowed_targets
   std::atomic<uint64_t> bad{0};              ///< 400 and 431
   std::atomic<uint64_t> busy{0};             ///< 503: max_in_flight answers already being written
   std::atomic<uint64_t> header_timeouts{0};  ///< closed: no whole request head in time

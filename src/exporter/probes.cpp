@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 
@@ -64,25 +65,21 @@ void probe_scheduler::run() {
   }
 }
 
-// One handshake with every target at once; each ends with a RST (SO_LINGER 0), so that a probe
-// every interval piles up no TIME-WAIT here.
-void probe_scheduler::round() {
-  // Which counter a failed connect lands in: a RST or an ICMP error after the SYN was sent
-  // ends the socket in tcp_done(), which counts Tcp_AttemptFails; anything else happened
-  // before a SYN.
-  auto failure_of = [](int err) {
-    if (err == ECONNREFUSED) return probe_failure::refused;
-    if (err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN || err == EPROTO ||
-        err == ENOPROTOOPT || err == ECONNRESET)
-      return probe_failure::unreachable;
-    if (err == ETIMEDOUT) return probe_failure::timeout;
-    return probe_failure::local;
-  };
-  // The handshake as probe and bench time it (active::handshake); each ends with a RST.
-  active::connect_options co;
-  std::vector<active::handshake> a(targets_.size());
-  for (size_t i = 0; i < targets_.size(); ++i) (void)a[i].start(targets_[i].address, co);
-  int64_t deadline = core::monotonic_ns() + timeout_ns_;
+probe_failure failure_of(int err) {
+  if (err == ECONNREFUSED) return probe_failure::refused;
+  if (err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == ENETDOWN || err == EPROTO ||
+      err == ENOPROTOOPT || err == ECONNRESET)
+    return probe_failure::unreachable;
+  if (err == ETIMEDOUT) return probe_failure::timeout;
+  return probe_failure::local;
+}
+
+std::vector<active::handshake> handshake_all(const std::vector<core::socket_address>& addresses,
+                                             const active::connect_options& options, int64_t deadline_ns,
+                                             const std::function<bool()>& stop) {
+  // The handshake as probe and bench time it (active::handshake).
+  std::vector<active::handshake> a(addresses.size());
+  for (size_t i = 0; i < addresses.size(); ++i) (void)a[i].start(addresses[i], options);
   for (;;) {
     std::vector<pollfd> p;
     std::vector<size_t> which;
@@ -91,23 +88,44 @@ void probe_scheduler::round() {
       p.push_back({a[i].fd(), POLLOUT, 0});
       which.push_back(i);
     }
-    int64_t left = deadline - core::monotonic_ns();
+    int64_t left = deadline_ns - core::monotonic_ns();
     if (p.empty() || left <= 0) break;
-    int n = poll(p.data(), p.size(), static_cast<int>(std::max<int64_t>(1, left / core::ns_per_ms)));
+    int n = poll(p.data(), p.size(), static_cast<int>(std::clamp<int64_t>(left / core::ns_per_ms, 1, 100)));
     if (n < 0 && errno != EINTR) break;
     int64_t now = core::monotonic_ns();
     for (size_t k = 0; k < p.size(); ++k) {
       if (p[k].revents != 0) a[which[k]].complete(now);
     }
-    std::lock_guard lock(mutex_);
-    if (stopping_) return;
+    if (stop && stop()) {
+      for (auto& h : a) {
+        if (!h.done()) h.fail(EINTR, now);
+      }
+      return a;
+    }
   }
+  int64_t now = core::monotonic_ns();
+  for (auto& h : a) {
+    if (!h.done()) h.fail(ETIMEDOUT, now);
+  }
+  return a;
+}
+
+// One handshake with every target at once; each ends with a RST (SO_LINGER 0), so that a probe
+// every interval piles up no TIME-WAIT here.
+void probe_scheduler::round() {
+  std::vector<core::socket_address> addresses;
+  for (const auto& t : targets_) addresses.push_back(t.address);
+  bool stopped = false;
+  auto a = handshake_all(addresses, {}, core::monotonic_ns() + timeout_ns_, [&] {
+    std::lock_guard lock(mutex_);
+    return stopped = stopping_;
+  });
+  if (stopped) return;
   int64_t done = core::monotonic_ns();
   // The SYNs sent again, read before the sockets close (a timed-out probe of a silent target
   // resends its SYN after 1 s; TcpExt_TCPSynRetrans counts each).
   std::vector<uint32_t> resent(a.size(), 0);
   for (size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].done()) a[i].fail(ETIMEDOUT, done);
     resent[i] = a[i].kernel_view().total_retrans;
     if (a[i].fd() >= 0) active::set_linger_zero(a[i].fd());
   }

@@ -8,11 +8,13 @@
 //   auto now = probes.results();            // one entry per target, in the order given
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "active/connector.h"
 #include "core/endpoint.h"
 
 namespace synscope::exporter {
@@ -34,6 +36,16 @@ enum class probe_failure {
 };
 inline constexpr size_t probe_failure_kinds = 4;
 const char* probe_failure_name(probe_failure f);
+/// Which failure a connect's errno is: a RST or an ICMP error after the SYN was sent ends the
+/// socket in tcp_done(), which counts Tcp_AttemptFails; anything else happened before a SYN.
+probe_failure failure_of(int err);
+
+/// One handshake with every address at once, each given up at `deadline_ns` (CLOCK_MONOTONIC)
+/// with ETIMEDOUT. `stop`, asked between waits, ends it early (what is pending is failed with
+/// EINTR). The sockets stay open: read TCP_INFO, then close them.
+std::vector<active::handshake> handshake_all(const std::vector<core::socket_address>& addresses,
+                                             const active::connect_options& options, int64_t deadline_ns,
+                                             const std::function<bool()>& stop);
 
 struct probe_result {
   std::vector<uint64_t> buckets;  ///< cumulative counts per bound of probe_buckets()

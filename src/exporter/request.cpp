@@ -27,6 +27,30 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// "10", "9.5": a positive number of seconds, or 0 for anything else (the header is advice).
+double parse_seconds(std::string_view v) {
+  double whole = 0;
+  double scale = 0;
+  bool digits = false;
+  for (char c : v) {
+    if (c >= '0' && c <= '9') {
+      digits = true;
+      if (scale == 0) {
+        whole = whole * 10 + (c - '0');
+      } else {
+        whole += (c - '0') * scale;
+        scale /= 10;
+      }
+      if (whole > 1e9) return 0;
+    } else if (c == '.' && scale == 0) {
+      scale = 0.1;
+    } else {
+      return 0;
+    }
+  }
+  return digits ? whole : 0;
+}
+
 }  // namespace
 
 request parse_request(std::string_view in, size_t max_head) {
@@ -56,7 +80,9 @@ request parse_request(std::string_view in, size_t max_head) {
     return r;
   }
   r.method = method == "GET" ? request::get : method == "HEAD" ? request::head : request::other;
-  r.path = target.substr(0, target.find('?'));
+  size_t question = target.find('?');
+  r.path = target.substr(0, question);
+  if (question != std::string_view::npos) r.query = target.substr(question + 1);
   r.keep_alive = !http10;
   size_t pos = line_end == std::string_view::npos ? head.size() : line_end + 2;
   while (pos < head.size()) {
@@ -82,6 +108,8 @@ request parse_request(std::string_view in, size_t max_head) {
       r.has_body = r.has_body || (value != "0" && !value.empty());
     } else if (iequals(name, "transfer-encoding")) {
       r.has_body = true;
+    } else if (iequals(name, "x-prometheus-scrape-timeout-seconds")) {
+      r.scrape_timeout_s = parse_seconds(value);
     }
   }
   r.kind = request::whole;

@@ -22,6 +22,8 @@ struct request {
   size_t consumed = 0;
   method_t method = other;
   std::string_view path;       ///< before any '?', a view into the input
+  std::string_view query;      ///< after the '?' (empty without one), a view into the input
+  double scrape_timeout_s = 0; ///< X-Prometheus-Scrape-Timeout-Seconds, when sent and a positive number
   bool keep_alive = false;     ///< HTTP/1.1 unless "Connection: close"; 1.0 only with "keep-alive"
   bool openmetrics = false;    ///< Accept names application/openmetrics-text
   bool gzip = false;           ///< Accept-Encoding names gzip

@@ -72,28 +72,10 @@ class AlertsFire : public netns_test {
   }
   // A listening socket in the namespace that never accepts.
   core::unique_fd listener(uint16_t port, int backlog) {
-    core::unique_fd fd;
-    in_netns(ns_->name(), [&] {
-      fd.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      int one = 1;
-      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_port = htons(port);
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);  // NOLINT
-      EXPECT_EQ(listen(fd.get(), backlog), 0);
-    });
-    return fd;
+    return listen_in(ns_->name(), "127.0.0.1:" + std::to_string(port), backlog);
   }
   // An nft rule in the namespace that drops the packets `match` selects on their way in.
-  bool drop_arriving(const std::string& match) {
-    std::string table = "drop" + std::to_string(++tables_);
-    return ns_->run({"nft", "add table inet " + table + "; add chain inet " + table +
-                                " in { type filter hook input priority 0; }; add rule inet " + table + " in " + match +
-                                " drop"})
-               .exit_code == 0;
-  }
+  bool drop_arriving(const std::string& match) { return testing::drop_arriving(*ns_, "drop" + std::to_string(++tables_), match); }
   std::unique_ptr<background_process> traffic(const std::string& name, std::vector<std::string> argv) {
     argv.insert(argv.begin(), synscope_binary());
     return std::make_unique<background_process>(ns_->exec(argv), dir_.path(name + ".log"));

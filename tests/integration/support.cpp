@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -27,6 +29,7 @@
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
+#include "core/endpoint.h"
 
 extern char** environ;
 
@@ -345,6 +348,27 @@ void in_netns(const std::string& ns, const std::function<void()>& f) {
     f();
   });
   t.join();
+}
+
+core::unique_fd listen_in(const std::string& ns, const std::string& address, int backlog) {
+  auto at = core::parse_local_address(address, "listen_in");
+  EXPECT_TRUE(at.ok()) << address;
+  core::unique_fd fd;
+  if (!at) return fd;
+  in_netns(ns, [&] {
+    fd.reset(socket(at->family(), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    int one = 1;
+    setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    EXPECT_EQ(bind(fd.get(), at->data(), at->size()), 0) << address << ": " << std::strerror(errno);
+    EXPECT_EQ(listen(fd.get(), backlog), 0);
+  });
+  return fd;
+}
+
+bool drop_arriving(const netns& ns, const std::string& table, const std::string& match) {
+  return ns.run({"nft", "add table inet " + table + "; add chain inet " + table +
+                            " in { type filter hook input priority 0; }; add rule inet " + table + " in " + match + " drop"})
+             .exit_code == 0;
 }
 
 void write_synthetic_capture(const std::string& path, uint64_t connections) {

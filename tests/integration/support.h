@@ -14,6 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/unique_fd.h"
+
 namespace synscope::testing {
 
 struct command_result {
@@ -100,6 +102,14 @@ class netns {
 /// Runs `f` on a thread that entered network namespace `ns` (/run/netns/NAME) and waits for it:
 /// sockets made there stay in that namespace, usable from any thread.
 void in_netns(const std::string& ns, const std::function<void()>& f);
+
+/// A listening socket made inside namespace `ns` on `address` (a numeric "ADDR:PORT"), non-blocking,
+/// that nothing accepts from: the kernel completes handshakes into its queue of `backlog`.
+core::unique_fd listen_in(const std::string& ns, const std::string& address, int backlog);
+
+/// An nftables rule in `ns` (a table of its own, named `table`) that drops the arriving packets
+/// `match` selects ("tcp dport 8082 tcp flags syn"). False when nft refused it.
+bool drop_arriving(const netns& ns, const std::string& table, const std::string& match);
 
 /// A test fixture with a fresh network namespace of its own in ns_ (skipped where none can be made).
 class netns_test : public ::testing::Test {
