@@ -1,6 +1,6 @@
 // bench/analyze: synscope analyze against its anchors on the same captures, in one run.
 //
-//   build/release/bench/analyze [PACKETS=1000000] [MEMORY_CONNECTIONS=1000000]
+//   build/release/bench/analyze [PACKETS=1000000] [MEMORY_CONNECTIONS=1000000] [ARCHIVE_FILES=0]
 //
 // 1. Makes two captures of PACKETS packets each of real loopback traffic, in a network namespace
 //    of its own, by tcpdump:
@@ -16,15 +16,21 @@
 //    file, `tcpdump -nn -r` and tshark computing initial RTTs, and prints the ratios.
 // 3. Makes a capture of MEMORY_CONNECTIONS handshakes and reports synscope's peak memory
 //    analyzing it (the bound: 64 MB for a million connections).
+// 4. With ARCHIVE_FILES: cuts the realistic capture into that many pcap files (an archive, as a
+//    rotating tcpdump -C or -G leaves one) and times `analyze --zeek` on every file, one process
+//    per file with xargs -P 1 and -P (the CPUs), beside tcpdump -nn -r the same way, cat, and one
+//    synscope process over all the files (one summary).
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -173,13 +179,99 @@ void measure(const std::string& title, const std::string& file, uint64_t got, co
   fmt::print("  summary / cat               {:6.1f}x\n", t.summary / t.cat);
 }
 
+// Cuts the pcap `path` into `files` pcap files of about equal packet counts in `out_dir`
+// (part-00000.pcap, ...); returns how many were written.
+size_t split_capture(const std::string& path, const std::string& out_dir, size_t files, uint64_t packets) {
+  std::FILE* in = std::fopen(path.c_str(), "rb");
+  if (in == nullptr) return 0;
+  unsigned char header[24];
+  if (std::fread(header, 1, sizeof header, in) != sizeof header) {
+    std::fclose(in);
+    return 0;
+  }
+  std::filesystem::create_directories(out_dir);
+  uint64_t per_file = std::max<uint64_t>(1, packets / files);
+  std::FILE* out = nullptr;
+  size_t written = 0;
+  uint64_t in_file = per_file;
+  std::vector<unsigned char> record(16 + 262'144);
+  while (std::fread(record.data(), 1, 16, in) == 16) {
+    uint32_t caplen = 0;
+    std::memcpy(&caplen, record.data() + 8, 4);  // tcpdump writes the host's order
+    if (caplen > 262'144 || std::fread(record.data() + 16, 1, caplen, in) != caplen) break;
+    if (in_file == per_file && written < files) {
+      if (out != nullptr) std::fclose(out);
+      out = std::fopen(fmt::format("{}/part-{:05}.pcap", out_dir, written++).c_str(), "wb");
+      if (out == nullptr) break;
+      std::fwrite(header, 1, sizeof header, out);
+      in_file = 0;
+    }
+    std::fwrite(record.data(), 1, 16 + caplen, out);
+    ++in_file;
+  }
+  if (out != nullptr) std::fclose(out);
+  std::fclose(in);
+  return written;
+}
+
+// The archive: every file analyzed by a process of its own, as docs/analyze.md shows.
+void measure_archive(const std::string& file, uint64_t got, size_t files, const std::string& dir) {
+  std::string archive = dir + "/archive";
+  size_t made = split_capture(file, archive, files, got);
+  double mb = 0;
+  for (const auto& e : std::filesystem::directory_iterator(archive)) mb += static_cast<double>(e.file_size()) / 1e6;
+  unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  // xargs runs `CMD FILES > FIRST.out` for N files at a time (in name order, as a rotating
+  // tcpdump names them), P processes at once.
+  std::string script = dir + "/each.sh";
+  {
+    std::FILE* f = std::fopen(script.c_str(), "w");
+    std::fputs("#!/bin/sh\np=$1; n=$2; d=$3; shift 3; export CMD=\"$*\"\n"
+               "printf '%s\\0' \"$d\"/*.pcap | xargs -0 -P \"$p\" -n \"$n\" sh -c '$CMD \"$0\" \"$@\" > \"$0.out\" 2>/dev/null'\n",
+               f);
+    std::fclose(f);
+  }
+  auto each = [&](int runs, unsigned p, unsigned n, const std::string& cmd) {
+    return bench::best_of(runs, {"sh", script, std::to_string(p), std::to_string(n), archive, cmd}, "bench/analyze archive");
+  };
+  fmt::print("bench/analyze: archive: {} files of the realistic capture, {:.1f} MB, {} packets, {} CPUs\n", made, mb,
+             got, cpus);
+  bench::run({"sh", "-c", "cat " + archive + "/*.pcap"});  // warm the page cache
+  double cat = bench::best_of(3, {"sh", "-c", "cat " + archive + "/*.pcap"}, "cat");
+  std::string zeek = fmt::format("{} analyze --zeek", SYNSCOPE_BINARY);
+  double one = each(1, 1, 1, zeek);
+  double all = each(1, cpus, 1, zeek);
+  double batches = each(3, cpus, 100, zeek);
+  double summary = bench::best_of(3, {"sh", "-c", fmt::format("{} analyze {}/*.pcap", SYNSCOPE_BINARY, archive)},
+                                  "synscope analyze (all files)");
+  double tcpdump = each(1, cpus, 1, "tcpdump -nn -r");
+  double start = bench::best_of(20, {SYNSCOPE_BINARY, "--version"}, "synscope --version");
+  auto line = [&](const std::string& what, double s) {
+    fmt::print("  {:<62} {:8.3f} s {:7.0f} files/s {:6.0f} MB/s {:6.2f} M packets/s\n", what, s,
+               static_cast<double>(made) / s, mb / s, static_cast<double>(got) / s / 1e6);
+  };
+  line("cat (the read limit)", cat);
+  line("xargs -n 1 -P 1: synscope analyze --zeek FILE > FILE.out", one);
+  line(fmt::format("xargs -n 1 -P {}: synscope analyze --zeek FILE > FILE.out", cpus), all);
+  line(fmt::format("xargs -n 100 -P {}: synscope analyze --zeek FILES > FIRST.out", cpus), batches);
+  line("synscope analyze FILES (one process, one summary)", summary);
+  line(fmt::format("xargs -n 1 -P {}: tcpdump -nn -r FILE > FILE.out", cpus), tcpdump);
+  fmt::print("  a process a file: {:.1f} ms each (synscope --version alone: {:.1f} ms)\n",
+             one / static_cast<double>(made) * 1e3, start * 1e3);
+  fmt::print("  -n 1 -P {} / -n 1 -P 1        {:6.2f}x faster\n", cpus, one / all);
+  fmt::print("  -n 100 / -n 1 (both -P {})    {:6.1f}x faster\n", cpus, all / batches);
+  fmt::print("  tcpdump / synscope, -n 1 -P {} {:6.1f}x\n", cpus, tcpdump / all);
+  std::filesystem::remove_all(archive);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t packets = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1'000'000;
   uint64_t memory_connections = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1'000'000;
-  if (packets < 1000 || packets > 20'000'000 || memory_connections > 5'000'000) {
-    fmt::print(stderr, "usage: analyze [PACKETS 1000-20000000] [MEMORY_CONNECTIONS 0-5000000]\n");
+  uint64_t archive_files = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 0;
+  if (packets < 1000 || packets > 20'000'000 || memory_connections > 5'000'000 || archive_files > 100'000) {
+    fmt::print(stderr, "usage: analyze [PACKETS 1000-20000000] [MEMORY_CONNECTIONS 0-5000000] [ARCHIVE_FILES 0-100000]\n");
     return 2;
   }
   // SYNSCOPE_BENCH_KEEP=DIR keeps the two captures there (for perf), instead of removing them.
@@ -211,6 +303,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   measure("realistic (HTTP by ab and nginx, IPv4 and IPv6, SYN retransmissions, refused)", file, got, dir);
+  if (archive_files > 0) measure_archive(file, got, archive_files, dir);
   done_with(file);
 
   if (memory_connections > 0) {

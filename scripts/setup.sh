@@ -59,3 +59,16 @@ if ((${#missing[@]})); then
 else
   echo "setup.sh: all packages present"
 fi
+
+# Node.js oracles of the tests (tests/js: DuckDB reads analyze --zeek's conn.log), from the npm
+# registry, pinned by package-lock.json. Node itself: the machine's, else Debian's.
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+js_dir="$(dirname "$0")/../tests/js"
+if ! cmp -s "$js_dir/package-lock.json" "$js_dir/node_modules/.synscope-installed-lock"; then
+  echo "setup.sh: npm ci in tests/js"
+  npm ci --prefix "$js_dir" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$js_dir/package-lock.json" "$js_dir/node_modules/.synscope-installed-lock"
+fi

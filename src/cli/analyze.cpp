@@ -40,6 +40,8 @@ struct analyze_args {
   bool connections = false;
   bool json = false;
   bool csv = false;
+  bool zeek = false;
+  uint16_t community_seed = 0;
   size_t top = 10;
   std::string idle_timeout = "300";
   bool no_vlan = false;
@@ -66,11 +68,19 @@ class output_sink : public tcp::connection_sink {
       if (args_.json) {
         // One buffer for every line: no allocation per connection.
         line_.clear();
-        render::append_connection_json(line_, c);
+        render::append_connection_json(line_, c, args_.community_seed);
         write_line();
       } else if (args_.csv) {
         line_.clear();
-        render::append_csv_line(line_, c);
+        render::append_csv_line(line_, c, args_.community_seed);
+        write_line();
+      } else if (args_.zeek) {
+        // The header's #open is the first connection's first packet (connections come in the
+        // order they began).
+        if (!zeek_started_) zeek_header(c.first_ns);
+        last_ns_ = std::max(last_ns_, c.last_ns);
+        line_.clear();
+        render::append_zeek_line(line_, c, args_.community_seed);
         write_line();
       } else if (args_.connections) {
         kept_.push_back(c);
@@ -80,6 +90,17 @@ class output_sink : public tcp::connection_sink {
     }
   }
   std::vector<tcp::connection>& kept() { return kept_; }
+  /// --zeek: the #close line (and the header first, when no connection came).
+  void finish_zeek() {
+    if (!args_.zeek || write_error_) return;
+    try {
+      if (!zeek_started_) zeek_header(0);
+      line_ = render::zeek_footer(last_ns_);
+      write_line();
+    } catch (const std::system_error& e) {
+      write_error_ = e;
+    }
+  }
   [[nodiscard]] const std::optional<std::system_error>& write_error() const { return write_error_; }
 
  private:
@@ -87,6 +108,13 @@ class output_sink : public tcp::connection_sink {
   std::vector<tcp::connection> kept_;
   std::optional<std::system_error> write_error_;
   std::string line_;
+  bool zeek_started_ = false;
+  int64_t last_ns_ = 0;
+  void zeek_header(int64_t open_ns) {
+    zeek_started_ = true;
+    line_ = render::zeek_header(open_ns);
+    write_line();
+  }
   void write_line() {
     line_ += '\n';
     if (std::fwrite(line_.data(), 1, line_.size(), stdout) != line_.size()) {
@@ -157,13 +185,15 @@ int run(const analyze_args& args) {
   // Lines from files go out in 64 KB writes (stdio's default for a pipe is 4 KB: a write call
   // every four connections); from standard input, often a live tcpdump, they keep stdio's pace.
   bool from_stdin = std::find(options.inputs.begin(), options.inputs.end(), "-") != options.inputs.end();
-  if ((args.json || args.csv) && !from_stdin) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
+  bool rows = args.json || args.csv || args.zeek;
+  if (rows && !from_stdin) std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16);
   output_sink out(args);
   // JSON and CSV lines in id order (the order connections began), not the order they ended.
   tcp::id_order_sink ordered(out, options.tracker.max_open);
   int64_t begin = core::monotonic_ns();
-  auto report = tcp::analyze(options, args.json || args.csv ? static_cast<tcp::connection_sink*>(&ordered) : &out, progress);
+  auto report = tcp::analyze(options, rows ? static_cast<tcp::connection_sink*>(&ordered) : &out, progress);
   ordered.flush();
+  out.finish_zeek();
   if (show_progress && last_progress != 0) fmt::print(stderr, "\r\033[K");
   if (!report) return fail(report.error());
   if (out.write_error()) return output_failed(*out.write_error());
@@ -236,8 +266,8 @@ int run(const analyze_args& args) {
   }
   if (args.json) {
     fmt::print("{}\n", render::summary_json(*report).str());
-  } else if (args.csv) {
-    // CSV carries connections only.
+  } else if (args.csv || args.zeek) {
+    // CSV and conn.log carry connections only.
   } else if (args.connections) {
     fmt::print("{}", render::connection_table(out.kept()));
   } else {
@@ -267,6 +297,12 @@ command_runner add_analyze_command(CLI::App& app) {
   cmd->add_flag("--connections", args->connections, "A table of every connection instead of the summary");
   cmd->add_flag("--json", args->json, "JSON lines: one object per connection, then a summary (docs/analyze.md)");
   cmd->add_flag("--csv", args->csv, "CSV: a header, then one row per connection");
+  cmd->add_flag("--zeek", args->zeek,
+                "Zeek's conn.log (TSV, its #fields header and column names) with community_id and the handshake "
+                "columns, for Zeek pipelines, DuckDB, ClickHouse");
+  cmd->add_option("--community-id-seed", args->community_seed,
+                  "The Community ID seed (as Zeek's CommunityID::seed) of every record's community_id")
+      ->capture_default_str();
   cmd->add_option("--top", args->top, "Rows in the top-servers and top-ports lists")->capture_default_str();
   cmd->add_option("--idle-timeout", args->idle_timeout, "A connection silent this long is finished")->capture_default_str();
   cmd->add_option("--max-open", args->max_open,
@@ -293,13 +329,15 @@ command_runner add_analyze_command(CLI::App& app) {
       ->capture_default_str();
   auto* excl_json = cmd->get_option("--json");
   cmd->get_option("--csv")->excludes(excl_json);
-  cmd->get_option("--connections")->excludes(excl_json)->excludes(cmd->get_option("--csv"));
+  cmd->get_option("--zeek")->excludes(excl_json)->excludes(cmd->get_option("--csv"));
+  cmd->get_option("--connections")->excludes(excl_json)->excludes(cmd->get_option("--csv"))->excludes(cmd->get_option("--zeek"));
   cmd->footer(
       "Examples:\n"
       "  synscope analyze trace.pcapng                  # the summary\n"
       "  synscope analyze trace.pcap 'port 443'         # only what the filter passes\n"
       "  tcpdump -i any -w - 'tcp' | synscope analyze - # from a pipe\n"
       "  synscope analyze a.pcap b.pcap --json          # JSON lines\n"
+      "  synscope analyze trace.pcap --zeek > conn.log  # Zeek's conn.log, with community_id\n"
       "  synscope analyze trace.pcap --ladder 0,3       # ladder diagrams of connections 0 and 3\n"
       "  synscope analyze wire.pcap --ladder 0 --trace kernel.jsonl  # with synscope trace --json's moments\n"
       "  synscope analyze trace.pcap --report out.html  # the same, to open in a browser\n"

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <ctime>
+#include <utility>
 #include <span>
 
 #include <fmt/format.h>
 
+#include "core/community_id.h"
 #include "render/format.h"
 #include "render/table.h"
 
@@ -66,7 +69,7 @@ const std::vector<std::string> csv_columns = {
     "id", "client", "server", "vlan", "first_unix_ns", "syn_count", "synack_count", "handshake_complete",
     "initial_rtt_us", "server_rtt_us", "client_rtt_us", "refused", "conn_state", "history", "ended",
     "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies",
-    "connect_time_us", "handshake_done_unix_ns"};
+    "connect_time_us", "handshake_done_unix_ns", "community_id"};
 
 void append_csv_cell(std::string& out, std::string_view s) {
   if (s.find_first_of(",\"\n") == std::string_view::npos) {
@@ -117,7 +120,7 @@ class csv_writer {
   bool first_ = true;
 };
 
-void write_connection(json_object& j, const tcp::connection& c) {
+void write_connection(json_object& j, const tcp::connection& c, uint16_t seed) {
   std::array<char, 3 * 6> vlan_text{};
   std::array<std::string_view, 3> vlan;
   size_t vlans = 0;
@@ -178,19 +181,21 @@ void write_connection(json_object& j, const tcp::connection& c) {
             .field("syn_data_acked", c.syn_data_acked);
       })
       .field("anomalies", tcp::anomaly_list(c.anomalies));
+  char id[core::community_id_size];
+  j.field("community_id", std::string_view(id, core::write_community_id(id, c.client, c.server, 6, seed)));
 }
 
 }  // namespace
 
-json_object connection_json(const tcp::connection& c) {
+json_object connection_json(const tcp::connection& c, uint16_t seed) {
   json_object j;
-  write_connection(j, c);
+  write_connection(j, c, seed);
   return j;
 }
 
-void append_connection_json(std::string& out, const tcp::connection& c) {
+void append_connection_json(std::string& out, const tcp::connection& c, uint16_t seed) {
   json_object j(out);
-  write_connection(j, c);
+  write_connection(j, c, seed);
   j.close();
 }
 
@@ -200,7 +205,7 @@ std::string csv_header() {
   return line;
 }
 
-void append_csv_line(std::string& out, const tcp::connection& c) {
+void append_csv_line(std::string& out, const tcp::connection& c, uint16_t seed) {
   std::string vlan;
   for (int i = 0; i < c.vlan_count && i < 3; ++i) {
     vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
@@ -223,12 +228,212 @@ void append_csv_line(std::string& out, const tcp::connection& c) {
   } else {
     w.cell("");
   }
+  char id[core::community_id_size];
+  w.cell(std::string_view(id, core::write_community_id(id, c.client, c.server, 6, seed)));
 }
 
-std::string csv_line(const tcp::connection& c) {
+std::string csv_line(const tcp::connection& c, uint16_t seed) {
   std::string line;
-  append_csv_line(line, c);
+  append_csv_line(line, c, seed);
   return line;
+}
+
+namespace {
+
+// Zeek's conn.log columns (base/protocols/conn/main.zeek), community_id, then synscope's.
+constexpr std::pair<const char*, const char*> zeek_columns[] = {
+    {"ts", "time"},
+    {"uid", "string"},
+    {"id.orig_h", "addr"},
+    {"id.orig_p", "port"},
+    {"id.resp_h", "addr"},
+    {"id.resp_p", "port"},
+    {"proto", "enum"},
+    {"service", "string"},
+    {"duration", "interval"},
+    {"orig_bytes", "count"},
+    {"resp_bytes", "count"},
+    {"conn_state", "string"},
+    {"local_orig", "bool"},
+    {"local_resp", "bool"},
+    {"missed_bytes", "count"},
+    {"history", "string"},
+    {"orig_pkts", "count"},
+    {"orig_ip_bytes", "count"},
+    {"resp_pkts", "count"},
+    {"resp_ip_bytes", "count"},
+    {"tunnel_parents", "set[string]"},
+    {"community_id", "string"},
+    {"vlan", "int"},
+    {"inner_vlan", "int"},
+    {"syn_count", "count"},
+    {"synack_count", "count"},
+    {"client_isn", "count"},
+    {"server_isn", "count"},
+    {"handshake_complete", "bool"},
+    {"refused", "bool"},
+    {"connect_time", "interval"},
+    {"initial_rtt", "interval"},
+    {"server_rtt", "interval"},
+    {"client_rtt", "interval"},
+    {"syn_data_bytes", "count"},
+    {"anomalies", "set[string]"},
+    {"ended", "string"},
+};
+
+// "%Y-%m-%d-%H-%M-%S" in UTC, as Zeek stamps #open and #close.
+std::string zeek_stamp(int64_t ns) {
+  time_t t = static_cast<time_t>(ns / 1'000'000'000);
+  tm parts{};
+  gmtime_r(&t, &parts);
+  return fmt::format("{:04}-{:02}-{:02}-{:02}-{:02}-{:02}", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                     parts.tm_hour, parts.tm_min, parts.tm_sec);
+}
+
+// Seconds with six decimals, rounded to the nearest microsecond as Zeek's "%.6f" rounds a time
+// or an interval; from the integer, so no binary fraction creeps in.
+void append_seconds(std::string& out, int64_t ns) {
+  if (ns < 0) {
+    out += '-';
+    ns = -ns;
+  }
+  int64_t all_us = ns / 1000 + (ns % 1000 >= 500 ? 1 : 0);
+  char text[32];
+  char* end = std::to_chars(text, text + sizeof text, all_us / 1'000'000).ptr;
+  int64_t us = all_us % 1'000'000;
+  *end++ = '.';
+  for (int64_t div = 100'000; div > 0; div /= 10) *end++ = static_cast<char>('0' + us / div % 10);
+  out.append(text, static_cast<size_t>(end - text));
+}
+
+template <std::integral T>
+void append_number(std::string& out, T v) {
+  char text[24];
+  out.append(text, static_cast<size_t>(std::to_chars(text, text + sizeof text, v).ptr - text));
+}
+
+// A Zeek uid: 'C' and base62 of a 64-bit mix of the connection's first packet time, id and
+// ends: the same capture gives the same uids, and two connections of it never share one.
+void append_uid(std::string& out, const tcp::connection& c) {
+  auto mix = [](uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  uint64_t h = mix(static_cast<uint64_t>(c.first_ns) ^ mix(c.id));
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  out += 'C';
+  char text[12];
+  size_t n = 0;
+  do {
+    text[n++] = digits[h % 62];
+    h /= 62;
+  } while (h > 0);
+  while (n > 0) out += text[--n];
+}
+
+}  // namespace
+
+std::string zeek_header(int64_t open_ns) {
+  std::string h = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n";
+  h += "#open\t" + zeek_stamp(open_ns) + "\n#fields";
+  for (const auto& [name, type] : zeek_columns) h += std::string("\t") + name;
+  h += "\n#types";
+  for (const auto& [name, type] : zeek_columns) h += std::string("\t") + type;
+  return h;
+}
+
+std::string zeek_footer(int64_t close_ns) { return "#close\t" + zeek_stamp(close_ns); }
+
+void append_zeek_line(std::string& out, const tcp::connection& c, uint16_t seed) {
+  auto tab = [&] { out += '\t'; };
+  auto unset = [&] { out += "\t-"; };
+  auto interval = [&](int64_t ns) {
+    tab();
+    if (ns < 0) {
+      out += '-';
+    } else {
+      append_seconds(out, ns);
+    }
+  };
+  auto count = [&](uint64_t v) {
+    tab();
+    append_number(out, v);
+  };
+  auto boolean = [&](bool v) { out += v ? "\tT" : "\tF"; };
+  append_seconds(out, c.first_ns);
+  tab();
+  append_uid(out, c);
+  tab();
+  out += core::to_string(c.client.address);
+  count(c.client.port);
+  tab();
+  out += core::to_string(c.server.address);
+  count(c.server.port);
+  out += "\ttcp";
+  unset();  // service: synscope does not identify protocols
+  if (c.last_ns > c.first_ns) {
+    interval(c.last_ns - c.first_ns);  // as Zeek, only when above zero
+  } else {
+    unset();
+  }
+  count(c.to_server.payload_bytes);
+  count(c.to_client.payload_bytes);
+  tab();
+  out += tcp::conn_state_name(c.state());
+  unset();  // local_orig, local_resp: no Site::local_nets here
+  unset();
+  unset();  // missed_bytes: gaps in sequence space are not tracked
+  tab();
+  if (c.history_len == 0) {
+    out += "(empty)";
+  } else {
+    out.append(c.history.data(), c.history_len);
+  }
+  count(c.to_server.packets);
+  unset();  // orig_ip_bytes
+  count(c.to_client.packets);
+  unset();  // resp_ip_bytes
+  unset();  // tunnel_parents
+  tab();
+  char id[core::community_id_size];
+  out.append(id, core::write_community_id(id, c.client, c.server, 6, seed));
+  // vlan and inner_vlan, as Zeek's vlan-logging policy: the outer tag and the next one.
+  for (int i = 0; i < 2; ++i) {
+    if (c.vlan_count > i) {
+      count(c.vlan[static_cast<size_t>(i)]);
+    } else {
+      unset();
+    }
+  }
+  count(c.syn_count);
+  count(c.synack_count);
+  if (c.have_client_isn) {
+    count(c.client_isn);
+  } else {
+    unset();
+  }
+  if (c.have_server_isn) {
+    count(c.server_isn);
+  } else {
+    unset();
+  }
+  boolean(c.handshake_complete);
+  boolean(c.refused);
+  interval(c.connect_time_ns());
+  interval(c.initial_rtt_ns);
+  interval(c.server_rtt_ns);
+  interval(c.client_rtt_ns);
+  count(c.syn_data_bytes);
+  tab();
+  if (c.anomalies == 0) {
+    out += "(empty)";
+  } else {
+    out += tcp::anomaly_names(c.anomalies);  // comma-separated: Zeek's set separator
+  }
+  tab();
+  out += tcp::end_reason_name(c.ended);
 }
 
 std::string connection_table(std::vector<tcp::connection>& all) {

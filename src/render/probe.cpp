@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "core/community_id.h"
 #include "core/error.h"
 #include "kernel/tcp_info.h"
 #include "render/format.h"
@@ -92,6 +93,11 @@ json_object attempt_json(const active::attempt& a, const core::socket_address& t
     o.null_field("client");
   }
   o.field("server", core::to_string(target.endpoint()));
+  if (a.local.size() > 0) {
+    o.field("community_id", core::community_id(a.local.endpoint(), target.endpoint(), 6));
+  } else {
+    o.null_field("community_id");
+  }
   if (a.client_isn) {
     o.field("client_isn", *a.client_isn);
   } else {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "core/clock.h"
+#include "core/community_id.h"
 #include "render/format.h"
 #include "render/table.h"
 
@@ -79,6 +80,7 @@ json_object handshake_json(const trace::handshake& h, int64_t offset, const trac
       .field("client", core::to_string(h.key.client))
       .field("server", core::to_string(h.key.server))
       .field("client_isn", h.key.isn)
+      .field("community_id", core::community_id(h.key.client, h.key.server, 6))
       .field("outcome", to_string(h.outcome()));
   at("syn_unix_ns", h.syn_ns);
   at("synack_unix_ns", h.synack_ns);

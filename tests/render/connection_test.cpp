@@ -8,10 +8,19 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/community_id.h"
 #include "tcp/analyzer.h"
 
 namespace synscope::render {
 namespace {
+
+std::vector<std::string> split_tabs(const std::string& line) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1) out.push_back(line.substr(start, tab - start));
+  out.push_back(line.substr(start));
+  return out;
+}
 
 class keep : public tcp::connection_sink {
  public:
@@ -82,14 +91,67 @@ TEST(ConnectionCsv, AHeaderAndOneLineAConnectionWithTheSameColumns) {
   ASSERT_FALSE(all.empty());
   auto header = csv_cells(csv_header());
   EXPECT_EQ(header.front(), "id");
-  EXPECT_EQ(header.size(), 23u);
+  EXPECT_EQ(header.size(), 24u);
+  EXPECT_EQ(header.back(), "community_id");
   for (const auto& c : all) {
     auto cells = csv_cells(csv_line(c));
     ASSERT_EQ(cells.size(), header.size()) << csv_line(c);
     EXPECT_EQ(cells[0], std::to_string(c.id));
     EXPECT_EQ(cells[1], core::to_string(c.client));
     EXPECT_EQ(cells[12], tcp::conn_state_name(c.state()));
+    EXPECT_EQ(cells[23], core::community_id(c.server, c.client, 6));
+    EXPECT_NE(csv_cells(csv_line(c, 1))[23], cells[23]) << "the seed changes it";
   }
+}
+
+TEST(ConnectionZeek, ZeeksHeaderAndARowPerConnectionWithEveryColumn) {
+  auto all = connections_of("kernel-normal-v4v6.pcap");
+  ASSERT_FALSE(all.empty());
+  std::string header = zeek_header(1'700'000'000'123'456'789);
+  std::istringstream in(header);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  ASSERT_EQ(lines.size(), 8u);
+  EXPECT_EQ(lines[0], "#separator \\x09");
+  EXPECT_EQ(lines[5], "#open\t2023-11-14-22-13-20");
+  auto fields = split_tabs(lines[6]);
+  auto types = split_tabs(lines[7]);
+  ASSERT_EQ(fields.size(), types.size());
+  EXPECT_EQ(fields[0], "#fields");
+  EXPECT_EQ(fields[1], "ts");
+  EXPECT_EQ(fields[12], "conn_state");
+  EXPECT_EQ(fields[22], "community_id");
+  EXPECT_EQ(zeek_footer(1'700'000'001'000'000'000), "#close\t2023-11-14-22-13-21");
+  for (const auto& c : all) {
+    std::string row;
+    append_zeek_line(row, c);
+    auto cells = split_tabs(row);
+    ASSERT_EQ(cells.size(), fields.size() - 1) << row;
+    EXPECT_EQ(cells[2], core::to_string(c.client.address));
+    EXPECT_EQ(cells[3], std::to_string(c.client.port));
+    EXPECT_EQ(cells[6], "tcp");
+    EXPECT_EQ(cells[7], "-");
+    EXPECT_EQ(cells[11], tcp::conn_state_name(c.state()));
+    EXPECT_EQ(cells[15], c.history_string());
+    EXPECT_EQ(cells[21], core::community_id(c.client, c.server, 6));
+    EXPECT_EQ(cells[1].front(), 'C');
+  }
+}
+
+TEST(ConnectionZeek, TimesAreRoundedToTheMicrosecondAndEmptyAndUnsetAreZeeks) {
+  tcp::connection c;
+  c.first_ns = 1'000'000'000'999'999'500;  // rounds up across the second
+  c.last_ns = c.first_ns;                   // no duration: unset, as Zeek leaves it
+  c.initial_rtt_ns = 1'499;                 // 0.000001
+  c.handshake_complete = true;
+  std::string row;
+  append_zeek_line(row, c);
+  auto cells = split_tabs(row);
+  EXPECT_EQ(cells[0], "1000000001.000000");
+  EXPECT_EQ(cells[8], "-");
+  EXPECT_EQ(cells[15], "(empty)") << "no history letter";
+  EXPECT_EQ(cells[31], "0.000001");  // initial_rtt
+  EXPECT_EQ(cells[35], "(empty)") << "no anomaly: the empty set";
 }
 
 TEST(ConnectionCsv, ACellWithACommaOrQuoteIsQuoted) {
@@ -97,7 +159,7 @@ TEST(ConnectionCsv, ACellWithACommaOrQuoteIsQuoted) {
   c.anomalies = ~uint32_t{0};  // every anomaly: their names are joined with commas
   std::string line = csv_line(c);
   auto cells = csv_cells(line);
-  ASSERT_EQ(cells.size(), 23u) << line;
+  ASSERT_EQ(cells.size(), 24u) << line;
   EXPECT_EQ(cells[20], tcp::anomaly_names(c.anomalies));
   EXPECT_NE(cells[20].find(','), std::string::npos);
 }
