@@ -246,6 +246,36 @@ TEST(ProbeOnce, ARefusedPortIsAFailureWithItsReason) {
   EXPECT_EQ(text.substr(text.size() - 6), "# EOF\n");
 }
 
+TEST(ProbeOnce, SourceAddressPayloadAndFastOpenAsTheModuleSays) {
+  auto c = parse_probe_config("allowed_targets: ['127.0.0.1/32']\nmodules:\n  m:\n    tcp: {source_ip_address: 127.0.0.2, "
+                              "fast_open: true, payload: \"PING\\r\\n\"}\n",
+                              "probe.yml");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  uint16_t port = 0;
+  auto l = listening(port);
+  auto r = probe_once(*c, *c->module("m"), "127.0.0.1:" + std::to_string(port), 2'000'000'000);
+  ASSERT_TRUE(std::holds_alternative<probe_outcome>(r));
+  const auto& p = std::get<probe_outcome>(r);
+  ASSERT_TRUE(p.success());
+  // TFO was asked for: without a cookie the SYN asks for one and the data follows the handshake
+  // (or rides on it where a cookie is cached, or the kernel's client bit is off).
+  EXPECT_NE(p.addresses[0].tfo, active::tfo_use::off);
+  std::string text = render_probe(p, format::prometheus);
+  EXPECT_NE(text.find("synscope_target_fast_open{ip=\"127.0.0.1\",result=\""), std::string::npos) << text;
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  core::unique_fd accepted(accept(l.get(), reinterpret_cast<sockaddr*>(&peer), &len));  // NOLINT
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(ntohl(peer.sin_addr.s_addr), 0x7f000002u) << "the probe came from source_ip_address";
+  char got[16] = {};
+  ssize_t n = 0;
+  for (int i = 0; i < 100 && n <= 0; ++i) {
+    n = recv(accepted.get(), got, sizeof got, MSG_DONTWAIT);
+    if (n <= 0) usleep(10'000);
+  }
+  EXPECT_EQ(std::string(got, static_cast<size_t>(std::max<ssize_t>(n, 0))), "PING\r\n") << "the payload was delivered";
+}
+
 TEST(ProbeEndpoint, AnswersBadQueriesAtOnceAndProbesOnAWorker) {
   auto c = parse_probe_config("allowed_targets: ['127.0.0.0/8']\nmodules: {tcp_connect: {}}\n", "probe.yml");
   ASSERT_TRUE(c.ok());
