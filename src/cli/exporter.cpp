@@ -1,6 +1,7 @@
 // synscope exporter: the kernel's handshake state for Prometheus, node_exporter-compatible.
 #include <sys/resource.h>
 
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -83,13 +84,12 @@ int run(const exporter_args& args) {
     duration = *d;
   }
   // --probe-config: /probe, read and checked before anything listens (a bad file is exit 2 or 4).
-  std::unique_ptr<exporter::probe_endpoint> probe_endpoint;
+  std::optional<exporter::probe_config> probe_config;
   if (!args.probe_config.empty()) {
     auto config = exporter::load_probe_config(args.probe_config);
     if (!config) return fail(config.error());
     if (args.probe_concurrency == 0) return fail(core::error{core::exit_code::usage, "--probe-concurrency: at least 1"});
-    probe_endpoint = std::make_unique<exporter::probe_endpoint>(std::move(*config), args.probe_concurrency);
-    ho.probes = probe_endpoint.get();
+    probe_config = std::move(*config);
   }
   // With --netns the HTTP listener is made here first, in the namespace synscope was started in
   // (where Prometheus is), and only then does the process enter the one it exports: a socket
@@ -103,6 +103,13 @@ int run(const exporter_args& args) {
   }
   if (!args.netns.empty()) {
     if (auto r = kernel::enter_netns(args.netns); !r) return fail(r.error());
+  }
+  // /probe's workers start here, after the namespace is entered, so that they probe from the
+  // exported namespace as --probe does (a thread stays in the namespace it was started in).
+  std::unique_ptr<exporter::probe_endpoint> probe_endpoint;
+  if (probe_config) {
+    probe_endpoint = std::make_unique<exporter::probe_endpoint>(std::move(*probe_config), args.probe_concurrency);
+    ho.probes = probe_endpoint.get();
   }
   // Room for the connection limit: descriptors up to the hard limit.
   rlimit rl{};

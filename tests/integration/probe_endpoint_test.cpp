@@ -133,6 +133,25 @@ TEST_F(ProbeEndpoint, PrometheusProbesThroughTheBlackboxRelabellingAndTheAllowLi
   (void)every;
 }
 
+// With --netns the exporter exports another namespace, and /probe probes from there, as --probe
+// does: a target listening only inside it is reached, and the same port here is not asked.
+TEST_F(ProbeEndpoint, WithNetnsTheProbesGoFromTheExportedNamespace) {
+  std::string why;
+  auto exported = netns::create(why);
+  ASSERT_TRUE(exported) << why;
+  std::string probe_yml = dir_.path("probe.yml");
+  std::ofstream(probe_yml) << "allowed_targets: [127.0.0.0/8]\nmodules:\n  tcp_connect: {timeout: 1s}\n";
+  auto there = listen_in(exported->name(), "127.0.0.1:8080", 16);
+  background_process e(ns_->exec({synscope_binary(), "exporter", "--listen", "127.0.0.1:9851", "--netns", exported->name(),
+                                  "--probe-config", probe_yml}),
+                       dir_.path("exporter.log"));
+  ASSERT_TRUE(e.wait_for_log("and /probe", 10'000)) << e.log();
+  auto r = curl({"-s", "http://127.0.0.1:9851/probe?target=127.0.0.1:8080"});
+  EXPECT_NE(r.out.find("\nprobe_success 1\n"), std::string::npos) << r.out;
+  EXPECT_GE(accept(there.get(), nullptr, nullptr), 0) << "the probe reached the exported namespace's listener";
+  EXPECT_EQ(e.interrupt(), 0) << e.log();
+}
+
 // Probes of a silent target hold every worker: /probe answers 503 beyond the queue, clients that
 // hang up mid-probe cost nothing, and /metrics is answered at once all along.
 TEST_F(ProbeEndpoint, SilentTargetsFillTheWorkersNotTheServer) {
