@@ -17,7 +17,7 @@ build_packages=(
   libmnl-dev                        # netlink sock_diag (src/kernel)
   zlib1g-dev                        # gzip (the exporter's answers)
   nettle-dev                        # SHA-256 of tune's backup manifests
-  libyaml-dev                       # the exporter's /probe module file (linked from its archive)
+  libyaml-dev                       # the exporter's /probe module file
   libbpf-dev libelf-dev bpftool llvm  # synscope trace: CO-RE eBPF (libbpf and libelf archives, skeletons, llvm-strip)
 )
 oracle_packages=(

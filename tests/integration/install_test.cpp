@@ -165,11 +165,16 @@ TEST(JsonTimes, MomentsAreUnixNanosecondsAndDurationsNameTheirUnit) {
 // README, the user docs and deploy/.
 TEST(UserText, NeverNamesTheSeedArticle) {
   const std::regex seed(R"((^|[^A-Za-z_])[Ss]eed('s)?($|[^A-Za-z_]))");  // not __seed, a libstdc++ name
+  // The Community ID spec's own term (its hash seed, Zeek's CommunityID::seed) is not the article.
+  const std::regex community_id_seed(R"(community-id-seed|CommunityID::seed|Community ID seed)", std::regex::icase);
+  auto names_it = [&](const std::string& text) {
+    return std::regex_search(std::regex_replace(text, community_id_seed, ""), seed);
+  };
   auto strings = run_command({"strings", "-n", "4", synscope_binary()});
   ASSERT_EQ(strings.exit_code, 0) << strings.err;
   std::istringstream in(strings.out);
   std::string line;
-  while (std::getline(in, line)) EXPECT_FALSE(std::regex_search(line, seed)) << "in the binary: " << line;
+  while (std::getline(in, line)) EXPECT_FALSE(names_it(line)) << "in the binary: " << line;
   std::string root = SYNSCOPE_SOURCE_DIR;
   std::vector<std::string> files = {root + "/README.md"};
   for (const auto& e : std::filesystem::recursive_directory_iterator(root + "/deploy")) {
@@ -183,7 +188,7 @@ TEST(UserText, NeverNamesTheSeedArticle) {
     int number = 0;
     while (std::getline(text, line)) {
       ++number;
-      EXPECT_FALSE(std::regex_search(line, seed)) << f << ":" << number << ": " << line;
+      EXPECT_FALSE(names_it(line)) << f << ":" << number << ": " << line;
     }
   }
 }
