@@ -201,11 +201,12 @@ TEST_F(ProbeNetns, HandshakeTimeAgreesWithTshark) {
     return out;
   };
   // A whole round can run slow on a shared machine (seen in CI: every connect about 55 us
-  // longer, the CPUs waking from idle between the 5 ms-spaced probes), never fast: up to three
-  // rounds, and the probe agrees when one of them does. The wire is never later than the probe
-  // in any round.
+  // longer, the CPUs waking from idle between the 5 ms-spaced probes; and on 2026-12-07 three
+  // rounds in a row 60 us longer while the sanitizer build compiled beside the tests, tshark's
+  // own times 3x their quiet values), never fast: up to six rounds, and the probe agrees when
+  // one of them does. The wire is never later than the probe in any round.
   agreement last;
-  for (int attempt = 1; attempt <= 3; ++attempt) {
+  for (int attempt = 1; attempt <= 6; ++attempt) {
     last = round(attempt);
     ASSERT_TRUE(last.failure.empty()) << last.failure;
     EXPECT_GE(last.smallest, -5.0) << "the probe can never see the handshake end before the wire does";
@@ -215,7 +216,7 @@ TEST_F(ProbeNetns, HandshakeTimeAgreesWithTshark) {
     if (std::abs(last.offset) < std::max(50.0, 0.2 * last.theirs)) break;
   }
   EXPECT_LT(std::abs(last.offset), std::max(50.0, 0.2 * last.theirs))
-      << "10th-percentile difference " << last.offset << " us in three rounds; probe median " << last.ours
+      << "10th-percentile difference " << last.offset << " us in six rounds; probe median " << last.ours
       << " us, tshark initial_rtt median " << last.theirs << " us";
 }
 
