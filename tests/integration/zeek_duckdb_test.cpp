@@ -2,6 +2,7 @@
 // Community ID dissector, and `analyze --zeek` loaded into DuckDB (the npm @duckdb/node-api
 // package, tests/js) as Zeek logs are loaded, queried, and joined with `analyze --json` on
 // community_id. Every capture in ../shared/pcaps.
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -59,6 +60,7 @@ TEST(CommunityIdVsTshark, EveryConnectionOfEverySharedCapture) {
     }
   }
   EXPECT_GT(compared, 100u);
+  std::printf("community_id compared with tshark's for %zu connections\n", compared);
 }
 
 TEST(ZeekConnLog, LoadsIntoDuckDBAndJoinsTheJsonRecordsOnCommunityId) {
