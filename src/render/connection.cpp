@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <ctime>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "core/community_id.h"
 #include "render/format.h"
 #include "render/table.h"
+#include "render/text_cursor.h"
 
 namespace synscope::render {
 namespace {
@@ -40,30 +42,56 @@ negotiated_names negotiated(const tcp::connection& c) {
   return out;
 }
 
-void options_json(json_object& j, const tcp::offered_options& o) {
-  j.field("seen", o.seen);
+// {"seen":true,"mss":1460,...}: what one side offered.
+void options_json(text_cursor& at, const tcp::offered_options& o) {
+  at.lit("{\"seen\":").boolean(o.seen).lit(",\"mss\":");
   if (o.mss) {
-    j.field("mss", o.mss_value);
+    at.number(o.mss_value);
   } else {
-    j.null_field("mss");
+    at.lit("null");
   }
+  at.lit(",\"wscale\":");
   if (o.wscale) {
-    j.field("wscale", o.wscale_value);
+    at.number(o.wscale_value);
   } else {
-    j.null_field("wscale");
+    at.lit("null");
   }
-  j.field("sack_permitted", o.sack_permitted).field("timestamps", o.timestamps).field("fastopen", o.fastopen)
-      .field("mptcp", o.mptcp);
+  at.lit(",\"sack_permitted\":").boolean(o.sack_permitted).lit(",\"timestamps\":").boolean(o.timestamps);
+  at.lit(",\"fastopen\":").boolean(o.fastopen).lit(",\"mptcp\":").boolean(o.mptcp).put('}');
 }
 
-void optional_us(json_object& j, const char* key, int64_t ns) {
+// A duration in microseconds, or null when not measured (negative).
+void optional_us(text_cursor& at, int64_t ns) {
   if (ns < 0) {
-    j.null_field(key);
+    at.lit("null");
   } else {
-    j.micros(key, ns);
+    at.micros_trimmed(ns);
   }
 }
 
+// ["a","b"]: names that need no escape.
+template <typename Names>
+void name_array(text_cursor& at, const Names& names) {
+  at.put('[');
+  bool first = true;
+  for (std::string_view name : names) {
+    if (!first) at.put(',');
+    first = false;
+    at.put('"').str(name).put('"');
+  }
+  at.put(']');
+}
+
+// The anomaly names set in `bits`, joined by commas.
+void anomaly_names_joined(text_cursor& at, uint32_t bits) {
+  bool first = true;
+  for (size_t i = 0; i < tcp::anomaly_count; ++i) {
+    if ((bits & (1u << i)) == 0) continue;
+    if (!first) at.put(',');
+    first = false;
+    at.str(tcp::anomaly_name(i));
+  }
+}
 
 const std::vector<std::string> csv_columns = {
     "id", "client", "server", "vlan", "first_unix_ns", "syn_count", "synack_count", "handshake_complete",
@@ -71,132 +99,88 @@ const std::vector<std::string> csv_columns = {
     "packets_to_server", "bytes_to_server", "packets_to_client", "bytes_to_client", "syn_data_bytes", "anomalies",
     "connect_time_us", "handshake_done_unix_ns", "community_id"};
 
-void append_csv_cell(std::string& out, std::string_view s) {
-  if (s.find_first_of(",\"\n") == std::string_view::npos) {
-    out += s;
-    return;
-  }
-  out += '"';
-  for (char ch : s) {
-    out += ch;
-    if (ch == '"') out += '"';
-  }
-  out += '"';
-}
-
-// The CSV row's cells, in csv_columns' order, appended to a line.
-class csv_writer {
- public:
-  explicit csv_writer(std::string& out) : out_(out) {}
-  csv_writer& cell(std::string_view v) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    append_csv_cell(out_, v);
-    return *this;
-  }
-  template <std::integral T>
-  csv_writer& number(T v) {
-    char text[24];
-    auto end = std::to_chars(text, text + sizeof text, v).ptr;
-    return cell(std::string_view(text, static_cast<size_t>(end - text)));
-  }
-  csv_writer& flag(bool v) { return cell(v ? "1" : "0"); }
-  /// Microseconds with three decimals; empty when not measured (negative).
-  csv_writer& micros(int64_t ns) {
-    if (ns < 0) return cell("");
-    // What "%.3f" writes of ns / 1e3, from the integer: the three decimals are exact.
-    char text[40];
-    char* end = std::to_chars(text, text + sizeof text, ns / 1000).ptr;
-    int64_t frac = ns % 1000;
-    *end++ = '.';
-    *end++ = static_cast<char>('0' + frac / 100);
-    *end++ = static_cast<char>('0' + frac / 10 % 10);
-    *end++ = static_cast<char>('0' + frac % 10);
-    return cell(std::string_view(text, static_cast<size_t>(end - text)));
-  }
-
- private:
-  std::string& out_;
-  bool first_ = true;
-};
-
-void write_connection(json_object& j, const tcp::connection& c, uint16_t seed) {
-  std::array<char, 3 * 6> vlan_text{};
-  std::array<std::string_view, 3> vlan;
-  size_t vlans = 0;
-  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
-    char* at = vlan_text.data() + 6 * i;
-    auto n = fmt::format_to_n(at, 6, "{}", c.vlan[static_cast<size_t>(i)]).size;
-    vlan[vlans++] = std::string_view(at, std::min<size_t>(n, 6));
-  }
-  char client[core::max_endpoint_text];
-  char server[core::max_endpoint_text];
-  j.field("type", "connection")
-      .field("id", c.id)
-      .field("client", std::string_view(client, core::write_endpoint(client, c.client)))
-      .field("server", std::string_view(server, core::write_endpoint(server, c.server)))
-      .field("vlan", std::span<const std::string_view>(vlan.data(), vlans))
-      .field("first_unix_ns", c.first_ns)
-      .field("last_unix_ns", c.last_ns)
-      .field("syn_count", c.syn_count)
-      .field("synack_count", c.synack_count);
-  if (c.have_client_isn) {
-    j.field("client_isn", c.client_isn);
-  } else {
-    j.null_field("client_isn");
-  }
-  if (c.have_server_isn) {
-    j.field("server_isn", c.server_isn);
-  } else {
-    j.null_field("server_isn");
-  }
-  j.field("handshake_complete", c.handshake_complete);
-  optional_us(j, "initial_rtt_us", c.initial_rtt_ns);
-  optional_us(j, "connect_time_us", c.connect_time_ns());
-  if (c.handshake_complete && c.handshake_ack_ns >= 0) {
-    j.field("handshake_done_unix_ns", c.handshake_ack_ns);
-  } else {
-    j.null_field("handshake_done_unix_ns");
-  }
-  optional_us(j, "server_rtt_us", c.server_rtt_ns);
-  optional_us(j, "client_rtt_us", c.client_rtt_ns);
-  j.field("refused", c.refused)
-      .field("conn_state", tcp::conn_state_name(c.state()))
-      .field("history", std::string_view(c.history.data(), c.history_len))
-      .field("ended", tcp::end_reason_name(c.ended))
-      .field("client_tcp_state", tcp::tcp_state_name(c.client_tcp))
-      .field("server_tcp_state", tcp::tcp_state_name(c.server_tcp))
-      .field("packets_to_server", c.to_server.packets)
-      .field("bytes_to_server", c.to_server.payload_bytes)
-      .field("packets_to_client", c.to_client.packets)
-      .field("bytes_to_client", c.to_client.payload_bytes)
-      .object("client_options", [&](json_object& o) { options_json(o, c.client_options); })
-      .object("server_options", [&](json_object& o) { options_json(o, c.server_options); })
-      .field("negotiated", negotiated(c).view())
-      .object("tfo", [&](json_object& t) {
-        t.field("cookie_requested", c.tfo_cookie_requested)
-            .field("cookie_sent", c.tfo_cookie_sent)
-            .field("cookie_granted", c.tfo_cookie_granted)
-            .field("syn_data_bytes", c.syn_data_bytes)
-            .field("syn_data_acked", c.syn_data_acked);
-      })
-      .field("anomalies", tcp::anomaly_list(c.anomalies));
-  char id[core::community_id_size];
-  j.field("community_id", std::string_view(id, core::write_community_id(id, c.client, c.server, 6, seed)));
-}
-
 }  // namespace
 
-json_object connection_json(const tcp::connection& c, uint16_t seed) {
-  json_object j;
-  write_connection(j, c, seed);
-  return j;
+// Every value written here is a number, a literal or a name that needs no escape (endpoints,
+// state names, history letters, base64): the line is copied out piece by piece with no check.
+char* write_connection_json(char* out, const tcp::connection& c, uint16_t seed) {
+  text_cursor at(out);
+  at.lit("{\"type\":\"connection\",\"id\":").number(c.id);
+  at.lit(",\"client\":\"").advance(core::write_endpoint(at.here(), c.client));
+  at.lit("\",\"server\":\"").advance(core::write_endpoint(at.here(), c.server));
+  at.lit("\",\"vlan\":[");
+  for (int i = 0; i < c.vlan_count && i < 3; ++i) {
+    if (i > 0) at.put(',');
+    at.put('"').number(c.vlan[static_cast<size_t>(i)]).put('"');
+  }
+  at.lit("],\"first_unix_ns\":").number(c.first_ns).lit(",\"last_unix_ns\":").number(c.last_ns);
+  at.lit(",\"syn_count\":").number(c.syn_count).lit(",\"synack_count\":").number(c.synack_count);
+  at.lit(",\"client_isn\":");
+  if (c.have_client_isn) {
+    at.number(c.client_isn);
+  } else {
+    at.lit("null");
+  }
+  at.lit(",\"server_isn\":");
+  if (c.have_server_isn) {
+    at.number(c.server_isn);
+  } else {
+    at.lit("null");
+  }
+  at.lit(",\"handshake_complete\":").boolean(c.handshake_complete);
+  at.lit(",\"initial_rtt_us\":");
+  optional_us(at, c.initial_rtt_ns);
+  at.lit(",\"connect_time_us\":");
+  optional_us(at, c.connect_time_ns());
+  at.lit(",\"handshake_done_unix_ns\":");
+  if (c.handshake_complete && c.handshake_ack_ns >= 0) {
+    at.number(c.handshake_ack_ns);
+  } else {
+    at.lit("null");
+  }
+  at.lit(",\"server_rtt_us\":");
+  optional_us(at, c.server_rtt_ns);
+  at.lit(",\"client_rtt_us\":");
+  optional_us(at, c.client_rtt_ns);
+  at.lit(",\"refused\":").boolean(c.refused);
+  at.lit(",\"conn_state\":\"").str(tcp::conn_state_name(c.state()));
+  at.lit("\",\"history\":\"").str(std::string_view(c.history.data(), c.history_len));
+  at.lit("\",\"ended\":\"").str(tcp::end_reason_name(c.ended));
+  at.lit("\",\"client_tcp_state\":\"").str(tcp::tcp_state_name(c.client_tcp));
+  at.lit("\",\"server_tcp_state\":\"").str(tcp::tcp_state_name(c.server_tcp));
+  at.lit("\",\"packets_to_server\":").number(c.to_server.packets);
+  at.lit(",\"bytes_to_server\":").number(c.to_server.payload_bytes);
+  at.lit(",\"packets_to_client\":").number(c.to_client.packets);
+  at.lit(",\"bytes_to_client\":").number(c.to_client.payload_bytes);
+  at.lit(",\"client_options\":");
+  options_json(at, c.client_options);
+  at.lit(",\"server_options\":");
+  options_json(at, c.server_options);
+  at.lit(",\"negotiated\":");
+  name_array(at, negotiated(c).view());
+  at.lit(",\"tfo\":{\"cookie_requested\":").boolean(c.tfo_cookie_requested);
+  at.lit(",\"cookie_sent\":").boolean(c.tfo_cookie_sent);
+  at.lit(",\"cookie_granted\":").boolean(c.tfo_cookie_granted);
+  at.lit(",\"syn_data_bytes\":").number(c.syn_data_bytes);
+  at.lit(",\"syn_data_acked\":").boolean(c.syn_data_acked);
+  at.lit("},\"anomalies\":[");
+  if (c.anomalies != 0) {
+    at.put('"');
+    for (size_t i = 0, n = 0; i < tcp::anomaly_count; ++i) {
+      if ((c.anomalies & (1u << i)) == 0) continue;
+      if (n++ > 0) at.lit("\",\"");
+      at.str(tcp::anomaly_name(i));
+    }
+    at.put('"');
+  }
+  at.lit("],\"community_id\":\"").advance(core::write_community_id(at.here(), c.client, c.server, 6, seed));
+  at.lit("\"}");
+  return at.here();
 }
 
-void append_connection_json(std::string& out, const tcp::connection& c, uint16_t seed) {
-  json_object j(out);
-  write_connection(j, c, seed);
-  j.close();
+std::string connection_json(const tcp::connection& c, uint16_t seed) {
+  char line[max_connection_line];
+  return std::string(line, write_connection_json(line, c, seed));
 }
 
 std::string csv_header() {
@@ -205,37 +189,47 @@ std::string csv_header() {
   return line;
 }
 
-void append_csv_line(std::string& out, const tcp::connection& c, uint16_t seed) {
-  std::string vlan;
+// No cell but the anomalies can hold a comma, a quote or a line break (numbers, endpoints,
+// names, history letters, base64), and the anomalies only when there are two or more: so only
+// that cell is ever quoted, as RFC 4180 asks.
+char* write_csv_line(char* out, const tcp::connection& c, uint16_t seed) {
+  text_cursor at(out);
+  auto micros = [&](int64_t ns) {
+    at.put(',');
+    if (ns >= 0) at.micros_fixed(ns);
+  };
+  at.number(c.id).put(',').advance(core::write_endpoint(at.here(), c.client));
+  at.put(',').advance(core::write_endpoint(at.here(), c.server)).put(',');
   for (int i = 0; i < c.vlan_count && i < 3; ++i) {
-    vlan += (i ? "." : "") + std::to_string(c.vlan[static_cast<size_t>(i)]);
+    if (i > 0) at.put('.');
+    at.number(c.vlan[static_cast<size_t>(i)]);
   }
-  csv_writer w(out);
-  char client[core::max_endpoint_text];
-  char server[core::max_endpoint_text];
-  w.number(c.id)
-      .cell(std::string_view(client, core::write_endpoint(client, c.client)))
-      .cell(std::string_view(server, core::write_endpoint(server, c.server)))
-      .cell(vlan)
-      .number(c.first_ns);
-  w.number(c.syn_count).number(c.synack_count).flag(c.handshake_complete);
-  w.micros(c.initial_rtt_ns).micros(c.server_rtt_ns).micros(c.client_rtt_ns).flag(c.refused);
-  w.cell(tcp::conn_state_name(c.state())).cell(std::string_view(c.history.data(), c.history_len)).cell(tcp::end_reason_name(c.ended));
-  w.number(c.to_server.packets).number(c.to_server.payload_bytes).number(c.to_client.packets).number(c.to_client.payload_bytes);
-  w.number(c.syn_data_bytes).cell(tcp::anomaly_names(c.anomalies)).micros(c.connect_time_ns());
-  if (c.handshake_complete && c.handshake_ack_ns >= 0) {
-    w.number(c.handshake_ack_ns);
-  } else {
-    w.cell("");
-  }
-  char id[core::community_id_size];
-  w.cell(std::string_view(id, core::write_community_id(id, c.client, c.server, 6, seed)));
+  at.put(',').number(c.first_ns).put(',').number(c.syn_count).put(',').number(c.synack_count);
+  at.put(',').put(c.handshake_complete ? '1' : '0');
+  micros(c.initial_rtt_ns);
+  micros(c.server_rtt_ns);
+  micros(c.client_rtt_ns);
+  at.put(',').put(c.refused ? '1' : '0');
+  at.put(',').str(tcp::conn_state_name(c.state()));
+  at.put(',').str(std::string_view(c.history.data(), c.history_len));
+  at.put(',').str(tcp::end_reason_name(c.ended));
+  at.put(',').number(c.to_server.packets).put(',').number(c.to_server.payload_bytes);
+  at.put(',').number(c.to_client.packets).put(',').number(c.to_client.payload_bytes);
+  at.put(',').number(c.syn_data_bytes).put(',');
+  bool quoted = std::popcount(c.anomalies & ((1u << tcp::anomaly_count) - 1)) > 1;
+  if (quoted) at.put('"');
+  anomaly_names_joined(at, c.anomalies);
+  if (quoted) at.put('"');
+  micros(c.connect_time_ns());
+  at.put(',');
+  if (c.handshake_complete && c.handshake_ack_ns >= 0) at.number(c.handshake_ack_ns);
+  at.put(',').advance(core::write_community_id(at.here(), c.client, c.server, 6, seed));
+  return at.here();
 }
 
 std::string csv_line(const tcp::connection& c, uint16_t seed) {
-  std::string line;
-  append_csv_line(line, c, seed);
-  return line;
+  char line[max_connection_line];
+  return std::string(line, write_csv_line(line, c, seed));
 }
 
 namespace {

@@ -56,14 +56,20 @@ const char* end_reason_name(end_reason r) {
   return "open";
 }
 
+namespace {
+constexpr const char* anomaly_names_by_bit[] = {"synack_wrong_ack", "ack_not_isn_plus_1", "synack_without_syn",
+                                                "syn_new_isn_live", "rst_answers_syn",   "synack_before_syn",
+                                                "bad_options",      "syn_flag_combo",     "simultaneous_open",
+                                                "syn_after_reset"};
+static_assert(std::size(anomaly_names_by_bit) == anomaly_count);
+}  // namespace
+
+const char* anomaly_name(size_t i) { return i < anomaly_count ? anomaly_names_by_bit[i] : "unknown"; }
+
 std::vector<std::string> anomaly_list(uint32_t bits) {
-  static constexpr const char* names[] = {"synack_wrong_ack", "ack_not_isn_plus_1", "synack_without_syn",
-                                          "syn_new_isn_live", "rst_answers_syn",   "synack_before_syn",
-                                          "bad_options",      "syn_flag_combo",     "simultaneous_open",
-                                          "syn_after_reset"};
   std::vector<std::string> out;
-  for (size_t i = 0; i < std::size(names); ++i) {
-    if (bits & (1u << i)) out.emplace_back(names[i]);
+  for (size_t i = 0; i < anomaly_count; ++i) {
+    if (bits & (1u << i)) out.emplace_back(anomaly_names_by_bit[i]);
   }
   return out;
 }

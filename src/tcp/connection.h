@@ -54,6 +54,8 @@ inline constexpr uint32_t syn_after_reset = 1u << 9;     ///< the same SYN again
 }  // namespace anomaly
 /// How many anomaly bits there are.
 inline constexpr size_t anomaly_count = 10;
+/// The name of anomaly bit `i` (0 <= i < anomaly_count): "synack_wrong_ack".
+const char* anomaly_name(size_t i);
 std::string anomaly_names(uint32_t bits);  ///< "synack_wrong_ack,rst_answers_syn"
 std::vector<std::string> anomaly_list(uint32_t bits);  ///< {"synack_wrong_ack", "rst_answers_syn"}
 

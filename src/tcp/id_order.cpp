@@ -1,5 +1,7 @@
 #include "tcp/id_order.h"
 
+#include <utility>
+
 namespace synscope::tcp {
 
 void id_order_sink::on_connection(const connection& c) {
@@ -9,40 +11,57 @@ void id_order_sink::on_connection(const connection& c) {
     return;
   }
   size_t at = static_cast<size_t>(c.id - next_);
-  if (at == 0 && held_.empty()) {  // the usual case, nothing held: straight through
+  if (at == 0 && held_count_ == 0) {  // the usual case, nothing held: straight through
     out_.on_connection(c);
     ++next_;
     return;
   }
-  if (held_.size() <= at) held_.resize(at + 1);
-  held_[at] = c;
+  size_t pos = offset_ + at;
+  while (chunks_.size() <= pos / chunk_size) {
+    if (spare_.empty()) {
+      chunks_.push_back(std::make_unique<chunk>());
+    } else {
+      chunks_.push_back(std::move(spare_.back()));
+      spare_.pop_back();
+    }
+  }
+  chunk& into = *chunks_[pos / chunk_size];
+  into.items[pos % chunk_size] = c;
+  into.present.set(pos % chunk_size);
   ++held_count_;
   release_ready();
   // Full: give up waiting for the earliest missing id and pass on what follows it.
   while (held_count_ > window_) {
-    while (!held_.front()) {
-      held_.pop_front();
-      ++next_;
-    }
+    while (!present(0)) advance();
     release_ready();
   }
 }
 
+void id_order_sink::advance() {
+  ++next_;
+  if (++offset_ < chunk_size) return;
+  offset_ = 0;
+  if (chunks_.empty()) return;
+  chunks_.front()->present.reset();
+  spare_.push_back(std::move(chunks_.front()));
+  chunks_.pop_front();
+}
+
 void id_order_sink::release_ready() {
-  while (!held_.empty() && held_.front()) {
-    out_.on_connection(*held_.front());
-    held_.pop_front();
+  while (present(0)) {
+    chunk& from = *chunks_.front();
+    out_.on_connection(from.items[offset_]);
+    from.present.reset(offset_);
     --held_count_;
-    ++next_;
+    advance();
   }
 }
 
 void id_order_sink::flush() {
-  for (auto& c : held_) {
-    if (c) out_.on_connection(*c);
+  while (held_count_ > 0) {
+    while (!present(0)) advance();
+    release_ready();
   }
-  held_.clear();
-  held_count_ = 0;
 }
 
 }  // namespace synscope::tcp

@@ -13,8 +13,11 @@
 // its first packet to its last.
 #include <cstddef>
 #include <cstdint>
+#include <array>
+#include <bitset>
 #include <deque>
-#include <optional>
+#include <memory>
+#include <vector>
 
 #include "tcp/tracker.h"
 
@@ -30,12 +33,26 @@ class id_order_sink : public connection_sink {
   [[nodiscard]] uint64_t out_of_order() const { return out_of_order_; }
 
  private:
+  // Held connections in chunks that are reused as they empty: a deque allocated a block for
+  // each connection (one is larger than its blocks), a ring grown by doubling copied them all.
+  static constexpr size_t chunk_size = 256;
+  struct chunk {
+    std::array<connection, chunk_size> items;
+    std::bitset<chunk_size> present;
+  };
   void release_ready();
+  [[nodiscard]] bool present(size_t i) const {
+    size_t at = offset_ + i;
+    return at / chunk_size < chunks_.size() && chunks_[at / chunk_size]->present[at % chunk_size];
+  }
+  void advance();  ///< moves past position 0 (id next_)
 
   connection_sink& out_;
   size_t window_;
-  uint64_t next_ = 0;                          ///< the id due next
-  std::deque<std::optional<connection>> held_;  ///< held_[i] is id next_ + i
+  uint64_t next_ = 0;  ///< the id due next
+  std::deque<std::unique_ptr<chunk>> chunks_;  ///< position i from next_ is at offset_ + i
+  std::vector<std::unique_ptr<chunk>> spare_;
+  size_t offset_ = 0;
   size_t held_count_ = 0;
   uint64_t out_of_order_ = 0;
 };

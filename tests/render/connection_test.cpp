@@ -1,6 +1,7 @@
 // A capture's connections as --json, --csv and --connections write them, from a real analysis.
 #include "render/connection.h"
 
+#include <cstdio>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -9,6 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "core/community_id.h"
+#include "core/endpoint.h"
+#include "render/json.h"
+#include "render/text_cursor.h"
 #include "tcp/analyzer.h"
 
 namespace synscope::render {
@@ -68,7 +72,7 @@ TEST(ConnectionJson, EveryFieldFromTheRecord) {
   auto all = connections_of("kernel-tfo.pcap");
   ASSERT_FALSE(all.empty());
   for (const auto& c : all) {
-    auto j = nlohmann::json::parse(connection_json(c).str());
+    auto j = nlohmann::json::parse(connection_json(c));
     EXPECT_EQ(j["type"], "connection");
     EXPECT_EQ(j["id"], c.id);
     EXPECT_EQ(j["client"], core::to_string(c.client));
@@ -83,6 +87,75 @@ TEST(ConnectionJson, EveryFieldFromTheRecord) {
     }
     EXPECT_EQ(j["tfo"]["syn_data_bytes"], c.syn_data_bytes);
     EXPECT_EQ(j["client_options"]["seen"], c.client_options.seen);
+  }
+}
+
+// The longest line either writer can make: the longest endpoints inet_ntop writes, three VLAN
+// tags, every anomaly, a full history and the largest numbers. It must fit the room analyze
+// gives a line, with a margin (the bound is documented as under 2 KB).
+TEST(ConnectionLine, TheLongestLineFitsItsRoom) {
+  tcp::connection c;
+  c.id = UINT64_MAX;
+  core::ip_address ip{6, {}};
+  ip.bytes.fill(0xff);
+  ip.bytes[15] = 0xfe;
+  c.client = {ip, 65535};
+  c.server = {ip, 65534};
+  c.vlan = {65535, 65535, 65535};
+  c.vlan_count = 3;
+  c.first_ns = INT64_MIN;
+  c.last_ns = INT64_MAX;
+  c.first_syn_ns = 0;
+  c.handshake_ack_ns = INT64_MAX;
+  c.syn_count = c.synack_count = c.client_isn = c.server_isn = c.syn_data_bytes = UINT32_MAX;
+  c.have_client_isn = c.have_server_isn = c.handshake_complete = true;
+  c.initial_rtt_ns = c.server_rtt_ns = c.client_rtt_ns = INT64_MAX;
+  for (auto* o : {&c.client_options, &c.server_options}) {
+    o->seen = o->mss = o->wscale = o->sack_permitted = o->timestamps = o->fastopen = o->mptcp = true;
+    o->mss_value = 65535;
+    o->wscale_value = 255;
+  }
+  c.history.fill('S');
+  c.history.back() = '\0';
+  c.history_len = 31;
+  c.to_server = c.to_client = {UINT64_MAX, UINT64_MAX};
+  c.anomalies = (1u << tcp::anomaly_count) - 1;
+  c.ended = tcp::end_reason::capture_end;
+  for (bool json : {true, false}) {
+    std::string room(max_connection_line, '\xaa');
+    char* end = json ? write_connection_json(room.data(), c) : write_csv_line(room.data(), c);
+    size_t n = static_cast<size_t>(end - room.data());
+    EXPECT_LT(n, 2048u) << (json ? "json" : "csv");
+    std::string line = room.substr(0, n);
+    if (json) {
+      auto j = nlohmann::json::parse(line);
+      EXPECT_EQ(j["anomalies"].size(), tcp::anomaly_count);
+      EXPECT_EQ(j["client"], "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535");
+      EXPECT_EQ(j["vlan"].size(), 3u);
+      EXPECT_EQ(j["bytes_to_client"].get<uint64_t>(), UINT64_MAX);
+    } else {
+      auto cells = csv_cells(line);
+      ASSERT_EQ(cells.size(), 24u) << line;
+      EXPECT_EQ(cells[20], tcp::anomaly_names(c.anomalies));
+      EXPECT_EQ(cells[3], "65535.65535.65535");
+    }
+  }
+}
+
+// Durations: the cursor writes what json_object writes, and "%.3f" for CSV.
+TEST(ConnectionLine, MicrosecondsAsTheGeneralWritersWriteThem) {
+  for (int64_t ns : {int64_t{0}, int64_t{1}, int64_t{10}, int64_t{100}, int64_t{999}, int64_t{1000}, int64_t{1001},
+                     int64_t{240250}, int64_t{5000}, int64_t{123456789}, int64_t{-1500}, INT64_MAX}) {
+    char text[64];
+    text_cursor at(text);
+    at.micros_trimmed(ns);
+    EXPECT_EQ(json_object().micros("k", ns).str(), "{\"k\":" + std::string(text, at.size_from(text)) + "}") << ns;
+    if (ns < 0) continue;
+    text_cursor fixed(text);
+    fixed.micros_fixed(ns);
+    char printed[64];
+    std::snprintf(printed, sizeof printed, "%lld.%03lld", static_cast<long long>(ns / 1000), static_cast<long long>(ns % 1000));
+    EXPECT_EQ(std::string(text, fixed.size_from(text)), printed) << ns;
   }
 }
 
