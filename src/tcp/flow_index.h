@@ -31,6 +31,17 @@ class flow_index {
     }
   }
 
+  /// Starts loading the bucket where a lookup of `hash` begins: for a batch of lookups, each
+  /// prefetched a few ahead, so their cache misses overlap.
+  void prefetch(uint64_t hash) const {
+    if (!buckets_.empty()) __builtin_prefetch(&buckets_[static_cast<uint32_t>(hash) & mask_]);
+  }
+  /// The first reference filed in `hash`'s home bucket (none if empty): what a lookup of it
+  /// most likely finds, for prefetching what it refers to.
+  [[nodiscard]] uint32_t first_ref(uint64_t hash) const {
+    return buckets_.empty() ? none : buckets_[static_cast<uint32_t>(hash) & mask_].ref;
+  }
+
   /// Adds `ref` under `hash`; `ref` must not be `none` nor already present.
   void insert(uint64_t hash, uint32_t ref);
   /// Removes `ref`, inserted under `hash`; false when it was not there.

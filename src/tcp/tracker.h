@@ -67,6 +67,20 @@ class tracker {
   /// The hash add() files `p`'s connection under. Pure: any thread may compute it.
   [[nodiscard]] static uint64_t hash_of(const wire::packet_view& p, const tracker_options& options);
 
+  /// For a batch of add()s: prefetch(hash) some segments ahead loads the index bucket, and
+  /// prefetch_slot(hash) a few ahead (once the bucket is in) the slot it names, so the cache
+  /// misses of many lookups overlap instead of each stalling in turn. Results are unchanged.
+  void prefetch(uint64_t hash) const { index_.prefetch(hash); }
+  void prefetch_slot(uint64_t hash) const {
+    uint32_t ref = index_.first_ref(hash);
+    if (ref != flow_index::none) {
+      const auto* at = reinterpret_cast<const char*>(&slots_[ref >> 1]);  // NOLINT: addresses for prefetch
+      __builtin_prefetch(at);
+      __builtin_prefetch(at + 64);
+      __builtin_prefetch(at + 128);
+    }
+  }
+
   /// Hands every connection still held to the sink (ended = capture_end unless closed).
   void flush();
 
