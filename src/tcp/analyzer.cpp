@@ -242,6 +242,7 @@ class batch_queue {
   using batch = std::vector<segment>;
   static constexpr size_t batch_size = 1024;
   static constexpr size_t max_queued = 16;
+  static constexpr size_t wake_at = 4;  ///< batches queued before a waiting tracking side is woken
 
   /// Reading side: false when the tracking side has stopped.
   bool push(batch&& b) {
@@ -253,7 +254,7 @@ class batch_queue {
     }
     if (cancelled_) return false;
     full_.push_back(std::move(b));
-    if (full_.size() == 1) not_empty_.notify_one();
+    if (tracker_waiting_ && full_.size() >= wake_at) not_empty_.notify_one();
     return true;
   }
   void close() {
@@ -274,7 +275,13 @@ class batch_queue {
   /// Tracking side: false once the reading side has closed and everything was taken.
   bool pop(batch& out) {
     std::unique_lock lock(mutex_);
-    not_empty_.wait(lock, [&] { return !full_.empty() || closed_; });
+    if (full_.empty() && !closed_) {
+      // Asleep until several batches wait: one wake-up (a system call on each side) per
+      // batch was 900 context switches a run when this side kept up.
+      tracker_waiting_ = true;
+      not_empty_.wait(lock, [&] { return full_.size() >= wake_at || closed_; });
+      tracker_waiting_ = false;
+    }
     if (full_.empty()) return false;
     out = std::move(full_.front());
     full_.pop_front();
@@ -300,6 +307,7 @@ class batch_queue {
   bool closed_ = false;
   bool cancelled_ = false;
   bool reader_waiting_ = false;
+  bool tracker_waiting_ = false;
 };
 
 int cpus_allowed() {

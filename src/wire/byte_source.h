@@ -1,14 +1,16 @@
 #pragma once
-// Where capture bytes come from: a memory-mapped regular file (views point straight into the
-// mapping) or a stream such as stdin (read in 1 MiB blocks into a buffer that views point into).
-// A gzip-compressed input (a .pcap.gz, `gzip -c | synscope analyze -`; several members one after
+// Where capture bytes come from: a file or a stream such as stdin, read with read(2) into a
+// buffer that views point into, or memory the caller holds (fuzz targets, tests). A
+// gzip-compressed input (a .pcap.gz, `gzip -c | synscope analyze -`; several members one after
 // another too) is recognised by its magic and read as a stream of its decompressed bytes:
 // offsets in messages are then offsets in the decompressed capture.
 //
-// A mapped file that shrinks while it is read (a capture being rotated or truncated) would kill
-// the process with SIGBUS at the first page past its new end. A handler of our own maps zero
-// pages over the rest of the mapping instead and records where the bytes were lost; the reader
-// asks lost_from() and stops there with an error naming the file and the offset.
+// Files are read, not mapped. On this project's VMs the first touch of each page of a mapping
+// cost more than the kernel's copy into a buffer that stays in cache: analyze with one thread
+// went from 152 ms to 111 ms on a 99 MB capture (docs/benchmarks.md). A file that shrinks
+// while it is read (a capture being rotated or truncated) ends early; check_shrunk() tells that
+// apart from a file that was always short, and the reader stops with an error naming the file
+// and the offset.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -22,7 +24,7 @@ namespace synscope::wire {
 
 class byte_source {
  public:
-  /// Opens `path` ("-" is standard input). Regular files are mapped; anything else is streamed.
+  /// Opens `path` ("-" is standard input).
   static core::result<byte_source> open(const std::string& path);
   /// A source over bytes the caller keeps alive (fuzz targets, tests).
   static byte_source from_memory(bytes data, std::string name);
@@ -36,31 +38,33 @@ class byte_source {
   /// Up to `n` contiguous bytes at the current position; fewer only at the end of the input.
   /// The view stays valid until the next peek().
   core::result<bytes> peek(size_t n);
-  /// For mapped input, every byte from the current position to the end (no copy, no error
-  /// path): the readers' fast path. Empty for streams and at the end.
-  [[nodiscard]] bytes mapped_rest() const noexcept {
-    size_t pos = static_cast<size_t>(offset_);
-    return map_ != nullptr && pos < map_size_ ? bytes(map_ + pos, map_size_ - pos) : bytes();
+  /// Every byte at hand from the current position with no read: to the end of the caller's
+  /// memory, or what the buffer holds. The readers' fast path (no copy, no error path); valid
+  /// until the next peek(), which reads more when a record runs past it.
+  [[nodiscard]] bytes contiguous_rest() const noexcept {
+    if (memory_ != nullptr) {
+      size_t pos = static_cast<size_t>(offset_);
+      return pos < memory_size_ ? bytes(memory_ + pos, memory_size_ - pos) : bytes();
+    }
+    return bytes(buffer_.data() + begin_, end_ - begin_);
   }
   /// Moves the position forward; `n` must not exceed what the last peek() returned.
   void consume(size_t n) noexcept {
     offset_ += n;
     begin_ += n;
-    if (owns_map_ && offset_ >= next_upkeep_) upkeep();
   }
 
   [[nodiscard]] uint64_t offset() const noexcept { return offset_; }
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
   /// True when the input is gzip-compressed (and read decompressed).
   [[nodiscard]] bool compressed() const noexcept { return gz_ != nullptr; }
-  /// The total size when known (mapped files), else 0.
-  [[nodiscard]] uint64_t size() const noexcept { return map_size_; }
-  /// For a mapped file that shrank while it was read: the byte offset from which its contents
-  /// are gone (what was read there since is zeros). UINT64_MAX while nothing was lost.
-  [[nodiscard]] uint64_t lost_from() const noexcept;
-  /// Asks the file system whether a mapped file is now shorter than when it was mapped (the
-  /// bytes between its new end and the next page read as zeros, without a fault); true, and
-  /// lost_from() is its new size, when it is.
+  /// The total size when known (regular files, memory), else 0.
+  [[nodiscard]] uint64_t size() const noexcept { return file_size_; }
+  /// For a file that shrank while it was read: the byte offset from which its contents are
+  /// gone (its new size). UINT64_MAX while nothing was lost.
+  [[nodiscard]] uint64_t lost_from() const noexcept { return shrunk_to_; }
+  /// At the end of the input: asks the file system whether a regular file is now shorter than
+  /// when it was opened; true, and lost_from() is its new size, when it is.
   bool check_shrunk() noexcept;
 
  private:
@@ -68,25 +72,12 @@ class byte_source {
   struct inflater;  // zlib's state, on the heap: z_stream points back at itself
   // Reads up to `cap` more bytes of input into `dst`: from the descriptor, or decompressed.
   core::result<size_t> read_more(std::byte* dst, size_t cap);
-  // Every 2 MiB read, a mapped file's page table is filled ahead (MADV_POPULATE_READ) up to
-  // 4 MiB past the position: one call instead of a fault every 16 pages, which cost most in
-  // this project's VMs (analyze up to 11 % faster, docs/benchmarks.md). Pages already read are
-  // dropped from this process every 8 MiB, so a large file does not count in its resident
-  // memory (they stay in the page cache).
-  static constexpr size_t upkeep_step = size_t{2} << 20;
-  static constexpr size_t populate_ahead = size_t{4} << 20;
-  static constexpr size_t release_step = size_t{8} << 20;
-  void upkeep() noexcept;
   std::string name_;
   core::unique_fd fd_;
-  const std::byte* map_ = nullptr;  // mapped file or caller's memory; nullptr for a stream
-  bool owns_map_ = false;           // munmap on destruction
-  int guard_ = -1;                  // slot in the SIGBUS handler's table of mappings, or -1
-  uint64_t shrunk_to_ = UINT64_MAX; // the file's size when check_shrunk() found it smaller
-  size_t released_ = 0;             // mapped bytes before this were handed back (MADV_DONTNEED)
-  size_t populated_ = 0;            // mapped bytes before this have their page table filled
-  uint64_t next_upkeep_ = 0;        // the position at which consume() calls upkeep()
-  size_t map_size_ = 0;
+  const std::byte* memory_ = nullptr;  // the caller's memory (from_memory), else nullptr
+  size_t memory_size_ = 0;
+  uint64_t file_size_ = 0;             // a regular file's size when opened; 0 for a stream
+  uint64_t shrunk_to_ = UINT64_MAX;    // the file's size when check_shrunk() found it smaller
   std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
   size_t begin_ = 0;
   size_t end_ = 0;

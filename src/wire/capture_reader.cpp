@@ -76,25 +76,9 @@ uint16_t capture_reader::first_linktype() const noexcept {
 core::result<bool> capture_reader::next(frame& out) {
   auto r = format_ == capture_format::pcap ? next_pcap(out) : next_pcapng(out);
   bool got = r.ok() && *r;
-  // A file that shrinks while it is mapped: past its new end, the rest of that page reads as
-  // zeros and the next page faults (the handler in byte_source maps zeros there and notes it).
-  // So: the record's last byte is touched now, before anything decodes it, and zeros where the
-  // next record should start, like any error or the end, make us ask the file's size.
-  if (got) {
-    // Only a record that ends on a later page than its header (read already) can fault: most
-    // records are inside one page, and touching them here would only move the first read of
-    // their memory from the decoder to this line.
-    if (out.caplen > 0) {
-      auto header = reinterpret_cast<uintptr_t>(out.data.data()) - pcap_record_len;  // NOLINT: addresses compared
-      auto last = reinterpret_cast<uintptr_t>(out.data.data() + out.caplen - 1);      // NOLINT
-      if ((header ^ last) >= 4096) [[maybe_unused]] volatile std::byte touched = out.data[out.caplen - 1];
-    }
-    bytes after = source_.mapped_rest();
-    bool zero_next = after.size() >= 8 && load_u32le(after.data()) == 0 && load_u32le(after.data() + 4) == 0;
-    if (zero_next || (out.caplen == 0 && out.origlen == 0 && out.ts_ns == 0)) source_.check_shrunk();
-  } else {
-    source_.check_shrunk();
-  }
+  // A file that shrinks while it is read ends early, maybe inside a record: at the end (or at
+  // an error, which a cut record is) the file's size says whether that is what happened.
+  if (!got) source_.check_shrunk();
   if (uint64_t lost = source_.lost_from(); lost != UINT64_MAX && (!got || source_.offset() > lost)) {
     return core::error{core::exit_code::bad_data,
                        fmt::format("{}: the file shrank while it was read: the bytes from offset {} on are gone (a "
@@ -140,16 +124,12 @@ core::result<void> capture_reader::read_pcap_header(bytes head) {
   return {};
 }
 
-constexpr size_t prefetch_ahead = 2048;
 
 core::result<bool> capture_reader::next_pcap(frame& out) {
   uint64_t at = source_.offset();
   // Fast path: a whole, plausible record in mapped memory. Anything else (streams, the end
   // of the input, errors) takes the general path below.
-  if (bytes rest = source_.mapped_rest(); rest.size() >= pcap_record_len) {
-    // Records 2 KiB ahead are asked for now: on this project's VMs the first touch of each page
-    // costs most (a prefetch starts that walk early); 0.152 s became 0.142 s on 1M packets.
-    if (rest.size() > prefetch_ahead) __builtin_prefetch(rest.data() + prefetch_ahead);
+  if (bytes rest = source_.contiguous_rest(); rest.size() >= pcap_record_len) {
     uint32_t caplen = load_u32(rest.data() + 8, big_endian_);
     uint32_t frac = load_u32(rest.data() + 4, big_endian_);
     if (caplen <= std::max(snaplen_, max_snaplen_default) && rest.size() - pcap_record_len >= caplen &&
