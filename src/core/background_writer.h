@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace synscope::core {
@@ -38,7 +39,12 @@ class background_writer {
   [[nodiscard]] int finish();
 
  private:
-  using block = std::vector<char>;
+  // Not zeroed when made: every byte written out was written first.
+  struct block {
+    explicit block(size_t n) : bytes(std::make_unique_for_overwrite<char[]>(n)) {}
+    char* data() { return bytes.get(); }
+    std::unique_ptr<char[]> bytes;
+  };
   void hand_over();  ///< queues current_ and takes an empty block
   void run();
 

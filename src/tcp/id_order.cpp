@@ -1,5 +1,6 @@
 #include "tcp/id_order.h"
 
+#include <new>
 #include <utility>
 
 namespace synscope::tcp {
@@ -19,14 +20,16 @@ void id_order_sink::on_connection(const connection& c) {
   size_t pos = offset_ + at;
   while (chunks_.size() <= pos / chunk_size) {
     if (spare_.empty()) {
-      chunks_.push_back(std::make_unique<chunk>());
+      auto fresh = std::make_unique_for_overwrite<chunk>();
+      fresh->present.reset();
+      chunks_.push_back(std::move(fresh));
     } else {
       chunks_.push_back(std::move(spare_.back()));
       spare_.pop_back();
     }
   }
   chunk& into = *chunks_[pos / chunk_size];
-  into.items[pos % chunk_size] = c;
+  new (into.items + pos % chunk_size * sizeof(connection)) connection(c);
   into.present.set(pos % chunk_size);
   ++held_count_;
   release_ready();
@@ -50,7 +53,7 @@ void id_order_sink::advance() {
 void id_order_sink::release_ready() {
   while (present(0)) {
     chunk& from = *chunks_.front();
-    out_.on_connection(from.items[offset_]);
+    out_.on_connection(from.at(offset_));
     from.present.reset(offset_);
     --held_count_;
     advance();
