@@ -75,9 +75,7 @@ class tracker {
     uint32_t ref = index_.first_ref(hash);
     if (ref != flow_index::none) {
       const auto* at = reinterpret_cast<const char*>(&slots_[ref >> 1]);  // NOLINT: addresses for prefetch
-      __builtin_prefetch(at);
-      __builtin_prefetch(at + 64);
-      __builtin_prefetch(at + 128);
+      for (size_t line = 0; line < sizeof(slot); line += 64) __builtin_prefetch(at + line);
     }
   }
 
