@@ -127,8 +127,8 @@ core::result<void> capture_reader::read_pcap_header(bytes head) {
 
 core::result<bool> capture_reader::next_pcap(frame& out) {
   uint64_t at = source_.offset();
-  // Fast path: a whole, plausible record in mapped memory. Anything else (streams, the end
-  // of the input, errors) takes the general path below.
+  // Fast path: a whole, plausible record in the bytes at hand. Anything else (a record that
+  // runs past the buffer, the end of the input, errors) takes the general path below.
   if (bytes rest = source_.contiguous_rest(); rest.size() >= pcap_record_len) {
     uint32_t caplen = load_u32(rest.data() + 8, big_endian_);
     uint32_t frac = load_u32(rest.data() + 4, big_endian_);

@@ -12,8 +12,8 @@
 //     use(f.data, f.linktype, f.ts_ns);
 //   }
 //
-// Frames are views into the mapped file (or the stream buffer): no copy, no allocation per
-// packet. A view stays valid until the next call to next(): pages already read are released.
+// Frames are views into the read buffer (or the caller's memory): no copy, no allocation per
+// packet. A view stays valid until the next call to next(), which may refill the buffer.
 #include <cstdint>
 #include <string>
 #include <vector>
