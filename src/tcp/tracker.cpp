@@ -257,7 +257,11 @@ void tracker::evict(int64_t now_ns) {
   // now - last, not last + wait: no overflow for any pair of capture times and any wait.
   while (closed_.head != none && (now_ns - slots_[closed_.head].c.last_ns > options_.close_linger_ns ||
                                   closed_count_ > options_.max_lingering)) {
+    uint32_t next = slots_[closed_.head].next;
     emit(closed_.head, end_reason::open);  // keeps the reason set when it closed
+    // The next to go closed thousands of connections ago, so its slot is out of cache: it is
+    // asked for now, to arrive while the packets before its turn (usually the next close) go by.
+    if (next != none) prefetch_index(next);
   }
   while (active_.head != none && now_ns - slots_[active_.head].c.last_ns > options_.idle_timeout_ns) {
     ++stats_.evicted_idle;

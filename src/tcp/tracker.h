@@ -73,10 +73,7 @@ class tracker {
   void prefetch(uint64_t hash) const { index_.prefetch(hash); }
   void prefetch_slot(uint64_t hash) const {
     uint32_t ref = index_.first_ref(hash);
-    if (ref != flow_index::none) {
-      const auto* at = reinterpret_cast<const char*>(&slots_[ref >> 1]);  // NOLINT: addresses for prefetch
-      for (size_t line = 0; line < sizeof(slot); line += 64) __builtin_prefetch(at + line);
-    }
+    if (ref != flow_index::none) prefetch_index(ref >> 1);
   }
 
   /// Hands every connection still held to the sink (ended = capture_end unless closed).
@@ -134,6 +131,10 @@ class tracker {
     uint32_t tail = none;
   };
 
+  void prefetch_index(uint32_t index) const {
+    const auto* at = reinterpret_cast<const char*>(&slots_[index]);  // NOLINT: addresses for prefetch
+    for (size_t line = 0; line < sizeof(slot); line += 64) __builtin_prefetch(at + line);
+  }
   // The key of the packet's connection; `src_low` says whether its source is the lower endpoint.
   static flow_key key_of(const wire::packet_view& p, bool vlan_aware, bool& src_low);
   uint32_t find(const flow_key& key, uint64_t hash) const;
