@@ -22,6 +22,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/prefault.h"
+
 namespace synscope::core {
 
 class background_writer {
@@ -41,7 +43,7 @@ class background_writer {
  private:
   // Not zeroed when made: every byte written out was written first.
   struct block {
-    explicit block(size_t n) : bytes(std::make_unique_for_overwrite<char[]>(n)) {}
+    explicit block(size_t n) : bytes(std::make_unique_for_overwrite<char[]>(n)) { prefault(bytes.get(), n); }
     char* data() { return bytes.get(); }
     std::unique_ptr<char[]> bytes;
   };

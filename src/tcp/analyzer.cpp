@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "core/clock.h"
+#include "core/prefault.h"
 #include "wire/capture_reader.h"
 #include "wire/filter.h"
 
@@ -265,7 +266,13 @@ class batch_queue {
   /// A batch of batch_size segments to decode into.
   batch fresh() {
     std::lock_guard lock(mutex_);
-    if (spare_.empty()) return batch(batch_size);
+    if (spare_.empty()) {
+      batch b;
+      b.reserve(batch_size);
+      core::prefault(b.data(), batch_size * sizeof(segment));
+      b.resize(batch_size);
+      return b;
+    }
     batch b = std::move(spare_.front());
     spare_.pop_front();
     b.resize(batch_size);  // a no-op but for the last, shorter batch (never given back)

@@ -3,6 +3,8 @@
 #include <new>
 #include <utility>
 
+#include "core/prefault.h"
+
 namespace synscope::tcp {
 
 void id_order_sink::on_connection(const connection& c) {
@@ -21,6 +23,7 @@ void id_order_sink::on_connection(const connection& c) {
   while (chunks_.size() <= pos / chunk_size) {
     if (spare_.empty()) {
       auto fresh = std::make_unique_for_overwrite<chunk>();
+      core::prefault(fresh.get(), sizeof(chunk));
       fresh->present.reset();
       chunks_.push_back(std::move(fresh));
     } else {
