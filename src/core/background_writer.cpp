@@ -8,8 +8,7 @@
 namespace synscope::core {
 
 background_writer::background_writer(int fd, size_t block_size, size_t blocks)
-    : fd_(fd), block_size_(block_size), current_(std::make_unique<block>(block_size)) {
-  for (size_t i = 1; i < blocks; ++i) empty_.push_back(std::make_unique<block>(block_size));
+    : fd_(fd), block_size_(block_size), max_blocks_(blocks), current_(std::make_unique<block>(block_size)), made_(1) {
   thread_ = std::thread([this] { run(); });
 }
 
@@ -27,6 +26,11 @@ void background_writer::hand_over() {
   full_.emplace_back(std::move(current_), used_);
   used_ = 0;
   changed_.notify_all();
+  if (empty_.empty() && made_ < max_blocks_) {  // made as output grows: a small one needs one
+    ++made_;
+    current_ = std::make_unique<block>(block_size_);
+    return;
+  }
   changed_.wait(lock, [&] { return !empty_.empty(); });
   current_ = std::move(empty_.back());
   empty_.pop_back();

@@ -11,8 +11,9 @@
 //   ...
 //   if (int err = out.finish(); err != 0) report(err);   // waits for every byte
 //
-// Memory is bounded: `blocks` blocks of `block_size` bytes, reused; room() waits when all are
-// in flight. After a failed write the rest is dropped and finish() names the error.
+// Memory is bounded: at most `blocks` blocks of `block_size` bytes, made as the output grows and
+// reused; room() waits when all are in flight. After a failed write the rest is dropped and
+// finish() names the error.
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -52,8 +53,10 @@ class background_writer {
 
   int fd_;
   size_t block_size_;
+  size_t max_blocks_;
   std::unique_ptr<block> current_;
   size_t used_ = 0;
+  size_t made_ = 0;  ///< blocks made so far (at most max_blocks_)
 
   std::mutex mutex_;
   std::condition_variable changed_;

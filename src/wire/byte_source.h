@@ -11,7 +11,10 @@
 // while it is read (a capture being rotated or truncated) ends early; check_shrunk() tells that
 // apart from a file that was always short, and the reader stops with an error naming the file
 // and the offset.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,7 +81,24 @@ class byte_source {
   size_t memory_size_ = 0;
   uint64_t file_size_ = 0;             // a regular file's size when opened; 0 for a stream
   uint64_t shrunk_to_ = UINT64_MAX;    // the file's size when check_shrunk() found it smaller
-  std::vector<std::byte> buffer_;   // stream: bytes [begin_, end_) not yet consumed
+  // Bytes read ahead, not zeroed when made or grown (every byte used was read into it first).
+  class read_buffer {
+   public:
+    [[nodiscard]] std::byte* data() noexcept { return bytes_.get(); }
+    [[nodiscard]] const std::byte* data() const noexcept { return bytes_.get(); }
+    [[nodiscard]] size_t size() const noexcept { return size_; }
+    void resize(size_t n) {  // keeps the first min(size, n) bytes
+      auto grown = std::make_unique_for_overwrite<std::byte[]>(n);
+      if (size_ > 0) std::memcpy(grown.get(), bytes_.get(), std::min(size_, n));
+      bytes_ = std::move(grown);
+      size_ = n;
+    }
+
+   private:
+    std::unique_ptr<std::byte[]> bytes_;
+    size_t size_ = 0;
+  };
+  read_buffer buffer_;              // bytes [begin_, end_) not yet consumed
   size_t begin_ = 0;
   size_t end_ = 0;
   bool eof_ = false;
