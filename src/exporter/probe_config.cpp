@@ -115,7 +115,7 @@ core::result<allowed_target> parse_allowed(std::string_view text, std::string_vi
 
 core::result<void> parse_tcp(const reader& r, const yaml_node_t* tcp, const std::string& where, probe_module& m) {
   return r.each_pair(tcp, where, [&](std::string_view key, const yaml_node_t* k, const yaml_node_t* v) -> core::result<void> {
-    std::string name = fmt::format("{}.{}", where, key);
+    std::string name = fmt::format("{}.{}", where, core::printable(key));
     if (key == "preferred_ip_protocol") {
       auto t = r.text(v, name);
       if (!t) return t.error();
@@ -160,7 +160,7 @@ core::result<probe_module> parse_module(const reader& r, std::string_view name, 
   m.name = std::string(name);
   std::string where = fmt::format("modules.{}", core::printable(name));
   auto ok = r.each_pair(body, where, [&](std::string_view key, const yaml_node_t* k, const yaml_node_t* v) -> core::result<void> {
-    std::string field = fmt::format("{}.{}", where, key);
+    std::string field = fmt::format("{}.{}", where, core::printable(key));
     if (key == "prober") {
       auto t = r.text(v, field);
       if (!t) return t.error();
@@ -243,7 +243,7 @@ core::result<probe_config> parse_probe_config(std::string_view text, const std::
         return {};
       });
     }
-    return r.fail(k, key, "unknown key (known: allowed_targets, modules)");
+    return r.fail(k, core::printable(key), "unknown key (known: allowed_targets, modules)");
   });
   if (!ok) return ok.error();
   if (!has_allowed || config.allowed.empty()) {

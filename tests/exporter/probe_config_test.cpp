@@ -113,6 +113,15 @@ TEST(ProbeConfig, ErrorsNameTheFileTheLineAndTheKey) {
   EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8]\nmodules:\n  a: {}\n  a: {}\n"), "probe.yml:4: modules.a: defined twice");
   EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8]\nscrape_configs: []\nmodules: {a: {}}\n"),
             "probe.yml:2: scrape_configs: unknown key (known: allowed_targets, modules)");
+  // A key with a line break in it (a quoted YAML key) stays on the error's one line, escaped
+  // (found by fuzz_probe_config; the input is in fuzz/regressions).
+  EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8]\nmodules:\n  a:\n    tcp: {\"x\\r\\ny\": 1}\n"),
+            "probe.yml:4: modules.a.tcp.x\\x0d\\x0ay: unknown key (known: preferred_ip_protocol, ip_protocol_fallback, "
+            "source_ip_address, all_addresses, fast_open, payload)");
+  EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8]\n\"a\\nb\": 1\nmodules: {a: {}}\n"),
+            "probe.yml:2: a\\x0ab: unknown key (known: allowed_targets, modules)");
+  EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8]\nmodules:\n  a: {\"t\\n\": 1}\n"),
+            "probe.yml:3: modules.a.t\\x0a: unknown key (known: prober, timeout, tcp)");
   EXPECT_EQ(error_of("allowed_targets: [127.0.0.0/8\n").substr(0, 25), "probe.yml:2: not YAML: di");
   EXPECT_EQ(error_of(""), "probe.yml:1: allowed_targets: missing (the file is empty)");
   EXPECT_EQ(error_of("- a\n- b\n"), "probe.yml:1: the file: expected a mapping of keys to values");
